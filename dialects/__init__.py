@@ -1,0 +1,1 @@
+"""Dialects of nirmlir: nir (continuous time), snn (discrete time), fxp (fixed point)."""

@@ -1,0 +1,86 @@
+"""One diagnostic type for every stage: text parser, HDF5 importer, verifiers and passes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class Severity(Enum):
+    ERROR = "error"
+    WARNING = "warning"
+    NOTE = "note"
+    REMARK = "remark"
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a diagnostic points.
+
+    Text input has a file, a line and a column (both 1-based). HDF5 input has a file
+    and a path of graph and node names plus an optional field (``lif1/w_rec:weight``).
+    """
+
+    file: str = "<unknown>"
+    line: int | None = None
+    column: int | None = None
+    node_path: tuple[str, ...] = ()
+    field: str | None = None
+
+    def __str__(self) -> str:
+        if self.line is not None:
+            column = self.column if self.column is not None else 1
+            return f"{self.file}:{self.line}:{column}"
+        if self.node_path or self.field:
+            path = "/".join(self.node_path) if self.node_path else "<graph>"
+            suffix = f":{self.field}" if self.field else ""
+            return f"{self.file}:{path}{suffix}"
+        return self.file
+
+
+@dataclass
+class Diagnostic:
+    """A message with a severity, a location and optional notes at other locations."""
+
+    severity: Severity
+    message: str
+    location: Location = field(default_factory=Location)
+    notes: list[Diagnostic] = field(default_factory=list)
+
+    def format(self) -> str:
+        """Format MLIR-style: ``file:line:col: error: message``, then one line per note."""
+        lines = [f"{self.location}: {self.severity.value}: {self.message}"]
+        for note in self.notes:
+            lines.append(note.format())
+        return "\n".join(lines)
+
+
+class DiagnosticError(Exception):
+    """An error that tools report as a diagnostic and a non-zero exit, without a traceback."""
+
+    def __init__(
+        self,
+        message: str,
+        location: Location | None = None,
+        notes: list[Diagnostic] | None = None,
+    ):
+        super().__init__(message)
+        self.diagnostic = Diagnostic(
+            Severity.ERROR, message, location or Location(), notes or []
+        )
+
+    @property
+    def message(self) -> str:
+        return self.diagnostic.message
+
+    @property
+    def location(self) -> Location:
+        return self.diagnostic.location
+
+    def __str__(self) -> str:
+        return self.diagnostic.format()
+
+
+def note(message: str, location: Location | None = None) -> Diagnostic:
+    """Build a note to attach to a ``DiagnosticError``."""
+    return Diagnostic(Severity.NOTE, message, location or Location())

@@ -1,0 +1,1 @@
+"""Passes of nirmlir, one module per pass or lowering."""

@@ -1,0 +1,1 @@
+"""Command-line entry points: nir-opt and nir-translate."""
