@@ -1,0 +1,31 @@
+"""Verify a module op by op, so that each failure is a diagnostic located at its op."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from xdsl.ir import Operation
+from xdsl.utils.exceptions import DiagnosticException, VerifyException
+
+from nirmlir.diagnostics import DiagnosticError, Location
+
+OpLocator = Callable[[Operation], Location | None]
+
+
+def verify_module(module: Operation, locate: OpLocator | None = None) -> None:
+    """Run every op's verifier in pre-order; raise ``DiagnosticError`` on the first failure.
+
+    xDSL's own ``Operation.verify`` would print the whole module into the message, which
+    is megabytes long for large weights, so the ops are verified one at a time and the
+    error names only the failing op. ``locate`` maps an op to its source location (the
+    text parser records one per op).
+    """
+    for op in module.walk():
+        try:
+            op.verify_()
+        except (VerifyException, DiagnosticException) as error:
+            location = (locate(op) if locate else None) or Location()
+            message = str(error).strip()
+            if not message.startswith("'"):
+                message = f"'{op.name}' op {message}"
+            raise DiagnosticError(message, location) from error

@@ -1,0 +1,113 @@
+"""What nir-opt and nir-translate share: reading inputs, writing outputs, reporting errors.
+
+Heavy modules (xDSL, h5py, the parser) are imported inside functions, so `--help` and
+argument errors never pay for them.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Callable
+
+from nirmlir.diagnostics import Diagnostic, DiagnosticError
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_INTERNAL_ERROR = 70
+
+
+def report(diagnostic: Diagnostic) -> None:
+    """Print a diagnostic MLIR-style on stderr."""
+    print(diagnostic.format(), file=sys.stderr)
+
+
+def run_guarded(body: Callable[[], int], debug: bool, tool: str) -> int:
+    """Run a tool's body: diagnostics become messages and exit 1, bugs a short report.
+
+    Only internal errors (exceptions that are not diagnostics) print a traceback, and only
+    with ``--debug``.
+    """
+    try:
+        return body()
+    except DiagnosticError as error:
+        report(error.diagnostic)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        print(f"{tool}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # The reader of stdout went away (e.g. `| head`); nothing more to say.
+        sys.stderr.close()
+        return EXIT_FAILURE
+    except Exception as error:  # noqa: BLE001 - the last line of defence of a tool
+        if debug:
+            traceback.print_exc()
+        print(
+            f"{tool}: internal error: {type(error).__name__}: {error}\n"
+            f"{tool}: this is a bug in nirmlir; please report it with the input that "
+            "caused it" + ("" if debug else ", and rerun with --debug for the traceback"),
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL_ERROR
+
+
+def is_hdf5_path(path: str | None) -> bool:
+    """Return whether a path names a NIR HDF5 file, judged by its extension."""
+    return path is not None and path.lower().endswith((".nir", ".h5", ".hdf5"))
+
+
+def read_text(path: str | None) -> tuple[str, str]:
+    """Return (text, display name) of a text input file, or of stdin for None or '-'."""
+    if path in (None, "-"):
+        return sys.stdin.read(), "<stdin>"
+    try:
+        with open(path, encoding="utf-8") as stream:
+            return stream.read(), path
+    except FileNotFoundError:
+        raise DiagnosticError(f"input file '{path}' not found") from None
+    except IsADirectoryError:
+        raise DiagnosticError(f"input '{path}' is a directory, not a file") from None
+    except UnicodeDecodeError as error:
+        raise DiagnosticError(
+            f"input file '{path}' is not UTF-8 text (byte {error.start}); if it is a NIR "
+            "HDF5 file, give it the .nir extension"
+        ) from None
+    except OSError as error:
+        raise DiagnosticError(f"cannot read '{path}': {error.strerror}") from None
+
+
+def import_hdf5(path: str | None, ctx):
+    """Import a NIR HDF5 file (stdin for None or '-') into a verified nir module."""
+    import io
+
+    from nirmlir.hdf5 import import_nir
+
+    if path in (None, "-"):
+        return import_nir(io.BytesIO(sys.stdin.buffer.read()), ctx, filename="<stdin>")
+    if not os.path.exists(path):
+        raise DiagnosticError(f"input file '{path}' not found")
+    return import_nir(path, ctx, filename=path)
+
+
+def write_text(path: str | None, text: str) -> None:
+    """Write text to a file atomically, or to stdout for None or '-'."""
+    if path in (None, "-"):
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    from nirmlir.atomic import atomic_output
+
+    try:
+        with atomic_output(path, "w") as stream:
+            stream.write(text)
+    except OSError as error:
+        raise DiagnosticError(f"cannot write '{path}': {error.strerror}") from None
+
+
+def locator():
+    """Return the parser's op-to-location function, or None when it records none."""
+    from nirmlir import parser
+
+    return getattr(parser, "location_of", None)

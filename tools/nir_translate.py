@@ -1,0 +1,105 @@
+"""nir-translate: convert between NIR HDF5 files and nirmlir textual IR.
+
+    nir-translate --import-nir model.nir -o model.mlir
+    nir-translate --export-nir model.mlir -o model.nir
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from nirmlir.diagnostics import DiagnosticError
+
+from .common import EXIT_OK, import_hdf5, locator, read_text, run_guarded, write_text
+
+
+def build_argument_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nir-translate",
+        description="Translate between NIR HDF5 files (.nir) and nirmlir textual IR (.mlir).",
+    )
+    direction = parser.add_mutually_exclusive_group(required=True)
+    direction.add_argument(
+        "--import-nir",
+        action="store_true",
+        help="read a NIR HDF5 file and print the nir dialect",
+    )
+    direction.add_argument(
+        "--export-nir",
+        action="store_true",
+        help="read nir-dialect text and write a NIR HDF5 file that nir.read loads",
+    )
+    parser.add_argument("input", nargs="?", default="-", help="input file (default: stdin)")
+    parser.add_argument(
+        "-o",
+        "--output",
+        default="-",
+        help="output file (default: stdout; --export-nir writes binary HDF5 there only "
+        "when stdout is not a terminal)",
+    )
+    parser.add_argument(
+        "--print-op-generic", action="store_true", help="print every op in the generic form"
+    )
+    parser.add_argument(
+        "--mlir-print-elementsattrs-with-hex-if-larger",
+        type=int,
+        default=16,
+        metavar="N",
+        help="print tensors with more than N elements as hex strings (default: 16)",
+    )
+    parser.add_argument(
+        "--no-compression",
+        action="store_true",
+        help="with --export-nir, write datasets without gzip compression",
+    )
+    parser.add_argument(
+        "--debug", action="store_true", help="show Python tracebacks of internal errors"
+    )
+    return parser
+
+
+def run_import(args) -> int:
+    from nirmlir.context import make_context
+    from nirmlir.printer import module_to_text
+
+    module = import_hdf5(args.input, make_context())
+    text = module_to_text(
+        module,
+        generic=args.print_op_generic,
+        hex_threshold=args.mlir_print_elementsattrs_with_hex_if_larger,
+    )
+    write_text(args.output, text)
+    return EXIT_OK
+
+
+def run_export(args) -> int:
+    from nirmlir.context import make_context
+    from nirmlir.hdf5 import export_nir
+    from nirmlir.parser import parse_module
+    from nirmlir.verification import verify_module
+
+    text, filename = read_text(args.input)
+    module = parse_module(text, make_context(), filename)
+    verify_module(module, locator())
+    compression = None if args.no_compression else "gzip"
+    if args.output in (None, "-"):
+        if sys.stdout.isatty():
+            raise DiagnosticError(
+                "refusing to write binary HDF5 to a terminal; give an output file with -o"
+            )
+        export_nir(module, sys.stdout.buffer, compression=compression)
+        sys.stdout.buffer.flush()
+        return EXIT_OK
+    export_nir(module, args.output, compression=compression)
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_argument_parser().parse_args(argv)
+    body = run_import if args.import_nir else run_export
+    return run_guarded(lambda: body(args), args.debug, "nir-translate")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
