@@ -1,0 +1,571 @@
+"""`discretize`: lower each `nir.graph` to an `snn.graph` stepped every `dt` seconds.
+
+The per-step conventions come from a preset (`nirmlir.presets`), each overridable by an option
+of the same name. The pass inlines `nir.subgraph` ops first. It then breaks every cycle: a
+depth-first search from the graph inputs finds the back edges, each back edge gets an
+`snn.step_delay`, and the remaining acyclic graph is scheduled topologically, which becomes the
+block order of the `snn.graph`.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from xdsl.context import Context
+from xdsl.dialects.builtin import (
+    DenseIntOrFPElementsAttr,
+    DictionaryAttr,
+    FloatAttr,
+    IntegerAttr,
+    ModuleOp,
+    StringAttr,
+    f64,
+    i64,
+)
+from xdsl.ir import Attribute, Block, Operation, Region
+from xdsl.passes import ModulePass
+from xdsl.rewriter import InsertPoint, Rewriter
+
+from nirmlir.dense import dense_from_numpy, i64_array, numpy_from_dense
+from nirmlir.diagnostics import DiagnosticError, Location
+from nirmlir.dialects import nir, snn
+from nirmlir.passes.inline_subgraphs import inline_subgraphs
+from nirmlir.presets import OVERRIDABLE_FIELDS, Preset, get_preset
+
+MISSING_DT_MESSAGE = "discretize needs dt in seconds; e.g. -p 'discretize{dt=1e-4}'"
+
+SYNAPSE_OPS = (nir.AffineOp, nir.LinearOp, nir.Conv1dOp, nir.Conv2dOp)
+"""Nodes whose edge into a neuron carries a preset's synaptic latency."""
+
+NEURON_OPS = (nir.IOp, nir.IFOp, nir.LIOp, nir.LIFOp, nir.CubaLIOp, nir.CubaLIFOp)
+
+
+# --------------------------------------------------------------------------------------
+# dt
+# --------------------------------------------------------------------------------------
+
+
+def parse_dt(value: float | int | str | None) -> float | None:
+    """Return a dt option as seconds, or None when absent; raise DiagnosticError if it is not a positive number.
+
+    The pass-option lexer of xDSL 0.74 reads `1e-4` as a word, so strings are accepted too.
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise DiagnosticError(f"invalid dt '{value}'; expected a number of seconds, e.g. dt=1e-4")
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise DiagnosticError(f"invalid dt '{value}'; expected a number of seconds, e.g. dt=1e-4") from None
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise DiagnosticError(f"invalid dt {value}; dt must be a positive number of seconds")
+    return seconds
+
+
+def metadata_dt(graph: nir.GraphOp) -> float | None:
+    """Return the `dt` entry of the graph's `metadata` dictionary attribute, if it has a number there."""
+    metadata = graph.attributes.get("metadata")
+    if not isinstance(metadata, DictionaryAttr) or "dt" not in metadata.data:
+        return None
+    value = metadata.data["dt"]
+    if isinstance(value, FloatAttr | IntegerAttr):
+        return float(value.value.data)
+    if isinstance(value, DenseIntOrFPElementsAttr):
+        array = numpy_from_dense(value)
+        return float(array.reshape(-1)[0]) if array.size == 1 else None
+    if isinstance(value, StringAttr):
+        try:
+            return float(value.data)
+        except ValueError:
+            return None
+    return None
+
+
+# --------------------------------------------------------------------------------------
+# Cycles and schedule
+# --------------------------------------------------------------------------------------
+
+Edge = tuple[Operation, int]
+"""An edge, identified by the destination op and the index of its operand."""
+
+
+def _successors(op: Operation, position: dict[Operation, int]) -> list[Edge]:
+    edges = [(use.operation, use.index) for result in op.results for use in result.uses]
+    return sorted(edges, key=lambda edge: (position[edge[0]], edge[1]))
+
+
+def find_back_edges(ops: list[Operation]) -> set[Edge]:
+    """Return the edges that close a cycle in a depth-first search from the inputs, in block order.
+
+    Removing them leaves an acyclic graph. Each cycle is cut at the edge that re-enters the first
+    node the search reached on it, which is the node fed from upstream.
+    """
+    position = {op: index for index, op in enumerate(ops)}
+    roots = [op for op in ops if isinstance(op, nir.InputOp)] + ops
+    active: set[Operation] = set()
+    finished: set[Operation] = set()
+    back_edges: set[Edge] = set()
+    for root in roots:
+        if root in finished:
+            continue
+        active.add(root)
+        stack = [(root, iter(_successors(root, position)))]
+        while stack:
+            node, pending = stack[-1]
+            edge = next(pending, None)
+            if edge is None:
+                stack.pop()
+                active.discard(node)
+                finished.add(node)
+                continue
+            destination = edge[0]
+            if destination in active:
+                back_edges.add(edge)
+            elif destination not in finished:
+                active.add(destination)
+                stack.append((destination, iter(_successors(destination, position))))
+    return back_edges
+
+
+def schedule(ops: list[Operation], back_edges: set[Edge]) -> list[Operation]:
+    """Return the ops in a topological order of the edges that are not back edges.
+
+    Among ops that are ready at the same time, the one earlier in the block comes first.
+    """
+    position = {op: index for index, op in enumerate(ops)}
+    waiting = {op: 0 for op in ops}
+    for op in ops:
+        for index, operand in enumerate(op.operands):
+            if operand.owner in waiting and (op, index) not in back_edges:
+                waiting[op] += 1
+    ready = [(position[op], op) for op in ops if waiting[op] == 0]
+    heapq.heapify(ready)
+    order: list[Operation] = []
+    while ready:
+        _, op = heapq.heappop(ready)
+        order.append(op)
+        for destination, index in _successors(op, position):
+            if (destination, index) in back_edges:
+                continue
+            waiting[destination] -= 1
+            if waiting[destination] == 0:
+                heapq.heappush(ready, (position[destination], destination))
+    # Every cycle lost one edge, so every op became ready.
+    assert len(order) == len(ops), "the back edges did not break every cycle"
+    return order
+
+
+# --------------------------------------------------------------------------------------
+# Neuron coefficients
+# --------------------------------------------------------------------------------------
+
+
+class _NodeContext:
+    """Inputs of one node lowering: the node, dt, the preset and the diagnostic location."""
+
+    def __init__(self, graph_name: str, op: nir.NIRNodeOp, dt: float, preset: Preset):
+        self.op = op
+        self.dt = dt
+        self.preset = preset
+        self.name = op.node_name.data
+        self.location = Location(node_path=(graph_name, self.name))
+
+    def error(self, message: str) -> DiagnosticError:
+        return DiagnosticError(f"node '{self.name}': {message}", self.location)
+
+    def neuron_param(self, field: str) -> np.ndarray:
+        """Return a NIR parameter as float64, broadcast to the neuron shape (0-d values are repeated)."""
+        shape = snn.tensor_shape(self.op.results[0].type)
+        value = np.asarray(self.op.param(field), dtype=np.float64)
+        try:
+            return np.broadcast_to(value, shape)
+        except ValueError:
+            raise self.error(
+                f"'{field}' has shape {list(value.shape)} but the neurons have shape {list(shape)}"
+            ) from None
+
+    def membrane(self, tau_field: str) -> tuple[np.ndarray, np.ndarray]:
+        """Return (decay, input gain factor) of one state with time constant `tau_field`.
+
+        The gain factor multiplies r or w_in: a = dt/tau under forward Euler and exp_euler, and
+        1 - e^(-a) under zero_order_hold and event_exact.
+        """
+        tau = self.neuron_param(tau_field)
+        if not np.isfinite(tau).all() or (tau <= 0).any():
+            raise self.error(f"'{tau_field}' has a value {tau.min()} that is not a positive number of seconds")
+        a = self.dt / tau
+        integrator = self.preset.integrator
+        if integrator == "forward_euler":
+            if (a > 1).any():
+                raise self.error(
+                    f"'{tau_field}' {tau.min():g} s is shorter than dt {self.dt:g} s, so forward Euler gives a "
+                    f"negative decay {1 - a.max():g}; use a smaller dt or integrator=exp_euler"
+                )
+            return 1.0 - a, a
+        if integrator == "exp_euler":
+            return np.exp(-a), a
+        return np.exp(-a), -np.expm1(-a)
+
+    def integrator_gain(self) -> np.ndarray:
+        """Return the per-step input gain of IF and integrator neurons, which have no time constant."""
+        r = self.neuron_param("r")
+        return r if self.preset.if_gain == "r" else r * self.dt
+
+
+def _dense(values: np.ndarray) -> DenseIntOrFPElementsAttr:
+    return dense_from_numpy(np.asarray(values, dtype=np.float64))
+
+
+def _spiking_properties(node: _NodeContext) -> dict[str, Attribute]:
+    preset = node.preset
+    return {
+        "v_threshold": _dense(node.neuron_param("v_threshold")),
+        "v_reset": _dense(node.neuron_param("v_reset")),
+        "spike_test": StringAttr(preset.spike_test),
+        "spike_timing": StringAttr(preset.spike_timing),
+        "reset": StringAttr(preset.reset),
+        "max_spikes_per_step": IntegerAttr(preset.max_spikes_per_step, i64),
+    }
+
+
+def _voltage_properties(node: _NodeContext, input_gain: np.ndarray) -> dict[str, Attribute]:
+    """Return decay, gain and leak of the voltage `τ_mem dv/dt = (v_leak - v) + input_gain·input`."""
+    tau_field = "tau_mem" if "tau_mem" in node.op.PARAMS else "tau"
+    decay, factor = node.membrane(tau_field)
+    v_leak = node.neuron_param("v_leak")
+    return {
+        "voltage_decay": _dense(decay),
+        "voltage_gain": _dense(factor * input_gain),
+        "leak": _dense((1.0 - decay) * v_leak),
+    }
+
+
+def _current_properties(node: _NodeContext) -> dict[str, Attribute]:
+    """Return decay and gain of the current `τ_syn di/dt = -i + w_in·x`, and the current timing."""
+    decay, factor = node.membrane("tau_syn")
+    return {
+        "current_decay": _dense(decay),
+        "current_gain": _dense(factor * node.neuron_param("w_in")),
+        "current_timing": StringAttr(node.preset.current_timing),
+    }
+
+
+# --------------------------------------------------------------------------------------
+# Node lowerings: each returns the snn op class and its properties without node_name
+# --------------------------------------------------------------------------------------
+
+Lowering = tuple[type[snn.SNNNodeOp], dict[str, Attribute]]
+
+
+def _lower_input(node: _NodeContext) -> Lowering:
+    return snn.InputOp, {}
+
+
+def _lower_output(node: _NodeContext) -> Lowering:
+    return snn.OutputOp, {}
+
+
+def _lower_affine(node: _NodeContext) -> Lowering:
+    op = node.op
+    assert isinstance(op, nir.AffineOp)
+    return snn.AffineOp, {"weight": op.weight, "bias": op.bias}
+
+
+def _lower_linear(node: _NodeContext) -> Lowering:
+    op = node.op
+    assert isinstance(op, nir.LinearOp)
+    return snn.AffineOp, {"weight": op.weight}
+
+
+def _lower_scale(node: _NodeContext) -> Lowering:
+    op = node.op
+    assert isinstance(op, nir.ScaleOp)
+    return snn.ScaleOp, {"scale": op.scale}
+
+
+def _explicit_padding(node: _NodeContext) -> tuple[int, ...]:
+    """Return per-axis symmetric padding, resolving NIR's "valid" and "same"."""
+    op = node.op
+    padding = op.param("padding")
+    kernel = tuple(op.weight.get_shape())[2:]
+    if padding == "valid":
+        return (0,) * len(kernel)
+    if padding != "same":
+        return tuple(padding)
+    stride, dilation = op.param("stride"), op.param("dilation")
+    totals = [d * (k - 1) for k, d in zip(kernel, dilation)]
+    if any(s != 1 for s in stride) or any(total % 2 for total in totals):
+        raise node.error(
+            f"padding 'same' with stride {list(stride)} and kernel {list(kernel)} has no symmetric "
+            "padding that keeps the size; NIR leaves this case undefined, so give explicit padding"
+        )
+    return tuple(total // 2 for total in totals)
+
+
+def _lower_conv(node: _NodeContext) -> Lowering:
+    op = node.op
+    assert isinstance(op, nir.Conv1dOp | nir.Conv2dOp)
+    op_class = snn.Conv1dOp if isinstance(op, nir.Conv1dOp) else snn.Conv2dOp
+    return op_class, {
+        "weight": op.weight,
+        "bias": op.bias,
+        "stride": op.stride,
+        "padding": i64_array(_explicit_padding(node)),
+        "dilation": op.dilation,
+        "groups": IntegerAttr(op.param("groups"), i64),
+    }
+
+
+def _lower_pool(node: _NodeContext) -> Lowering:
+    op = node.op
+    assert isinstance(op, nir.SumPool2dOp | nir.AvgPool2dOp)
+    op_class = snn.SumPool2dOp if isinstance(op, nir.SumPool2dOp) else snn.AvgPool2dOp
+    return op_class, {"kernel_size": op.kernel_size, "stride": op.stride, "padding": op.padding}
+
+
+def _lower_flatten(node: _NodeContext) -> Lowering:
+    op = node.op
+    assert isinstance(op, nir.FlattenOp)
+    return snn.FlattenOp, {
+        "start_dim": IntegerAttr(op.param("start_dim"), i64),
+        "end_dim": IntegerAttr(op.param("end_dim"), i64),
+    }
+
+
+def _lower_delay(node: _NodeContext) -> Lowering:
+    delay = np.asarray(node.op.param("delay"), dtype=np.float64)
+    if not np.isfinite(delay).all() or (delay < 0).any():
+        raise node.error("'delay' must hold non-negative numbers of seconds")
+    # NIR does not say how to round a delay to steps; the nearest step count is used.
+    steps = np.rint(delay / node.dt).astype(np.int64)
+    return snn.DelayOp, {"steps": dense_from_numpy(steps)}
+
+
+def _lower_threshold(node: _NodeContext) -> Lowering:
+    op = node.op
+    assert isinstance(op, nir.ThresholdOp)
+    return snn.ThresholdOp, {"threshold": op.threshold, "spike_test": StringAttr(node.preset.spike_test)}
+
+
+def _lower_i(node: _NodeContext) -> Lowering:
+    return snn.IntegratorOp, {"voltage_gain": _dense(node.integrator_gain())}
+
+
+def _lower_if(node: _NodeContext) -> Lowering:
+    gain = node.integrator_gain()
+    properties: dict[str, Attribute] = {
+        "voltage_decay": _dense(np.ones_like(gain)),
+        "voltage_gain": _dense(gain),
+        "leak": _dense(np.zeros_like(gain)),
+    }
+    properties.update(_spiking_properties(node))
+    return snn.LIFOp, properties
+
+
+def _lower_li(node: _NodeContext) -> Lowering:
+    return snn.LIOp, _voltage_properties(node, node.neuron_param("r"))
+
+
+def _lower_lif(node: _NodeContext) -> Lowering:
+    properties = _voltage_properties(node, node.neuron_param("r"))
+    properties.update(_spiking_properties(node))
+    return snn.LIFOp, properties
+
+
+def _check_cuba_integrator(node: _NodeContext) -> None:
+    if node.preset.integrator == "event_exact":
+        raise node.error(
+            "integrator 'event_exact' is defined only for one-state neurons (LIF, IF, LI, I); "
+            "use integrator=zero_order_hold for current-based neurons"
+        )
+
+
+def _lower_cuba_li(node: _NodeContext) -> Lowering:
+    _check_cuba_integrator(node)
+    properties = _current_properties(node)
+    properties.update(_voltage_properties(node, node.neuron_param("r")))
+    return snn.CubaLIOp, properties
+
+
+def _lower_cuba_lif(node: _NodeContext) -> Lowering:
+    _check_cuba_integrator(node)
+    properties = _current_properties(node)
+    properties.update(_voltage_properties(node, node.neuron_param("r")))
+    properties.update(_spiking_properties(node))
+    return snn.CubaLIFOp, properties
+
+
+NODE_LOWERINGS: dict[type[nir.NIRNodeOp], Callable[[_NodeContext], Lowering]] = {
+    nir.InputOp: _lower_input,
+    nir.OutputOp: _lower_output,
+    nir.AffineOp: _lower_affine,
+    nir.LinearOp: _lower_linear,
+    nir.ScaleOp: _lower_scale,
+    nir.Conv1dOp: _lower_conv,
+    nir.Conv2dOp: _lower_conv,
+    nir.SumPool2dOp: _lower_pool,
+    nir.AvgPool2dOp: _lower_pool,
+    nir.FlattenOp: _lower_flatten,
+    nir.DelayOp: _lower_delay,
+    nir.ThresholdOp: _lower_threshold,
+    nir.IOp: _lower_i,
+    nir.IFOp: _lower_if,
+    nir.LIOp: _lower_li,
+    nir.LIFOp: _lower_lif,
+    nir.CubaLIOp: _lower_cuba_li,
+    nir.CubaLIFOp: _lower_cuba_lif,
+}
+
+
+# --------------------------------------------------------------------------------------
+# Graphs
+# --------------------------------------------------------------------------------------
+
+
+def _is_delayed_nir(op: Operation, dt: float) -> bool:
+    """Return whether a NIR node already delays every element by at least one step."""
+    if not isinstance(op, nir.DelayOp):
+        return False
+    delay = np.asarray(op.param("delay"), dtype=np.float64)
+    return delay.size > 0 and bool((np.rint(delay / dt) >= 1).all())
+
+
+def _edge_delay_steps(destination: Operation, index: int, is_back_edge: bool, dt: float, preset: Preset) -> int:
+    """Return the steps of `snn.step_delay` to put on an edge, or 0 for none."""
+    source = destination.operands[index].owner
+    steps = 0
+    if isinstance(source, SYNAPSE_OPS) and isinstance(destination, NEURON_OPS):
+        steps = preset.synapse_delay
+    if is_back_edge and not _is_delayed_nir(source, dt):
+        steps = max(steps, preset.back_edge_delay)
+    return steps
+
+
+def discretize_graph(graph: nir.GraphOp, dt: float, preset: Preset) -> snn.GraphOp:
+    """Return the snn graph of one flat nir graph (no `nir.subgraph` left)."""
+    graph_name = graph.sym_name.data
+    ops = list(graph.body.block.ops)
+    back_edges = find_back_edges(ops)
+
+    # Create the snn ops in schedule order, without operands yet.
+    lowered: dict[Operation, Operation] = {}
+    for op in schedule(ops, back_edges):
+        if isinstance(op, nir.SubgraphOp):
+            raise DiagnosticError(
+                f"node '{op.node_name.data}' is a nir.subgraph; run nir-inline-subgraphs before discretize",
+                Location(node_path=(graph_name, op.node_name.data)),
+            )
+        node = _NodeContext(graph_name, op, dt, preset)
+        op_class, properties = NODE_LOWERINGS[type(op)](node)
+        properties["node_name"] = StringAttr(node.name)
+        if issubclass(op_class, snn.NeuronOp):
+            properties["integrator"] = StringAttr(preset.integrator)
+        attributes = {"metadata": op.attributes["metadata"]} if "metadata" in op.attributes else {}
+        lowered[op] = op_class.create(
+            result_types=[result.type for result in op.results],
+            properties=properties,
+            attributes=attributes,
+        )
+
+    # Connect the edges. A delayed edge reads an snn.step_delay placed right after its source,
+    # so a back edge is read before its source is computed, which only a delay op allows.
+    delays_after: dict[Operation, list[Operation]] = {op: [] for op in lowered.values()}
+    for op, new_op in lowered.items():
+        operands = []
+        for index, operand in enumerate(op.operands):
+            source = lowered[operand.owner]
+            value = source.results[0]
+            steps = _edge_delay_steps(op, index, (op, index) in back_edges, dt, preset)
+            if steps:
+                name = f"{operand.owner.node_name.data}->{op.node_name.data}"
+                delay = snn.StepDelayOp.create(
+                    operands=[value],
+                    result_types=[value.type],
+                    properties={"node_name": StringAttr(name), "steps": IntegerAttr(steps, i64)},
+                )
+                delays_after[source].append(delay)
+                value = delay.results[0]
+            operands.append(value)
+        new_op.operands = operands
+
+    block = Block()
+    for new_op in lowered.values():
+        block.add_op(new_op)
+        block.add_ops(delays_after[new_op])
+    return snn.GraphOp.create(
+        properties={"sym_name": graph.sym_name, "dt": FloatAttr(dt, f64)},
+        regions=[Region(block)],
+    )
+
+
+def discretize_module(module: ModuleOp, preset: Preset, dt: float | None, fallback_dt: float | None = None) -> None:
+    """Replace every nir.graph of the module by its snn.graph.
+
+    The step is `dt` if given, else the graph's metadata `dt`, else `fallback_dt`; without any
+    of them the pass raises a DiagnosticError that requests dt.
+    """
+    inline_subgraphs(module)
+    for graph in [op for op in module.ops if isinstance(op, nir.GraphOp)]:
+        step = dt if dt is not None else metadata_dt(graph)
+        if step is None:
+            step = fallback_dt
+        if step is None:
+            raise DiagnosticError(MISSING_DT_MESSAGE, Location(node_path=(graph.sym_name.data,)))
+        if not math.isfinite(step) or step <= 0:
+            raise DiagnosticError(
+                f"graph @{graph.sym_name.data} has metadata dt {step}; dt must be a positive number of seconds",
+                Location(node_path=(graph.sym_name.data,)),
+            )
+        Rewriter.insert_op(discretize_graph(graph, step, preset), InsertPoint.before(graph))
+        Rewriter.erase_op(graph)
+
+
+def resolve_preset(name: str, **overrides: object) -> Preset:
+    """Return the preset `name` with the non-None overrides; raise DiagnosticError for invalid values."""
+    try:
+        return get_preset(name).with_overrides(**overrides)
+    except ValueError as error:
+        raise DiagnosticError(f"discretize: {error}") from None
+
+
+@dataclass(frozen=True)
+class DiscretizePass(ModulePass):
+    """Lower nir graphs to discrete-time snn graphs; every preset field can be overridden by an option."""
+
+    name = "discretize"
+
+    dt: float | int | str | None = None
+    """Step length in seconds; defaults to the graph's metadata dt."""
+    preset: str = "norse"
+    """Simulator whose conventions to follow: norse, snntorch, sinabs, rockpool, spyx, lava, nengo, spinnaker2, exact."""
+    integrator: str | None = None
+    """forward_euler, exp_euler, zero_order_hold or event_exact."""
+    spike_test: str | None = None
+    """gt (v > v_threshold) or ge (v >= v_threshold)."""
+    spike_timing: str | None = None
+    """after_update or before_update: which voltage the spike test reads."""
+    reset: str | None = None
+    """to_reset_value, subtract or none."""
+    max_spikes_per_step: int | None = None
+    """Maximum spikes a neuron emits per step (at least 1)."""
+    current_timing: str | None = None
+    """same_step or previous_step: which step's current the voltage of a current-based neuron reads."""
+    if_gain: str | None = None
+    """r (v += r*x per step) or r_dt (v += r*dt*x) for IF and integrator neurons."""
+    synapse_delay: int | None = None
+    """Steps of delay on each edge from an affine, linear or conv node into a neuron."""
+    back_edge_delay: int | None = None
+    """Steps of delay on each back edge of a cycle (at least 1)."""
+
+    def resolved_preset(self) -> Preset:
+        """Return the preset with this pass's overrides applied."""
+        overrides = {field: getattr(self, field) for field in OVERRIDABLE_FIELDS}
+        return resolve_preset(self.preset, **overrides)
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        discretize_module(op, self.resolved_preset(), parse_dt(self.dt))
