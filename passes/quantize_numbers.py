@@ -1,0 +1,129 @@
+"""Number formats of the `quantize` pass: rounding of parameters, decay encodings, multipliers and error records."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from nirmlir.dialects.fxp import MAX_SHIFT, Q12_ONE, signed_range
+
+
+def round_half_away(values: np.ndarray) -> np.ndarray:
+    """Round to the nearest integer, halves away from zero, as int64 (parameters are rounded offline this way)."""
+    values = np.asarray(values, dtype=np.float64)
+    return (np.sign(values) * np.floor(np.abs(values) + 0.5)).astype(np.int64)
+
+
+def storage_bits(bits: int) -> int:
+    """Return the smallest numpy integer width (8, 16, 32 or 64) that fits `bits` bits."""
+    for width in (8, 16, 32, 64):
+        if bits <= width:
+            return width
+    raise ValueError(f"{bits} bits do not fit a 64-bit integer")
+
+
+def bits_for_magnitude(bound: float) -> int:
+    """Return the signed width, rounded up to 8, 16, 32 or 64, that fits every integer in [-bound, bound]."""
+    return storage_bits(max(int(math.ceil(bound)), 1).bit_length() + 1)
+
+
+def power_of_two_at_least(values: np.ndarray) -> np.ndarray:
+    """Round each positive value up to a power of two."""
+    return np.exp2(np.ceil(np.log2(values)))
+
+
+@dataclass(frozen=True)
+class EncodedDecay:
+    """A decay in one of the fxp decay kinds: the integers stored and the kept fraction they stand for."""
+
+    kind: str
+    integers: np.ndarray
+    kept_fraction: np.ndarray
+
+
+def encode_decay(kept_fractions: np.ndarray, kind: str) -> EncodedDecay:
+    """Encode kept fractions (each in [0, 1]) as `kind`.
+
+    ``shift`` cannot express a decay of exactly 1 (no leak); such a decay raises ValueError.
+    """
+    kept = np.asarray(kept_fractions, dtype=np.float64)
+    if kind == "kept_fraction_q12":
+        integers = round_half_away(kept * Q12_ONE)
+        return EncodedDecay(kind, integers, integers / Q12_ONE)
+    if kind == "lost_fraction_q12":
+        integers = round_half_away((1.0 - kept) * Q12_ONE)
+        return EncodedDecay(kind, integers, 1.0 - integers / Q12_ONE)
+    if kind == "shift":
+        lost = 1.0 - kept
+        if (lost <= 0).any():
+            raise ValueError("a decay of exactly 1 (no leak) has no shift form")
+        integers = np.clip(round_half_away(-np.log2(lost)), 0, MAX_SHIFT)
+        return EncodedDecay(kind, integers, 1.0 - np.exp2(-integers.astype(np.float64)))
+    raise ValueError(f"unknown decay kind '{kind}'")
+
+
+def multiplier_and_shift(factor: np.ndarray, multiplier_bits: int) -> tuple[np.ndarray, int]:
+    """Return (m, shift) with m/2^shift ≈ factor, m fitting `multiplier_bits` signed bits when the factor allows.
+
+    The shift is the largest one (up to the fxp maximum) that keeps every |m| within range; a
+    factor too large for the range gets shift 0 and a wider m.
+    """
+    factor = np.asarray(factor, dtype=np.float64)
+    largest = float(np.abs(factor).max()) if factor.size else 0.0
+    if largest == 0.0:
+        return np.zeros(factor.shape, dtype=np.int64), 0
+    _, high = signed_range(multiplier_bits)
+    shift = int(math.floor(math.log2(high / largest)))
+    shift = min(max(shift, 0), MAX_SHIFT)
+    multiplier = round_half_away(factor * 2.0**shift)
+    while shift > 0 and np.abs(multiplier).max() > high:
+        shift -= 1
+        multiplier = round_half_away(factor * 2.0**shift)
+    return multiplier, shift
+
+
+@dataclass(frozen=True)
+class ParameterError:
+    """The quantization error of one parameter of one node."""
+
+    graph: str
+    node: str
+    parameter: str
+    max_abs_error: float
+    """max |x̂ - x| over the elements, in the parameter's NIR unit."""
+    max_rel_error: float
+    """max_abs_error divided by max |x| (0 when the parameter is all zeros and stays so)."""
+
+
+@dataclass
+class QuantizationReport:
+    """Every parameter that `quantize` approximated, with its error."""
+
+    parameters: list[ParameterError] = field(default_factory=list)
+
+    def record(self, graph: str, node: str, parameter: str, exact: np.ndarray, approximate: np.ndarray) -> ParameterError:
+        """Compute and store the error of `approximate` against `exact`; return the entry."""
+        exact = np.asarray(exact, dtype=np.float64)
+        approximate = np.broadcast_to(np.asarray(approximate, dtype=np.float64), exact.shape)
+        max_abs = float(np.abs(approximate - exact).max()) if exact.size else 0.0
+        magnitude = float(np.abs(exact).max()) if exact.size else 0.0
+        if magnitude > 0:
+            max_rel = max_abs / magnitude
+        else:
+            max_rel = 0.0 if max_abs == 0 else math.inf
+        entry = ParameterError(graph, node, parameter, max_abs, max_rel)
+        self.parameters.append(entry)
+        return entry
+
+    def find(self, node: str, parameter: str, graph: str | None = None) -> ParameterError:
+        """Return the entry of one parameter; raise KeyError if it was not recorded."""
+        for entry in self.parameters:
+            if entry.node == node and entry.parameter == parameter and graph in (None, entry.graph):
+                return entry
+        raise KeyError(f"no quantization error recorded for node '{node}' parameter '{parameter}'")
+
+    def worst(self) -> ParameterError | None:
+        """Return the entry with the largest relative error, or None for an empty report."""
+        return max(self.parameters, key=lambda entry: entry.max_rel_error, default=None)
