@@ -8,7 +8,12 @@ from __future__ import annotations
 
 import importlib
 
-PASSES: dict[str, str] = {}
+PASSES: dict[str, str] = {
+    "nir-inline-subgraphs": "nirmlir.passes.inline_subgraphs:InlineSubgraphsPass",
+    "discretize": "nirmlir.passes.discretize:DiscretizePass",
+    "quantize": "nirmlir.passes.quantize:QuantizePass",
+    "lower-to-fixedpoint": "nirmlir.passes.lower_to_fixedpoint:LowerToFixedPointPass",
+}
 """Pass name -> "module:ClassName" of the ModulePass subclass that implements it."""
 
 
