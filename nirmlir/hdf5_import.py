@@ -1,0 +1,599 @@
+"""Read `.nir` HDF5 files into modules of `nir.graph` ops.
+
+The reader accepts what nir 1.0.8 writes and the older layouts that real files use:
+- no ``/version``;
+- no ``v_reset`` (zeros) and no ``w_in`` (ones);
+- no conv ``input_shape``, Flatten ``input_type`` or Output ``shape`` (each inferred from
+  the incoming edge);
+- integer conv hyperparameters instead of pairs;
+- 0-d neuron parameters (broadcast to the neuron shape);
+- integer edges (indices into the numerically sorted node names).
+It never guesses a fix for a shape mismatch. It reports the edge, both nodes and both
+shapes instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+from collections.abc import Iterator
+from typing import IO
+
+import h5py
+import numpy as np
+from xdsl.context import Context
+from xdsl.dialects.builtin import (
+    ArrayAttr,
+    BytesAttr,
+    DenseIntOrFPElementsAttr,
+    DictionaryAttr,
+    FloatAttr,
+    IntegerAttr,
+    IntegerType,
+    ModuleOp,
+    StringAttr,
+    SymbolRefAttr,
+    TensorType,
+    f32,
+    i64,
+)
+from xdsl.ir import Attribute, Block, Region, SSAValue
+from xdsl.utils.exceptions import VerifyException
+
+from nirmlir.dense import dense_from_numpy, element_type_for, i64_array
+from nirmlir.diagnostics import DiagnosticError, Location
+from nirmlir.dialects.nir import NIR, GraphOp, NIRNodeOp, ParamValue, Shape, make_node
+from nirmlir.hdf5_format import (
+    GRAPH_ENTRIES,
+    GRAPH_TYPE,
+    NODE_FIELDS,
+    SPATIAL_RANK,
+    FieldKind,
+    FieldSpec,
+)
+from nirmlir.hdf5_raw import bytes_backing, read_array
+from nirmlir.hdf5_graph import (
+    GraphRecord,
+    NodeRecord,
+    add_boundary_nodes,
+    check_edges,
+    check_nested_boundary,
+    infer_shapes,
+    op_order,
+)
+
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+Members = dict[str, h5py.Group | h5py.Dataset]
+"""The members of an HDF5 group by name, read once so that later lookups are cheap."""
+
+
+def import_nir(
+    source: str | os.PathLike | IO[bytes], ctx: Context, *, filename: str | None = None
+) -> ModuleOp:
+    """Read a `.nir` file into a verified module: `@main` plus one `nir.graph` per nested graph.
+
+    ``source`` is a path or a binary file object (a non-seekable stream such as stdin is
+    read into memory first). ``filename`` names the source in diagnostics. Every problem
+    in the file raises `DiagnosticError` located at the graph, node and field.
+    """
+    if ctx.get_optional_dialect(NIR.name) is None:
+        ctx.load_dialect(NIR)
+    name = filename if filename is not None else _source_name(source)
+    with _open_hdf5(source, name) as (file, file_descriptor):
+        reader = _FileReader(name, file_descriptor)
+        try:
+            module = reader.read_module(file)
+        except OSError as error:
+            raise reader.error(f"cannot read the HDF5 file: {error}") from error
+    reader.verify(module)
+    return module
+
+
+def _source_name(source: str | os.PathLike | IO[bytes]) -> str:
+    if isinstance(source, (str, os.PathLike)):
+        return os.fspath(source)
+    name = getattr(source, "name", None)
+    return name if isinstance(name, str) else "<stream>"
+
+
+# --------------------------------------------------------------------------------------
+# Opening the file
+# --------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _open_hdf5(
+    source: str | os.PathLike | IO[bytes], name: str
+) -> Iterator[tuple[h5py.File, int | None]]:
+    """Open the file; yield it with a descriptor for direct reads (None for streams)."""
+    location = Location(file=name)
+    file_descriptor = None
+    if isinstance(source, (str, os.PathLike)):
+        try:
+            with open(source, "rb") as handle:
+                head = handle.read(len(HDF5_SIGNATURE))
+        except OSError as error:
+            raise DiagnosticError(f"cannot open '{name}': {error.strerror}", location) from error
+        opener = source
+    else:
+        if not _seekable(source):
+            source = io.BytesIO(source.read())
+        start = source.tell()
+        head = source.read(len(HDF5_SIGNATURE))
+        source.seek(start)
+        opener = source
+    try:
+        file = h5py.File(opener, "r")
+    except OSError as error:
+        raise DiagnosticError(_open_failure_message(head, error), location) from error
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(file)
+        # Direct reads use file offsets, which a user block at the start would shift.
+        if isinstance(opener, (str, os.PathLike)) and file.id.get_create_plist().get_userblock() == 0:
+            file_descriptor = os.open(opener, os.O_RDONLY)
+            stack.callback(os.close, file_descriptor)
+        yield file, file_descriptor
+
+
+def _seekable(stream: IO[bytes]) -> bool:
+    try:
+        return stream.seekable()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _open_failure_message(head: bytes, error: OSError) -> str:
+    if head.startswith(HDF5_SIGNATURE):
+        return f"cannot read the HDF5 file: {error}"
+    if head.startswith(b"PK\x03\x04") or (head[:1] == b"\x80" and head[1:2] in b"\x02\x03\x04\x05"):
+        kind = "it looks like a ZIP/pickle archive (torch.save?)"
+    elif not head:
+        kind = "the file is empty"
+    else:
+        kind = "the HDF5 signature is missing"
+    return (
+        f"not an HDF5 file: {kind}; NIR files are HDF5, so export the model with its "
+        "framework's NIR exporter (which calls nir.write) and load that file"
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Reading groups and datasets
+# --------------------------------------------------------------------------------------
+
+
+class _FileReader:
+    """Reads one file: the graphs, their nodes and fields, then builds the ops."""
+
+    def __init__(self, file_name: str, file_descriptor: int | None):
+        self.file_name = file_name
+        self.file_descriptor = file_descriptor
+        # Each graph symbol in module order, with the node path of its graph.
+        self.graph_paths: dict[str, tuple[str, ...]] = {}
+        self.graph_ops: dict[str, GraphOp] = {}
+
+    def error(self, message: str, path: tuple[str, ...] = (), field: str | None = None) -> DiagnosticError:
+        return DiagnosticError(message, Location(file=self.file_name, node_path=path, field=field))
+
+    def read_module(self, file: h5py.File) -> ModuleOp:
+        if "node" not in file or not isinstance(file["node"], h5py.Group):
+            members = ", ".join(f"'{key}'" for key in file) or "none"
+            hint = ""
+            if file.attrs.get("__type__") == "NIRGraphData":
+                hint = " It is a NIRGraphData file, which contains recorded data, not a model."
+            raise self.error(
+                f"the file has no 'node' group, so it contains no NIR graph (root members: "
+                f"{members}).{hint} Write the model with nir.write"
+            )
+        top = dict(file["node"].items())
+        top_type = self._read_type(top, ())
+        if top_type != GRAPH_TYPE:
+            raise self.error(
+                f"the top-level node has type '{top_type}'; expected '{GRAPH_TYPE}'. Wrap the "
+                "node in a NIRGraph with Input and Output nodes before writing",
+                field="type",
+            )
+        self.graph_paths["main"] = ()
+        self._read_graph(top, (), "main")
+        return ModuleOp([self.graph_ops[symbol] for symbol in self.graph_paths])
+
+    def _read_type(self, members: Members, path: tuple[str, ...]) -> str:
+        if "type" not in members:
+            nested = [key for key, item in members.items() if isinstance(item, h5py.Group) and "type" in item]
+            if path and nested:
+                raise self.error(
+                    f"node group '{path[-1]}' has no 'type' dataset but contains the node "
+                    f"group '{nested[0]}': the node '{path[-1]}/{nested[0]}' was split at '/', "
+                    "which HDF5 reads as a group separator. Rename the node without '/' and "
+                    "write the file again",
+                    path,
+                )
+            group = f"node group '{path[-1]}'" if path else "the 'node' group"
+            raise self.error(
+                f"{group} has no 'type' dataset; add one naming the NIR node type", path, "type"
+            )
+        item = members["type"]
+        value = _dataset_value(item) if isinstance(item, h5py.Dataset) else item
+        if not isinstance(value, str):
+            raise self.error(
+                f"the 'type' dataset must be a string naming the NIR node type; got {_describe(value)}",
+                path,
+                "type",
+            )
+        return value
+
+    def _read_graph(self, members: Members, path: tuple[str, ...], symbol: str) -> tuple[Shape, Shape] | None:
+        """Read the members of a graph group into `self.graph_ops[symbol]`; return the
+        shapes of its single Input and Output when it is nested."""
+        unknown = sorted(set(members) - GRAPH_ENTRIES)
+        if unknown:
+            raise self.error(
+                f"the {GRAPH_TYPE} group has unknown member(s) {unknown}; a graph contains "
+                f"only {sorted(GRAPH_ENTRIES)}",
+                path,
+                unknown[0],
+            )
+        if not isinstance(members.get("nodes"), h5py.Group):
+            raise self.error(f"the {GRAPH_TYPE} group has no 'nodes' group", path, "nodes")
+
+        graph = GraphRecord(self.file_name, path)
+        for name, item in members["nodes"].items():
+            if not isinstance(item, h5py.Group):
+                raise self.error(f"'{name}' under 'nodes' is a dataset; every node is a group", path + (name,))
+            graph.nodes[name] = self._read_node(dict(item.items()), name, path + (name,))
+        graph.edges = self._read_edges(members, graph)
+        graph.metadata = self._read_metadata(members, path)
+
+        check_edges(graph)
+        infer_shapes(graph)
+        add_boundary_nodes(graph)
+        boundary = check_nested_boundary(graph) if path else None
+        self.graph_ops[symbol] = _build_graph_op(graph, symbol)
+        return boundary
+
+    def _read_node(self, members: Members, name: str, path: tuple[str, ...]) -> NodeRecord:
+        nir_type = self._read_type(members, path)
+        if nir_type == GRAPH_TYPE:
+            symbol = self._reserve_symbol(name, path)
+            shapes = self._read_graph(members, path, symbol)
+            return NodeRecord(
+                name, nir_type, metadata=None, graph_symbol=symbol, subgraph_shapes=shapes
+            )
+        if nir_type not in NODE_FIELDS:
+            known = ", ".join(sorted([*NODE_FIELDS, GRAPH_TYPE]))
+            raise self.error(
+                f"node '{name}' has unknown type '{nir_type}'; NIR 1.0.8 node types are: {known}",
+                path,
+                "type",
+            )
+        specs = NODE_FIELDS[nir_type]
+        allowed = {spec.name for spec in specs} | {"type", "metadata"}
+        unknown = sorted(set(members) - allowed)
+        if unknown:
+            raise self.error(
+                f"node '{name}' ({nir_type}) has unknown field(s) {unknown}; {nir_type} fields "
+                f"are: {', '.join(spec.name for spec in specs)}",
+                path,
+                unknown[0],
+            )
+
+        node = NodeRecord(name, nir_type, metadata=self._read_metadata(members, path))
+        for spec in specs:
+            if spec.name not in members:
+                if spec.required:
+                    required = [s.name for s in specs if s.required]
+                    raise self.error(
+                        f"node '{name}' ({nir_type}) has no '{spec.name}' dataset; {nir_type} "
+                        f"needs {', '.join(required)}",
+                        path,
+                        spec.name,
+                    )
+                continue
+            value = self._read_field(members[spec.name], spec, nir_type, path)
+            if spec.kind is FieldKind.SHAPE:
+                node.declared_shape = value
+            elif value is not None:
+                node.params[spec.name] = value
+        _fill_defaults(node)
+        return node
+
+    def _reserve_symbol(self, name: str, path: tuple[str, ...]) -> str:
+        symbol, index = name, 1
+        while symbol in self.graph_paths:
+            symbol = f"{name}_{index}"
+            index += 1
+        self.graph_paths[symbol] = path
+        return symbol
+
+    def _read_field(
+        self, item: h5py.HLObject, spec: FieldSpec, nir_type: str, path: tuple[str, ...]
+    ) -> ParamValue | Shape | None:
+        """Convert one dataset to the value the shape rules and the op properties take."""
+
+        def fail(expected: str) -> DiagnosticError:
+            return self.error(
+                f"field '{spec.name}' of node '{path[-1]}' ({nir_type}) {expected}; got "
+                f"{_describe(value)}",
+                path,
+                spec.name,
+            )
+
+        if not isinstance(item, h5py.Dataset):
+            value = item
+            raise fail("must be a dataset")
+        if spec.kind is FieldKind.TENSOR and item.dtype.kind in "iuf":
+            return read_array(item, self.file_descriptor)
+        value = _dataset_value(item)
+        rank = SPATIAL_RANK.get(nir_type, 0)
+        match spec.kind:
+            case FieldKind.TENSOR:
+                raise fail("must be a numeric array")
+            case FieldKind.INT:
+                ints = _integers(value)
+                if ints is None or len(ints) != 1:
+                    raise fail("must be one integer")
+                return ints[0]
+            case FieldKind.PADDING if isinstance(value, str):
+                if value not in ("same", "valid"):
+                    raise fail("must be integers, 'same' or 'valid'")
+                return value
+            case FieldKind.INTS | FieldKind.PADDING:
+                ints = _integers(value)
+                if ints is not None and np.ndim(value) == 0:
+                    ints = ints * rank
+                if ints is None or len(ints) != rank:
+                    raise fail(f"must be {rank} integer(s), one per spatial axis, or one integer")
+                return ints
+            case FieldKind.SPATIAL_SHAPE:
+                ints = _integers(value)
+                if ints is not None and len(ints) == rank + 1:
+                    raise fail(
+                        f"must hold only the {rank} spatial size(s), without the channel count"
+                    )
+                if ints is None or len(ints) != rank or min(ints) < 1:
+                    raise fail(f"must be {rank} positive integer(s)")
+                return ints
+            case FieldKind.SHAPE:
+                ints = _integers(value)
+                if ints is None:
+                    raise fail("must be a list of dimension sizes")
+                if nir_type == "Flatten" and ints and not any(ints):
+                    # Early exporters wrote zeros for an unknown Flatten input shape.
+                    return None
+                if min(ints, default=1) < 1:
+                    raise fail("must hold positive dimension sizes")
+                return ints
+        raise AssertionError(f"unhandled field kind {spec.kind}")
+
+    def _read_edges(self, members: Members, graph: GraphRecord) -> list[tuple[str, str]]:
+        dataset = members.get("edges")
+        if not isinstance(dataset, h5py.Dataset):
+            raise self.error(f"the {GRAPH_TYPE} group has no 'edges' dataset", graph.path, "edges")
+        if dataset.size == 0:
+            return []
+        value = _dataset_value(dataset)
+        if not isinstance(value, np.ndarray) or value.ndim != 2 or value.shape[1] != 2:
+            raise self.error(
+                f"'edges' must be an (E, 2) dataset of node names; got {_describe(value)}",
+                graph.path,
+                "edges",
+            )
+        if value.dtype.kind in "iu":
+            return self._integer_edges(value, graph)
+        if value.dtype != object:
+            raise self.error(
+                f"'edges' must hold node names; got {_describe(value)}", graph.path, "edges"
+            )
+        return [(str(source), str(destination)) for source, destination in value]
+
+    def _integer_edges(self, value: np.ndarray, graph: GraphRecord) -> list[tuple[str, str]]:
+        """Map the index pairs that nir 0.0.x wrote to the numerically sorted node names."""
+        names = list(graph.nodes)
+        if not all(name.isdigit() for name in names):
+            raise self.error(
+                "'edges' contains integer indices, which only nir 0.0.x files use, but the node "
+                f"names are not all numbers ({', '.join(names)}); write the edges as node names",
+                graph.path,
+                "edges",
+            )
+        names.sort(key=int)
+        if value.min() < 0 or value.max() >= len(names):
+            raise self.error(
+                f"'edges' contains the index {int(value.max())}, but the graph has only "
+                f"{len(names)} nodes",
+                graph.path,
+                "edges",
+            )
+        return [(names[source], names[destination]) for source, destination in value.tolist()]
+
+    # -- metadata ---------------------------------------------------------------------
+
+    def _read_metadata(self, members: Members, path: tuple[str, ...]) -> DictionaryAttr | None:
+        if "metadata" not in members:
+            return None
+        item = members["metadata"]
+        if not isinstance(item, h5py.Group):
+            raise self.error("'metadata' must be a group of datasets", path, "metadata")
+        metadata = self._metadata_group(item, path, "metadata")
+        return metadata if metadata.data else None
+
+    def _metadata_group(self, group: h5py.Group, path: tuple[str, ...], prefix: str) -> DictionaryAttr:
+        entries: dict[str, Attribute] = {}
+        # Sorted like HDF5 orders names, so the result does not depend on how the
+        # writer tracked creation order.
+        for key in sorted(group):
+            item = group[key]
+            field = f"{prefix}/{key}"
+            if isinstance(item, h5py.Group):
+                entries[key] = self._metadata_group(item, path, field)
+            else:
+                entries[key] = self._metadata_value(item, path, field)
+        return DictionaryAttr(entries)
+
+    def _metadata_value(self, dataset: h5py.Dataset, path: tuple[str, ...], field: str) -> Attribute:
+        value = _dataset_value(dataset)
+        if isinstance(value, str):
+            return StringAttr(value)
+        if isinstance(value, np.ndarray) and value.dtype == object:
+            return _string_array_attr(value.tolist())
+        if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
+            if value.ndim == 0:
+                return _scalar_attr(value)
+            if value.dtype.kind == "b":
+                return _bool_dense(value)
+            return dense_from_numpy(value)
+        raise self.error(
+            f"metadata entry '{field}' has an unsupported type ({_describe(value)}); metadata "
+            "holds strings, numbers, booleans, numeric arrays, string lists and nested groups",
+            path,
+            field,
+        )
+
+    # -- verification -----------------------------------------------------------------
+
+    def verify(self, module: ModuleOp) -> None:
+        """Verify the module; turn a VerifyException into a DiagnosticError located at
+        the op that failed."""
+        try:
+            module.verify()
+        except VerifyException as error:
+            # Verify op by op to find the node at fault.
+            for symbol, graph_op in self.graph_ops.items():
+                path = self.graph_paths[symbol]
+                for op in graph_op.body.block.ops:
+                    try:
+                        op.verify()
+                    except VerifyException as node_error:
+                        node = op.node_name.data if isinstance(op, NIRNodeOp) else op.name
+                        raise self.error(str(node_error), path + (node,)) from node_error
+            raise self.error(str(error)) from error
+
+
+def _fill_defaults(node: NodeRecord) -> None:
+    """Apply nir 1.0.8's defaults for the optional neuron fields."""
+    params = node.params
+    if node.nir_type in ("IF", "LIF", "CubaLIF") and "v_reset" not in params:
+        params["v_reset"] = np.zeros_like(params["v_threshold"])
+    if node.nir_type in ("CubaLI", "CubaLIF") and "w_in" not in params:
+        # nir computes ones_like(base) * 1.0: the base dtype if float, else float64.
+        base = params["v_threshold" if node.nir_type == "CubaLIF" else "v_leak"]
+        params["w_in"] = np.ones_like(base) * 1.0
+
+
+def _dataset_value(dataset: h5py.Dataset) -> str | np.ndarray | object:
+    """Read a dataset as a numpy array, 0-d for a scalar.
+
+    A scalar string becomes a decoded str and a string array an object array of str. A
+    null dataset gives h5py.Empty.
+    """
+    if h5py.check_string_dtype(dataset.dtype) is not None:
+        try:
+            value = dataset.asstr()[()]
+        except UnicodeDecodeError:
+            return dataset[()]
+        return value if isinstance(value, str) else np.asarray(value, dtype=object)
+    value = dataset[()]
+    if isinstance(value, h5py.Empty):
+        return value
+    return np.asarray(value)
+
+
+def _describe(value: object) -> str:
+    if isinstance(value, str):
+        return f"the string '{value}'"
+    if isinstance(value, np.ndarray):
+        return f"an array of dtype {value.dtype} and shape {list(value.shape)}"
+    if isinstance(value, h5py.Group):
+        return "a group"
+    return type(value).__name__
+
+
+def _integers(value: object) -> tuple[int, ...] | None:
+    """Return the values of a scalar or 1-D integer array (or integral floats), else None."""
+    if not isinstance(value, np.ndarray) or value.ndim > 1 or value.dtype.kind not in "iuf":
+        return None
+    flat = value.reshape(-1)
+    if value.dtype.kind == "f" and not np.all(np.isfinite(flat) & (flat == np.round(flat))):
+        return None
+    integers = tuple(int(v) for v in flat)
+    if any(not -(2**63) <= v < 2**63 for v in integers):
+        return None
+    return integers
+
+
+def _scalar_attr(value: np.ndarray) -> Attribute:
+    if value.dtype.kind == "b":
+        return IntegerAttr(int(value), IntegerType(1))
+    element_type = element_type_for(value.dtype)
+    if value.dtype.kind == "f":
+        return FloatAttr(float(value), element_type)
+    return IntegerAttr(int(value), element_type)
+
+
+def _bool_dense(value: np.ndarray) -> DenseIntOrFPElementsAttr:
+    # xDSL stores each i1 element as one byte, 0xff for true, as its parser does.
+    data = np.where(value, 0xFF, 0).astype(np.uint8).tobytes()
+    return DenseIntOrFPElementsAttr(TensorType(IntegerType(1), value.shape), BytesAttr(data))
+
+
+def _string_array_attr(values: list) -> ArrayAttr:
+    return ArrayAttr(
+        [_string_array_attr(v) if isinstance(v, list) else StringAttr(_text(v)) for v in values]
+    )
+
+
+def _text(value: object) -> str:
+    return value.decode("utf-8", errors="replace") if isinstance(value, bytes) else str(value)
+
+
+# --------------------------------------------------------------------------------------
+# Building ops
+# --------------------------------------------------------------------------------------
+
+
+def _property(value: ParamValue) -> Attribute:
+    if isinstance(value, np.ndarray):
+        data = bytes_backing(value)
+        if data is None:
+            return dense_from_numpy(value)
+        # The array views bytes read straight from the file: wrap them without a copy.
+        return DenseIntOrFPElementsAttr(TensorType(element_type_for(value.dtype), value.shape), BytesAttr(data))
+    if isinstance(value, tuple):
+        return i64_array(value)
+    if isinstance(value, str):
+        return StringAttr(value)
+    return IntegerAttr(value, i64)
+
+
+def _build_graph_op(graph: GraphRecord, symbol: str) -> GraphOp:
+    block = Block()
+    ops: dict[str, NIRNodeOp] = {}
+    for name in op_order(graph):
+        node = graph.nodes[name]
+        op_class = node.op_class
+        properties = {
+            param: _property(node.params[param]) for param in op_class.PARAMS if param in node.params
+        }
+        if node.graph_symbol is not None:
+            properties["graph"] = SymbolRefAttr(node.graph_symbol)
+        result_type = None if node.nir_type == "Output" else TensorType(f32, node.output_shape)
+        op = make_node(op_class, name, [], result_type, properties, node.metadata)
+        if op.results and SSAValue.is_valid_name(name):
+            op.results[0].name_hint = name
+        block.add_op(op)
+        ops[name] = op
+
+    operands: dict[str, list[SSAValue]] = {name: [] for name in ops}
+    for source, destination in graph.edges:
+        operands[destination].append(ops[source].results[0])
+    for name, op in ops.items():
+        op.operands = operands[name]
+
+    attributes = {"metadata": graph.metadata} if graph.metadata is not None else {}
+    return GraphOp.create(
+        properties={"sym_name": StringAttr(symbol)},
+        attributes=attributes,
+        regions=[Region(block)],
+    )

@@ -1,0 +1,89 @@
+"""Read numeric HDF5 datasets into one `bytes` object, without an intermediate numpy copy.
+
+A dense attribute stores its data as `bytes`. Reading a dataset through h5py gives a
+numpy array, and turning that into `bytes` copies it once more, which doubles the peak
+memory of a large weight. When the storage allows it, `read_array` reads the bytes
+directly: from the file at the dataset's offset (contiguous layout), or as the single
+chunk of a dataset that is either unfiltered or only deflate-compressed (the layout
+that `export_nir` writes). Other datasets go through h5py as usual.
+"""
+
+from __future__ import annotations
+
+import os
+import zlib
+
+import h5py
+import numpy as np
+
+# The largest chunk HDF5 accepts is 4 GiB minus one byte.
+MAX_CHUNK_BYTES = 2**32 - 1
+
+
+def read_array(dataset: h5py.Dataset, file_descriptor: int | None) -> np.ndarray:
+    """Return the dataset as an array; when possible a read-only view of one `bytes`
+    object (see `bytes_backing`). ``file_descriptor`` is an open descriptor of the file
+    for contiguous datasets, or None when the file is not on disk or starts with a user
+    block (HDF5 offsets then do not match file offsets)."""
+    data = _read_bytes(dataset, file_descriptor)
+    if data is None:
+        return np.asarray(dataset[()])
+    return np.frombuffer(data, dtype=dataset.dtype).reshape(dataset.shape)
+
+
+def bytes_backing(array: np.ndarray) -> bytes | None:
+    """Return the `bytes` object that `array` views in full, little-endian and in C
+    order, or None when the array owns its memory or views only part of a buffer."""
+    base = array.base
+    while isinstance(base, np.ndarray):
+        base = base.base
+    if not isinstance(base, bytes) or len(base) != array.nbytes:
+        return None
+    if array.dtype.byteorder == ">" or not array.flags.c_contiguous:
+        return None
+    # Equal sizes and the same start address mean the array covers the whole buffer.
+    if np.frombuffer(base, dtype=np.uint8).ctypes.data != array.ctypes.data:
+        return None
+    return base
+
+
+def _read_bytes(dataset: h5py.Dataset, file_descriptor: int | None) -> bytes | None:
+    dtype = dataset.dtype
+    if dtype.kind not in "iuf" or dtype.byteorder == ">" or dataset.size == 0 or dataset.ndim == 0:
+        return None
+    size = dataset.size * dtype.itemsize
+    try:
+        properties = dataset.id.get_create_plist()
+        layout = properties.get_layout()
+        if layout == h5py.h5d.CONTIGUOUS:
+            data = _read_contiguous(dataset, file_descriptor, size)
+        elif layout == h5py.h5d.CHUNKED and dataset.chunks == dataset.shape:
+            data = _read_single_chunk(dataset, properties, size)
+        else:
+            data = None
+    except (OSError, ValueError, RuntimeError, zlib.error):
+        # Unusual storage (external files, other filters): let h5py convert it.
+        return None
+    return data if data is not None and len(data) == size else None
+
+
+def _read_contiguous(dataset: h5py.Dataset, file_descriptor: int | None, size: int) -> bytes | None:
+    if file_descriptor is None:
+        return None
+    offset = dataset.id.get_offset()
+    if offset is None:
+        return None
+    return os.pread(file_descriptor, size, offset)
+
+
+def _read_single_chunk(dataset: h5py.Dataset, properties: h5py.h5p.PropDCID, size: int) -> bytes | None:
+    filters = [properties.get_filter(index)[0] for index in range(properties.get_nfilters())]
+    if filters not in ([], [h5py.h5z.FILTER_DEFLATE]):
+        return None
+    filter_mask, chunk = dataset.id.read_direct_chunk((0,) * dataset.ndim)
+    # Bit 0 of the mask is set when HDF5 stored this chunk without the deflate filter,
+    # which it does when compressing would not make the chunk smaller.
+    if filters and not filter_mask & 1:
+        # Sizing the output buffer up front saves zlib from growing and copying it.
+        return zlib.decompress(chunk, bufsize=size)
+    return chunk
