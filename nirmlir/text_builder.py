@@ -118,8 +118,9 @@ class IRBuilder:
         self.frames = [_RegionFrame(None)]
         self.scopes: list[dict[str, SSAValue]] = [{}]
         """Defined values by name, one dictionary per open region."""
-        self.forward: list[dict[str, tuple[ForwardDeclaredValue, int]]] = [{}]
-        """Values used before their definition: name -> (placeholder, offset of first use)."""
+        self.forward: list[dict[str, list]] = [{}]
+        """Values used before their definition: name -> [placeholder, offset of the first
+        use, whether a use needs the exact type (see ``use``)]."""
         self.hints: dict[str, str | None] = {}
         self.op_offsets: list[tuple[Operation, int]] = []
         """Each op built and the offset where its text starts (its first result or name)."""
@@ -151,8 +152,14 @@ class IRBuilder:
         self.hints[name] = hint
         return hint
 
-    def use(self, token: tuple[str, int], value_type: Attribute) -> SSAValue:
-        """Return the value that ``%name`` names, or a placeholder until it is defined."""
+    def use(self, token: tuple[str, int], value_type: Attribute, exact: bool = True) -> SSAValue:
+        """Return the value that ``%name`` names, or a placeholder until it is defined.
+
+        With ``exact`` (the generic form, whose signature lists each operand type), the
+        value must have ``value_type``. A node-form signature gives one type for all
+        operands, so there a value of another type is accepted and left for the op's
+        verifier, which can name the node and the edge.
+        """
         name, position = token
         scopes = self.scopes
         value = scopes[-1].get(name)
@@ -166,10 +173,17 @@ class IRBuilder:
                 entry = forward.get(name)
                 if entry is None:
                     placeholder = ForwardDeclaredValue(value_type)
-                    forward[name] = (placeholder, position)
+                    forward[name] = [placeholder, position, exact]
                     return placeholder
+                if exact and not entry[2]:
+                    entry[2] = True
+                    if entry[0].type != value_type:
+                        # The exact type wins over the type of earlier node-form uses.
+                        placeholder = ForwardDeclaredValue(value_type)
+                        entry[0].replace_all_uses_with(placeholder)
+                        entry[0] = placeholder
                 value = entry[0]
-        if value.type is not value_type and value.type != value_type:
+        if exact and value.type is not value_type and value.type != value_type:
             self.fail(
                 f"value '%{name}' has type {value.type} but is used with type {value_type}",
                 position,
@@ -186,8 +200,8 @@ class IRBuilder:
         if forward:
             entry = forward.pop(name, None)
             if entry is not None:
-                placeholder = entry[0]
-                if placeholder.type != value.type:
+                placeholder, _, exact = entry
+                if exact and placeholder.type != value.type:
                     self.fail(
                         f"value '%{name}' is defined with type {value.type} but was used"
                         f" with type {placeholder.type}",
@@ -271,13 +285,21 @@ class IRBuilder:
                 if outer_entry is None:
                     outer[name] = entry
                     continue
-                placeholder = entry[0]
+                placeholder, position, exact = entry
                 if placeholder.type != outer_entry[0].type:
-                    self.fail(
-                        f"value '%{name}' is used with type {placeholder.type} here and"
-                        f" with type {outer_entry[0].type} before",
-                        entry[1],
-                    )
+                    if exact and outer_entry[2]:
+                        self.fail(
+                            f"value '%{name}' is used with type {placeholder.type} here and"
+                            f" with type {outer_entry[0].type} before",
+                            position,
+                        )
+                    if exact:
+                        # As in `use`, the exact type wins over node-form uses.
+                        outer_entry[0].replace_all_uses_with(placeholder)
+                        outer_entry[0] = placeholder
+                        outer_entry[2] = True
+                        continue
+                outer_entry[2] = outer_entry[2] or exact
                 placeholder.replace_all_uses_with(outer_entry[0])
         return frame.region
 
@@ -323,7 +345,8 @@ class IRBuilder:
     def module_end(self, items: None) -> ModuleOp:
         forward = self.forward[0]
         if forward:
-            name, (_, position) = min(forward.items(), key=lambda item: item[1][1])
+            name, entry = min(forward.items(), key=lambda item: item[1][1])
+            position = entry[1]
             self.fail(f"use of undefined value '%{name}'", position)
         ops = self.frames[0].ops
         if len(ops) == 1 and isinstance(ops[0], ModuleOp):
@@ -508,7 +531,7 @@ class IRBuilder:
         else:
             input_type, output_type = signature
         use = self.use
-        operands = [use(token, input_type) for token in operand_tokens]
+        operands = [use(token, input_type, False) for token in operand_tokens]
         return self._create(
             op_class,
             name,

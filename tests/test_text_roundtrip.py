@@ -284,6 +284,38 @@ def test_outer_value_visible_in_region():
     assert graph.body.block.first_op.operands[0] is source.results[0]
 
 
+def test_node_form_leaves_operand_types_to_verifier():
+    # One node-form type stands for every operand, so an operand of another type is
+    # kept as defined; the op then prints in generic form to stay exact.
+    text = (
+        '%a = tnir.input "a" : tensor<2xf32>\n'
+        'tnir.output "o"(%a, %b, %c) : tensor<2xf32>\n'
+        '%b = tnir.input "b" : tensor<3xf32>\n'
+        '%c = tnir.input "c" : tensor<2xf32>\n'
+    )
+    module = parse(text)
+    output = list(module.body.block.ops)[1]
+    assert [str(operand.type) for operand in output.operands] == [
+        "tensor<2xf32>",
+        "tensor<3xf32>",
+        "tensor<2xf32>",
+    ]
+    printed = module_to_text(module)
+    assert '"tnir.output"(%a, %b, %c) <{node_name = "o"}> : (tensor<2xf32>, tensor<3xf32>, tensor<2xf32>) -> ()' in printed
+    assert module_to_text(parse(printed)) == printed
+
+
+def test_exact_use_type_wins_over_node_form():
+    text = (
+        'tnir.output "o"(%b) : tensor<2xf32>\n'
+        '"tnir.output"(%b) <{node_name = "p"}> : (tensor<3xf32>) -> ()\n'
+        '%b = tnir.input "b" : tensor<2xf32>\n'
+    )
+    error = parse_error(text)
+    assert error.message == "value '%b' is defined with type tensor<2xf32> but was used with type tensor<3xf32>"
+    assert (error.location.line, error.location.column) == (3, 1)
+
+
 def test_empty_input_gives_empty_module():
     module = parse("// only a comment\n")
     assert isinstance(module, ModuleOp)
@@ -515,13 +547,13 @@ def test_error_line_offset_added():
         ('%x = tnir.input "x" {a = 1, a = 2} : f32\n', "duplicate key 'a' in attribute dictionary", 1, 29),
         ('%x = tnir.input "x" : f32\n%x = tnir.input "y" : f32\n', "redefinition of value '%x'", 2, 1),
         (
-            '%x = tnir.input "x" : tensor<2xf32>\ntnir.output "y"(%x) : tensor<3xf32>\n',
+            '%x = tnir.input "x" : tensor<2xf32>\n"tnir.output"(%x) <{node_name = "y"}> : (tensor<3xf32>) -> ()\n',
             "value '%x' has type tensor<2xf32> but is used with type tensor<3xf32>",
             2,
-            17,
+            15,
         ),
         (
-            'tnir.output "y"(%x) : tensor<3xf32>\n%x = tnir.input "x" : tensor<2xf32>\n',
+            '"tnir.output"(%x) <{node_name = "y"}> : (tensor<3xf32>) -> ()\n%x = tnir.input "x" : tensor<2xf32>\n',
             "value '%x' is defined with type tensor<2xf32> but was used with type tensor<3xf32>",
             2,
             1,
