@@ -11,16 +11,19 @@ import sys
 import traceback
 from collections.abc import Callable
 
-from nirmlir.diagnostics import Diagnostic, DiagnosticError
+from nirmlir.diagnostics import Diagnostic, DiagnosticError, Location
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_INTERNAL_ERROR = 70
 
 
-def report(diagnostic: Diagnostic) -> None:
-    """Print a diagnostic MLIR-style on stderr."""
-    print(diagnostic.format(), file=sys.stderr)
+def report(diagnostic: Diagnostic, tool: str = "nir-opt") -> None:
+    """Print a diagnostic MLIR-style on stderr; one without a location names the tool."""
+    text = diagnostic.format()
+    if diagnostic.location == Location():
+        text = f"{tool}: " + text.removeprefix(f"{Location()}: ")
+    print(text, file=sys.stderr)
 
 
 def run_guarded(body: Callable[[], int], debug: bool, tool: str) -> int:
@@ -32,7 +35,7 @@ def run_guarded(body: Callable[[], int], debug: bool, tool: str) -> int:
     try:
         return body()
     except DiagnosticError as error:
-        report(error.diagnostic)
+        report(error.diagnostic, tool)
         return EXIT_FAILURE
     except KeyboardInterrupt:
         print(f"{tool}: interrupted", file=sys.stderr)
@@ -93,6 +96,8 @@ def import_hdf5(path: str | None, ctx):
 
 def write_text(path: str | None, text: str) -> None:
     """Write text to a file atomically, or to stdout for None or '-'."""
+    if text and not text.endswith("\n"):
+        text += "\n"
     if path in (None, "-"):
         sys.stdout.write(text)
         sys.stdout.flush()

@@ -29,14 +29,20 @@ from .common import (
 _SPLIT_MARKER = re.compile(r"^// -----\s*$", re.MULTILINE)
 
 
-class _AppendPass(argparse.Action):
-    """Append a `--<pass>[=options]` flag to the pipeline in command-line order."""
+def extract_pass_flags(argv: list[str]) -> tuple[list[str], list[str]]:
+    """Split `--<pass>` and `--<pass>=options` flags out of argv, keeping their order.
 
-    def __call__(self, parser, namespace, values, option_string=None):
-        options = values or ""
-        pipeline = list(getattr(namespace, "flag_passes", None) or [])
-        pipeline.append(f"{self.dest}{{{options}}}" if options else self.dest)
-        namespace.flag_passes = pipeline
+    Options attach only with `=`, as in mlir-opt, so `--lower-to-fixedpoint model.nir`
+    never takes the input file for the pass options.
+    """
+    remaining, pipeline = [], []
+    for argument in argv:
+        name, equals, options = argument[2:].partition("=")
+        if argument.startswith("--") and name in PASSES:
+            pipeline.append(f"{name}{{{options}}}" if equals and options else name)
+        else:
+            remaining.append(argument)
+    return remaining, pipeline
 
 
 def build_argument_parser() -> argparse.ArgumentParser:
@@ -60,15 +66,13 @@ def build_argument_parser() -> argparse.ArgumentParser:
         help="passes to run, e.g. 'discretize{dt=1e-4 preset=norse},quantize' or "
         "'builtin.module(discretize,quantize)'",
     )
-    passes = parser.add_argument_group("passes (each may take options: --NAME='opt=value ...')")
+    passes = parser.add_argument_group(
+        "passes (options attach with '=': --NAME='option=value option=value')"
+    )
     for name in sorted(PASSES):
         passes.add_argument(
             f"--{name}",
-            dest=name,
-            nargs="?",
-            const="",
-            action=_AppendPass,
-            metavar="OPTIONS",
+            action="store_true",
             help=argparse.SUPPRESS if name.startswith("test-") else f"run the {name} pass",
         )
     parser.add_argument(
@@ -133,6 +137,7 @@ def split_chunks(text: str, split: bool) -> list[tuple[str, int]]:
 def parse_pipeline(specs: list[str]):
     """Turn pipeline strings into ModulePass instances, with diagnostics for bad names."""
     from xdsl.utils.arg_spec import parse_pipeline as parse_arg_specs
+    from xdsl.utils.exceptions import ArgSpecParseError
 
     from nirmlir.registry import load_pass
 
@@ -146,8 +151,10 @@ def parse_pipeline(specs: list[str]):
             continue
         try:
             arg_specs = list(parse_arg_specs(spec))
-        except Exception as error:  # the pipeline lexer raises several exception types
-            raise DiagnosticError(f"invalid pass pipeline '{spec}': {error}") from None
+        except (ArgSpecParseError, ValueError) as error:
+            # xDSL 0.74's ArgSpecParseError derives from BaseException, not Exception.
+            detail = " ".join(str(error).split())
+            raise DiagnosticError(f"invalid pass pipeline '{spec}': {detail}") from None
         for arg_spec in arg_specs:
             if arg_spec.name not in PASSES:
                 raise DiagnosticError(
@@ -227,7 +234,7 @@ def run(args) -> int:
     from nirmlir.context import make_context
 
     timer = _Timer(args.mlir_timing)
-    specs = list(args.pass_pipeline) + list(getattr(args, "flag_passes", None) or [])
+    specs = list(args.pass_pipeline) + list(args.flag_passes)
     passes = parse_pipeline(specs)
     ctx = make_context()
 
@@ -281,7 +288,9 @@ def run(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_argument_parser().parse_args(argv)
+    remaining, flag_passes = extract_pass_flags(sys.argv[1:] if argv is None else argv)
+    args = build_argument_parser().parse_args(remaining)
+    args.flag_passes = flag_passes
     return run_guarded(lambda: run(args), args.debug, "nir-opt")
 
 

@@ -1,0 +1,257 @@
+// One case per verifier rule of the nir dialect.
+// RUN: nir-opt %s --split-input-file --verify-diagnostics
+
+// Edges into one node must carry one shape, because the node sums them (the custom form
+// cannot even state two operand types, so this case is written in the generic form).
+nir.graph @g {
+  %a = nir.input "a" : tensor<2xf32>
+  %b = nir.input "b" : tensor<3xf32>
+  // expected-error @+1 {{'nir.scale' op node 's': operand 1 has type tensor<3xf32> but operand 0 has type tensor<2xf32>}}
+  %s = "nir.scale"(%a, %b) <{node_name = "s", scale = dense<1.0> : tensor<2xf32>}> : (tensor<2xf32>, tensor<3xf32>) -> tensor<2xf32>
+}
+
+// -----
+
+// An affine weight needs (out, in) dimensions.
+nir.graph @g {
+  %a = nir.input "a" : tensor<2xf32>
+  // expected-error @+1 {{'weight' has shape [2]; it needs at least 2 dimensions (out, in)}}
+  %s = nir.affine "fc"(%a) {weight = dense<1.0> : tensor<2xf32>, bias = dense<0.0> : tensor<2xf32>} : tensor<2xf32>
+}
+
+// -----
+
+// The bias must broadcast to the output shape.
+nir.graph @g {
+  %a = nir.input "a" : tensor<2xf32>
+  // expected-error @+1 {{'bias' has shape [5] but the output has shape [3]}}
+  %s = nir.affine "fc"(%a) {weight = dense<1.0> : tensor<3x2xf32>, bias = dense<0.0> : tensor<5xf32>} : tensor<2xf32> -> tensor<3xf32>
+}
+
+// -----
+
+// The input width must match the weight's last dimension (e.g. a transposed weight).
+nir.graph @g {
+  %a = nir.input "a" : tensor<128xf32>
+  // expected-error @+1 {{'nir.linear' op node 'linear': input has shape [128] but the parameters expect [64]}}
+  %s = nir.linear "linear"(%a) {weight = dense<1.0> : tensor<128x64xf32>} : tensor<128xf32>
+}
+
+// -----
+
+// The result shape must be the one the parameters give.
+nir.graph @g {
+  %a = nir.input "a" : tensor<2xf32>
+  // expected-error @+1 {{result has shape [2] but the parameters give [3]}}
+  %s = nir.linear "linear"(%a) {weight = dense<1.0> : tensor<3x2xf32>} : tensor<2xf32>
+}
+
+// -----
+
+// A 2-D convolution weight has rank 4.
+nir.graph @g {
+  %a = nir.input "a" : tensor<2x8x8xf32>
+  // expected-error @+1 {{'weight' has shape [4, 2, 3]; expected rank 4}}
+  %c = nir.conv2d "conv"(%a) {weight = dense<1.0> : tensor<4x2x3xf32>, bias = dense<0.0> : tensor<4xf32>, stride = array<i64: 1, 1>, padding = array<i64: 0, 0>, dilation = array<i64: 1, 1>, groups = 1 : i64, input_shape = array<i64: 8, 8>} : tensor<2x8x8xf32> -> tensor<4x6x6xf32>
+}
+
+// -----
+
+// Output channels must be divisible by groups.
+nir.graph @g {
+  %a = nir.input "a" : tensor<4x8x8xf32>
+  // expected-error @+1 {{'groups' is 2 but the 3 output channels are not divisible by it}}
+  %c = nir.conv2d "conv"(%a) {weight = dense<1.0> : tensor<3x2x3x3xf32>, bias = dense<0.0> : tensor<3xf32>, stride = array<i64: 1, 1>, padding = array<i64: 0, 0>, dilation = array<i64: 1, 1>, groups = 2 : i64, input_shape = array<i64: 8, 8>} : tensor<4x8x8xf32> -> tensor<3x6x6xf32>
+}
+
+// -----
+
+// groups must be positive.
+nir.graph @g {
+  %a = nir.input "a" : tensor<2x8x8xf32>
+  // expected-error @+1 {{'groups' is 0; expected a positive integer}}
+  %c = nir.conv2d "conv"(%a) {weight = dense<1.0> : tensor<4x2x3x3xf32>, bias = dense<0.0> : tensor<4xf32>, stride = array<i64: 1, 1>, padding = array<i64: 0, 0>, dilation = array<i64: 1, 1>, groups = 0 : i64, input_shape = array<i64: 8, 8>} : tensor<2x8x8xf32> -> tensor<4x6x6xf32>
+}
+
+// -----
+
+// A convolution bias has one value per output channel.
+nir.graph @g {
+  %a = nir.input "a" : tensor<2x8x8xf32>
+  // expected-error @+1 {{'bias' has shape [2]; expected [4]}}
+  %c = nir.conv2d "conv"(%a) {weight = dense<1.0> : tensor<4x2x3x3xf32>, bias = dense<0.0> : tensor<2xf32>, stride = array<i64: 1, 1>, padding = array<i64: 0, 0>, dilation = array<i64: 1, 1>, groups = 1 : i64, input_shape = array<i64: 8, 8>} : tensor<2x8x8xf32> -> tensor<4x6x6xf32>
+}
+
+// -----
+
+// input_shape is spatial only: (H, W), not (C, H, W).
+nir.graph @g {
+  %a = nir.input "a" : tensor<2x8x8xf32>
+  // expected-error @+1 {{'input_shape' is (2, 8, 8); expected 2 spatial size(s), without the channel dimension}}
+  %c = nir.conv2d "conv"(%a) {weight = dense<1.0> : tensor<4x2x3x3xf32>, bias = dense<0.0> : tensor<4xf32>, stride = array<i64: 1, 1>, padding = array<i64: 0, 0>, dilation = array<i64: 1, 1>, groups = 1 : i64, input_shape = array<i64: 2, 8, 8>} : tensor<2x8x8xf32> -> tensor<4x6x6xf32>
+}
+
+// -----
+
+// Strides must be positive.
+nir.graph @g {
+  %a = nir.input "a" : tensor<2x8x8xf32>
+  // expected-error @+1 {{'stride' is (0, 1); expected 2 positive integer(s)}}
+  %c = nir.conv2d "conv"(%a) {weight = dense<1.0> : tensor<4x2x3x3xf32>, bias = dense<0.0> : tensor<4xf32>, stride = array<i64: 0, 1>, padding = array<i64: 0, 0>, dilation = array<i64: 1, 1>, groups = 1 : i64, input_shape = array<i64: 8, 8>} : tensor<2x8x8xf32> -> tensor<4x6x6xf32>
+}
+
+// -----
+
+// Padding is non-negative integers, "same" or "valid".
+nir.graph @g {
+  %a = nir.input "a" : tensor<2x8x8xf32>
+  // expected-error @+1 {{'padding' is full; expected 2 non-negative integer(s), 'same' or 'valid'}}
+  %c = nir.conv2d "conv"(%a) {weight = dense<1.0> : tensor<4x2x3x3xf32>, bias = dense<0.0> : tensor<4xf32>, stride = array<i64: 1, 1>, padding = "full", dilation = array<i64: 1, 1>, groups = 1 : i64, input_shape = array<i64: 8, 8>} : tensor<2x8x8xf32> -> tensor<4x6x6xf32>
+}
+
+// -----
+
+// The kernel must fit the padded input.
+nir.graph @g {
+  %a = nir.input "a" : tensor<1x2x2xf32>
+  // expected-error @+1 {{the kernel [3] does not fit the input [2]}}
+  %c = nir.conv1d "conv"(%a) {weight = dense<1.0> : tensor<1x1x3xf32>, bias = dense<0.0> : tensor<1xf32>, stride = array<i64: 1>, padding = array<i64: 0>, dilation = array<i64: 1>, groups = 1 : i64, input_shape = array<i64: 2>} : tensor<1x2x2xf32> -> tensor<1x1x1xf32>
+}
+
+// -----
+
+// A 2-D pool has two kernel sizes.
+nir.graph @g {
+  %a = nir.input "a" : tensor<2x8x8xf32>
+  // expected-error @+1 {{'kernel_size' is (2,); expected 2 integers}}
+  %p = nir.sum_pool2d "pool"(%a) {kernel_size = array<i64: 2>, stride = array<i64: 2, 2>, padding = array<i64: 0, 0>} : tensor<2x8x8xf32> -> tensor<2x4x4xf32>
+}
+
+// -----
+
+// A 2-D pool takes (C, H, W); a batch dimension is not part of NIR shapes.
+nir.graph @g {
+  %a = nir.input "a" : tensor<1x2x8x8xf32>
+  // expected-error @+1 {{the input has shape [1, 2, 8, 8]; a 2-D pool expects rank 3 (C, H, W)}}
+  %p = nir.avg_pool2d "pool"(%a) {kernel_size = array<i64: 2, 2>, stride = array<i64: 2, 2>, padding = array<i64: 0, 0>} : tensor<1x2x8x8xf32> -> tensor<1x2x4x4xf32>
+}
+
+// -----
+
+// The pool kernel must fit the input.
+nir.graph @g {
+  %a = nir.input "a" : tensor<2x2x2xf32>
+  // expected-error @+1 {{'kernel_size' [3, 3] does not fit the input [2, 2]}}
+  %p = nir.sum_pool2d "pool"(%a) {kernel_size = array<i64: 3, 3>, stride = array<i64: 1, 1>, padding = array<i64: 0, 0>} : tensor<2x2x2xf32> -> tensor<2x1x1xf32>
+}
+
+// -----
+
+// A pool without an incoming edge has no known input shape.
+nir.graph @g {
+  // expected-error @+1 {{the input shape is unknown; a pool needs an incoming edge}}
+  %p = nir.sum_pool2d "pool"() {kernel_size = array<i64: 2, 2>, stride = array<i64: 2, 2>, padding = array<i64: 0, 0>} : tensor<2x4x4xf32>
+}
+
+// -----
+
+// Flatten dimensions must exist in the input shape.
+nir.graph @g {
+  %a = nir.input "a" : tensor<8x4x4xf32>
+  // expected-error @+1 {{'start_dim' 3 and 'end_dim' -1 do not select dimensions of the input shape [8, 4, 4]}}
+  %f = nir.flatten "flat"(%a) {start_dim = 3 : i64, end_dim = -1 : i64} : tensor<8x4x4xf32> -> tensor<128xf32>
+}
+
+// -----
+
+// Flatten as written: start_dim 1 on (8, 4, 4) gives (8, 16), not (128).
+nir.graph @g {
+  %a = nir.input "a" : tensor<8x4x4xf32>
+  // expected-error @+1 {{result has shape [128] but the parameters give [8, 16]}}
+  %f = nir.flatten "flat"(%a) {start_dim = 1 : i64, end_dim = -1 : i64} : tensor<8x4x4xf32> -> tensor<128xf32>
+}
+
+// -----
+
+// Every neuron parameter has the neuron shape.
+nir.graph @g {
+  %a = nir.input "a" : tensor<38xf32>
+  // expected-error @+1 {{'nir.lif' op node 'lif1': 'r' has shape [38] but 'tau' has shape [40]; every LIF parameter must have the neuron shape}}
+  %l = nir.lif "lif1"(%a) {tau = dense<0.01> : tensor<40xf32>, r = dense<1.0> : tensor<38xf32>, v_leak = dense<0.0> : tensor<38xf32>, v_threshold = dense<1.0> : tensor<38xf32>, v_reset = dense<0.0> : tensor<38xf32>} : tensor<38xf32>
+}
+
+// -----
+
+// An output needs an incoming edge.
+nir.graph @g {
+  // expected-error @+1 {{'nir.output' op node 'out': an output needs at least one operand}}
+  nir.output "out"()
+}
+
+// -----
+
+// Edges into an output carry one shape.
+nir.graph @g {
+  %a = nir.input "a" : tensor<2xf32>
+  %b = nir.input "b" : tensor<3xf32>
+  // expected-error @+1 {{'nir.output' op node 'out': operand 1 has type tensor<3xf32> but operand 0 has type tensor<2xf32>}}
+  "nir.output"(%a, %b) <{node_name = "out"}> : (tensor<2xf32>, tensor<3xf32>) -> ()
+}
+
+// -----
+
+// A subgraph names a graph of this module.
+nir.graph @g {
+  %a = nir.input "a" : tensor<2xf32>
+  // expected-error @+1 {{'nir.subgraph' op node 'sub': graph @missing is not defined in this module}}
+  %s = nir.subgraph "sub"(%a) {graph = @missing} : tensor<2xf32>
+}
+
+// -----
+
+// A nested graph has exactly one input and one output.
+nir.graph @two_inputs {
+  %a = nir.input "a" : tensor<2xf32>
+  %b = nir.input "b" : tensor<2xf32>
+  nir.output "out"(%a, %b) : tensor<2xf32>
+}
+nir.graph @g {
+  %a = nir.input "a" : tensor<2xf32>
+  // expected-error @+1 {{graph @two_inputs has 2 inputs and 1 outputs; a nested graph needs exactly one of each}}
+  %s = nir.subgraph "sub"(%a) {graph = @two_inputs} : tensor<2xf32>
+}
+
+// -----
+
+// The subgraph's operands have the nested input's type (a 12-wide input feeding 38 neurons).
+nir.graph @hidden {
+  %a = nir.input "input" : tensor<12xf32>
+  nir.output "output"(%a) : tensor<12xf32>
+}
+nir.graph @g {
+  %a = nir.input "a" : tensor<38xf32>
+  // expected-error @+1 {{operand type tensor<38xf32> does not match the input 'input' of @hidden, which has type tensor<12xf32>}}
+  %s = nir.subgraph "hidden"(%a) {graph = @hidden} : tensor<38xf32> -> tensor<12xf32>
+}
+
+// -----
+
+// The subgraph's result has the nested output's type.
+nir.graph @inner {
+  %a = nir.input "input" : tensor<2xf32>
+  nir.output "output"(%a) : tensor<2xf32>
+}
+nir.graph @g {
+  %a = nir.input "a" : tensor<2xf32>
+  // expected-error @+1 {{result type tensor<3xf32> does not match the output 'output' of @inner, which has type tensor<2xf32>}}
+  %s = nir.subgraph "sub"(%a) {graph = @inner} : tensor<2xf32> -> tensor<3xf32>
+}
+
+// -----
+
+// Node names are unique within a graph.
+// expected-error @+1 {{'nir.graph' op @g: node name 'a' is used twice}}
+nir.graph @g {
+  %a = nir.input "a" : tensor<2xf32>
+  %b = nir.input "a" : tensor<2xf32>
+}
