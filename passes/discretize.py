@@ -471,6 +471,8 @@ def discretize_graph(graph: nir.GraphOp, dt: float, preset: Preset) -> snn.Graph
             properties=properties,
             attributes=attributes,
         )
+        for result, new_result in zip(op.results, lowered[op].results):
+            new_result.name_hint = result.name_hint
 
     # Connect the edges. A delayed edge reads an snn.step_delay placed right after its source,
     # so a back edge is read before its source is computed, which only a delay op allows.

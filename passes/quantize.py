@@ -498,6 +498,9 @@ class _GraphQuantizer:
 
         # Create the fxp ops without operands, because delays may be read before they are computed.
         lowered = {op: self.lower_op(op) for op in self.ops}
+        for op, new_op in lowered.items():
+            for result, new_result in zip(op.results, new_op.results):
+                new_result.name_hint = result.name_hint
         before: dict[Operation, list[Operation]] = defaultdict(list)
         for op in self.ops:
             operands = []
