@@ -213,7 +213,7 @@ class GraphOp(IRDLOperation):
         label = f"'fxp.graph' op @{self.sym_name.data}"
         dt = self.dt.value.data
         if not isinstance(self.dt.type, Float64Type) or not np.isfinite(dt) or dt <= 0:
-            raise VerifyException(f"{label}: 'dt' is {self.dt}; expected a positive f64 number of seconds")
+            raise VerifyException(f"{label}: 'dt' is {dt} of type {self.dt.type}; expected a positive f64 number of seconds")
         if self.body.block.args:
             raise VerifyException(f"{label}: the body block must have no arguments; use fxp.input ops")
         names: set[str] = set()
