@@ -1,0 +1,80 @@
+// One case per verifier rule of the fxp dialect.
+// RUN: nir-opt %s --split-input-file --verify-diagnostics
+
+// Weights must fit their declared width.
+fxp.graph @g attributes {dt = 0.0001 : f64} {
+  %a = fxp.input "a" {scale = 1.0 : f64} : tensor<2xi8>
+  // expected-error @+1 {{'fxp.affine' op node 'fc': 'weight' has values in [100, 100], outside the 4-bit range [-8, 7]}}
+  %fc = fxp.affine "fc"(%a) {weight = dense<100> : tensor<2x2xi8>, weight_bits = 4 : i64, weight_scale = dense<0.1> : tensor<f64>, input_scale = 1.0 : f64, folded_gain = dense<1.0> : tensor<f64>, saturate = true} : tensor<2xi8> -> tensor<2xi32>
+}
+
+// -----
+
+// A weight scale is one number or one per output channel.
+fxp.graph @g attributes {dt = 0.0001 : f64} {
+  %a = fxp.input "a" {scale = 1.0 : f64} : tensor<2xi8>
+  // expected-error @+1 {{'fxp.affine' op node 'fc': 'weight_scale' has shape [3]; expected [] or [2]}}
+  %fc = fxp.affine "fc"(%a) {weight = dense<1> : tensor<2x2xi8>, weight_bits = 8 : i64, weight_scale = dense<0.1> : tensor<3xf64>, input_scale = 1.0 : f64, folded_gain = dense<1.0> : tensor<f64>, saturate = true} : tensor<2xi8> -> tensor<2xi32>
+}
+
+// -----
+
+// Values are integer tensors.
+fxp.graph @g attributes {dt = 0.0001 : f64} {
+  // expected-error @+1 {{expected an integer tensor type, got tensor<2xf32>}}
+  %a = fxp.input "a" {scale = 1.0 : f64} : tensor<2xf32>
+}
+
+// -----
+
+// A 12-bit kept fraction lies in [0, 4096].
+fxp.graph @g attributes {dt = 0.0001 : f64} {
+  %a = fxp.input "a" {scale = 1.0 : f64} : tensor<1xi16>
+  // expected-error @+1 {{'fxp.li' op node 'li': 'voltage_decay' has values in [5000, 5000]; decay kind 'kept_fraction_q12' needs 0 to 4096}}
+  %li = fxp.li "li"(%a) {voltage_decay = dense<5000> : tensor<1xi16>, leak = dense<0> : tensor<1xi16>, decay_kind = "kept_fraction_q12", decay_min_step = 0 : i64, rounding = "floor", voltage_scale = dense<0.01> : tensor<f64>, voltage_bits = 16 : i64, voltage_saturate = true} : tensor<1xi16> -> tensor<1xi16>
+}
+
+// -----
+
+// Stochastic rounding needs its seed.
+fxp.graph @g attributes {dt = 0.0001 : f64} {
+  %a = fxp.input "a" {scale = 1.0 : f64} : tensor<1xi16>
+  // expected-error @+1 {{'fxp.rescale' op node 'r': 'rounding_seed' must be given exactly when rounding is 'stochastic'}}
+  %r = fxp.rescale "r"(%a) {multiplier = dense<3> : tensor<i16>, shift = 1 : i64, rounding = "stochastic", saturate = true} : tensor<1xi16> -> tensor<1xi32>
+}
+
+// -----
+
+// Thresholds are in the state unit and must fit the state width.
+fxp.graph @g attributes {dt = 0.0001 : f64} {
+  %a = fxp.input "a" {scale = 1.0 : f64} : tensor<1xi16>
+  // expected-error @+1 {{'fxp.lif' op node 'lif': 'v_threshold' has values in [40000, 40000], outside the 16-bit range [-32768, 32767]}}
+  %lif = fxp.lif "lif"(%a) {voltage_decay = dense<4096> : tensor<1xi16>, leak = dense<0> : tensor<1xi16>, v_threshold = dense<40000> : tensor<1xi32>, v_reset = dense<0> : tensor<1xi16>, spike_test = "gt", spike_timing = "after_update", reset = "subtract", max_spikes_per_step = 1 : i64, decay_kind = "kept_fraction_q12", decay_min_step = 0 : i64, rounding = "floor", voltage_scale = dense<0.01> : tensor<f64>, voltage_bits = 16 : i64, voltage_saturate = true} : tensor<1xi16> -> tensor<1xi8>
+}
+
+// -----
+
+// A one-bit spike output counts at most one spike per step.
+fxp.graph @g attributes {dt = 0.0001 : f64} {
+  %a = fxp.input "a" {scale = 1.0 : f64} : tensor<1xi16>
+  // expected-error @+1 {{'fxp.lif' op node 'lif': 'max_spikes_per_step' is 3, which the result type tensor<1xi1> cannot count}}
+  %lif = fxp.lif "lif"(%a) {voltage_decay = dense<4096> : tensor<1xi16>, leak = dense<0> : tensor<1xi16>, v_threshold = dense<100> : tensor<1xi16>, v_reset = dense<0> : tensor<1xi16>, spike_test = "gt", spike_timing = "after_update", reset = "subtract", max_spikes_per_step = 3 : i64, decay_kind = "kept_fraction_q12", decay_min_step = 0 : i64, rounding = "floor", voltage_scale = dense<0.01> : tensor<f64>, voltage_bits = 16 : i64, voltage_saturate = true} : tensor<1xi16> -> tensor<1xi1>
+}
+
+// -----
+
+// Scales are positive.
+fxp.graph @g attributes {dt = 0.0001 : f64} {
+  %a = fxp.input "a" {scale = 1.0 : f64} : tensor<1xi16>
+  // expected-error @+1 {{'fxp.output' op node 'o': 'scale' must hold positive finite numbers}}
+  fxp.output "o"(%a) {scale = dense<0.0> : tensor<f64>} : tensor<1xi16>
+}
+
+// -----
+
+// A non-spiking neuron's result is its voltage, of voltage_bits bits.
+fxp.graph @g attributes {dt = 0.0001 : f64} {
+  %a = fxp.input "a" {scale = 1.0 : f64} : tensor<1xi16>
+  // expected-error @+1 {{'fxp.integrator' op node 'i': the result type tensor<1xi8> must have voltage_bits (16) bits, because the result is the voltage}}
+  %i = fxp.integrator "i"(%a) {voltage_scale = dense<0.001> : tensor<f64>, voltage_bits = 16 : i64, voltage_saturate = true} : tensor<1xi16> -> tensor<1xi8>
+}
