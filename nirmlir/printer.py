@@ -208,7 +208,7 @@ class _OpPrinter:
             parts.append("]")
         if op.properties:
             parts.append(" <")
-            parts.append(self.formatter.dictionary(op.properties))
+            self.formatter.append_dictionary(parts, op.properties)
             parts.append(">")
         if op.regions:
             parts.append(" (")
@@ -219,7 +219,7 @@ class _OpPrinter:
             parts.append(")")
         if attributes:
             parts.append(" ")
-            parts.append(self.formatter.dictionary(attributes))
+            self.formatter.append_dictionary(parts, attributes)
         parts.append(" : ")
         parts.append(
             self.formatter.function_type(
@@ -278,7 +278,7 @@ class _OpPrinter:
         entries = self._entries(op, syntax, NODE_NAME)
         if entries:
             parts.append(" ")
-            parts.append(self.formatter.dictionary(entries))
+            self.formatter.append_dictionary(parts, entries)
         operands = op.operands
         results = op.results
         if operands and results:
@@ -337,7 +337,7 @@ class _OpPrinter:
         entries = self._entries(op, syntax, SYMBOL_NAME)
         if entries:
             parts.append(" attributes ")
-            parts.append(self.formatter.dictionary(entries))
+            self.formatter.append_dictionary(parts, entries)
         parts.append(" ")
         self._region(op.regions[0], indent, labels=False)
 

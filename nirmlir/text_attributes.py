@@ -94,6 +94,7 @@ _HEX_BITS_FORMATS = {Float16Type: "<e", Float32Type: "<f", Float64Type: "<d"}
 _TRAILING_TEXT_RE = re.compile(r"\s*+(?://[^\n]*+\s*+)*+")
 _SYMBOL_PART_RE = re.compile(r"@(?:(" + IDENT + r")|(" + STRING + r"))(?:::)?")
 _INVALID_HEX_DIGIT_RE = re.compile(r"[^0-9A-Fa-f]")
+_EMPTY_DICT_RE = re.compile(r"\{\s*+\}")
 _SIGNEDNESS = {"": Signedness.SIGNLESS, "s": Signedness.SIGNED, "u": Signedness.UNSIGNED}
 
 _UNIT = UnitAttr()
@@ -282,6 +283,8 @@ class AttributeReader:
             parsed = self.symbol(text, position)
         elif first == "[":
             parsed = self.flat_array(text, position)
+        elif first == "{":
+            parsed = DictionaryAttr(dict(self.dictionary_pairs(text, position)))
         elif text.startswith("dense<"):
             parsed, end = self.dense_at(text, 0, position)
             if end != len(text):
@@ -409,21 +412,23 @@ class AttributeReader:
         return parsed
 
     def dictionary_pairs(self, text: str, position: int) -> tuple[tuple[str, Attribute], ...]:
-        """Convert a flat dictionary token ``{a = 1, b}`` to its (key, value) pairs."""
+        """Convert a dictionary token ``{a = 1, b, c = {d = 2}}`` to its (key, value) pairs."""
         cached = self.dictionaries.get(text)
         if cached is not None:
             return cached
         pairs: list[tuple[str, Attribute]] = []
         seen: set[str] = set()
         index = 1
-        while True:
+        empty = _EMPTY_DICT_RE.fullmatch(text) is not None
+        while not empty:
             match = DICT_ENTRY_RE.match(text, index)
             if match is None:
                 self.fail("invalid entry in attribute dictionary", position + index)
             key_text = match.group(1)
-            key = self.string_value(key_text, position + index) if key_text[0] == '"' else key_text
+            key_position = position + match.start(1)
+            key = self.string_value(key_text, key_position) if key_text[0] == '"' else key_text
             if key in seen:
-                self.fail(f"duplicate key '{key}' in attribute dictionary", position + match.start(1))
+                self.fail(f"duplicate key '{key}' in attribute dictionary", key_position)
             seen.add(key)
             value_text = match.group(2)
             if value_text is None:

@@ -27,7 +27,6 @@ from xdsl.dialects.builtin import (
 )
 from xdsl.ir import Attribute, Block, Operation, Region, SSAValue, TypeAttribute
 from xdsl.irdl import IRDLOperation
-from xdsl.parser.core import ForwardDeclaredValue
 
 from nirmlir.diagnostics import DiagnosticError
 from nirmlir.text_attributes import AttributeReader
@@ -88,6 +87,17 @@ def op_syntax(op_class: type[Operation]) -> OpSyntax:
     syntax = OpSyntax(form, property_names, has_operand_def)
     _OP_SYNTAX[op_class] = syntax
     return syntax
+
+
+class ForwardDeclaredValue(SSAValue):
+    """A value used before its definition; the definition replaces all its uses.
+
+    nirmlir's own class, so the parser does not import xDSL's parser for it.
+    """
+
+    @property
+    def owner(self) -> Operation | Block:
+        raise ValueError("a value used before its definition has no owner yet")
 
 
 class _RegionFrame:

@@ -175,13 +175,33 @@ class AttributeFormatter:
 
     def dictionary(self, entries) -> str:
         """Return ``{key = value, unit_key}`` for a mapping of names to attributes."""
-        parts = []
+        parts: list[str] = []
+        self.append_dictionary(parts, entries)
+        return "".join(parts)
+
+    def append_dictionary(self, parts: list[str], entries) -> None:
+        """Append the text of ``dictionary(entries)`` to ``parts``.
+
+        A large dense value goes in as pieces, so its hex text is copied only once more,
+        into the final output.
+        """
+        parts.append("{")
+        separator = ""
         for key, value in entries.items():
+            parts.append(separator)
+            separator = ", "
             if type(value) is UnitAttr:
                 parts.append(print_key(key))
-            else:
-                parts.append(f"{print_key(key)} = {self.format(value)}")
-        return "{" + ", ".join(parts) + "}"
+                continue
+            parts.append(print_key(key))
+            parts.append(" = ")
+            if type(value) is DenseIntOrFPElementsAttr and len(value.data.data) > _MAX_CACHED_TEXT:
+                pieces = self._dense_pieces(value)
+                if pieces is not None:
+                    parts.extend(pieces)
+                    continue
+            parts.append(self.format(value))
+        parts.append("}")
 
     def function_type(self, inputs, outputs) -> str:
         """Return ``(T, T) -> T`` the way MLIR prints a function type."""
@@ -225,37 +245,45 @@ class AttributeFormatter:
         return texts
 
     def _dense(self, attribute: DenseIntOrFPElementsAttr) -> str | None:
+        pieces = self._dense_pieces(attribute)
+        return None if pieces is None else "".join(pieces)
+
+    def _dense_pieces(self, attribute: DenseIntOrFPElementsAttr) -> list[str] | None:
+        """Return the text of a dense attribute in pieces, or None to print it with xDSL.
+
+        Pieces let a large hex payload go into the output without extra copies.
+        """
         shaped_type = attribute.type
         element_type = shaped_type.element_type
         if not isinstance(element_type, IntegerType | IndexType) and type(element_type) not in _FLOAT_STRUCTS:
             return None
         shape = shaped_type.get_shape()
         count = math.prod(shape)
-        type_text = self.format(shaped_type)
+        type_text = " : " + self.format(shaped_type)
         if self.elide_threshold is not None and count > self.elide_threshold:
-            return f"dense_resource<__elided__> : {type_text}"
+            return ["dense_resource<__elided__>", type_text]
         data = attribute.data.data
         size = element_type.compile_time_size
         if count < 0 or len(data) != count * size:
             return None
         if count == 0:
-            return f"dense<> : {type_text}"
+            return ["dense<>", type_text]
         first = data[:size]
         if count >= 2 and data[-size:] == first and data.count(first) == count:
             # A splat. `bytes.count` counts non-overlapping matches, so `count` of them
             # in `count * size` bytes means every element equals the first.
             texts = self._element_texts(element_type.unpack(first, 1), element_type)
             if texts is None:
-                return f'dense<"0x{first.hex().upper()}"> : {type_text}'
-            return f"dense<{texts[0]}> : {type_text}"
+                return ['dense<"0x', first.hex().upper(), '">', type_text]
+            return ["dense<", texts[0], ">", type_text]
         if count > self.hex_threshold:
-            return f'dense<"0x{data.hex().upper()}"> : {type_text}'
+            return ['dense<"0x', data.hex().upper(), '">', type_text]
         texts = self._element_texts(element_type.unpack(data, count), element_type)
         if texts is None:
-            return f'dense<"0x{data.hex().upper()}"> : {type_text}'
+            return ['dense<"0x', data.hex().upper(), '">', type_text]
         if not shape:
-            return f"dense<{texts[0]}> : {type_text}"
-        return f"dense<{_nested(texts, shape)}> : {type_text}"
+            return ["dense<", texts[0], ">", type_text]
+        return ["dense<", _nested(texts, shape), ">", type_text]
 
     def _dense_array(self, attribute: DenseArrayBase) -> str | None:
         element_type = attribute.elt_type

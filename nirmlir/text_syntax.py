@@ -49,7 +49,7 @@ SYMBOL_REF = (
 FLAT_ARRAY = r"\[(?:[^\[\]{}\"^%]|" + SHORT_STRING + r")*+\]"
 """An array attribute without nested arrays or dictionaries (and never a successor list)."""
 
-VALUE = (
+_SCALAR_VALUE = (
     r"(?:"
     + SHORT_STRING
     + r"|"
@@ -66,9 +66,15 @@ VALUE = (
     + TYPE
     + r")?)"
 )
-"""An attribute value that may appear inside a dictionary token (``dense<..> : T`` included)."""
 
 KEY = r"(?:" + IDENT + r"|" + SHORT_STRING + r")"
+
+_ENTRY = KEY + r"(?:\s*+=\s*+" + _SCALAR_VALUE + r")?"
+_INNER_DICT = r"\{\s*+(?:" + _ENTRY + r"(?:\s*+,\s*+" + _ENTRY + r")*+)?\s*+\}"
+
+VALUE = r"(?:" + _SCALAR_VALUE + r"|" + _INNER_DICT + r")"
+"""An attribute value that may appear inside a dictionary token: a scalar, string,
+symbol, flat array, type, ``dense<..> : T``, or a dictionary of those (NIR metadata)."""
 
 # A dictionary token needs an `=` in its first entry, so a region (which starts with an
 # op, a block label or `}`) never matches it. `{}` and `{unit_first, ...}` are read by

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -116,6 +115,8 @@ def _read_cache(path: Path, digest: str) -> ParseTables | None:
 
 
 def _write_cache(path: Path, digest: str, tables: ParseTables) -> bool:
+    import tempfile
+
     data = {
         "digest": digest,
         "actions": tables.actions,

@@ -29,7 +29,7 @@ from xdsl.dialects.builtin import (
     f64,
 )
 from xdsl.dialects.test import Test
-from xdsl.ir import Block, Dialect, Region
+from xdsl.ir import Block, BlockArgument, Dialect, OpResult, Region
 from xdsl.irdl import (
     IRDLOperation,
     irdl_op_definition,
@@ -41,7 +41,6 @@ from xdsl.irdl import (
     var_operand_def,
 )
 from xdsl.parser import Parser
-from xdsl.parser.core import ForwardDeclaredValue
 from xdsl.printer import Printer
 from xdsl.traits import NoTerminator
 
@@ -243,7 +242,7 @@ def test_forward_reference_resolves_to_result():
     assert rec.operands[0] is lif1.results[0]
     for op in module.walk():
         for operand in op.operands:
-            assert not isinstance(operand, ForwardDeclaredValue)
+            assert isinstance(operand, OpResult | BlockArgument)
 
 
 def test_name_hints_follow_xdsl():
