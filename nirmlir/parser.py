@@ -1,7 +1,7 @@
 """Parser of nirmlir's textual IR (MLIR syntax) into xDSL modules.
 
 ``parse_module`` reads the generic op form, the custom forms of ``builtin.module`` and
-``nir.graph``, and the node form of every op class with ``assembly_form = "node"``. It
+``nir.graph``, and the node form of every op class with ``ASSEMBLY_FORM = "node"``. It
 builds the IR and does not verify it.
 
 How it is fast: the grammar (``grammar.lark``) is LALR(1), and lark turns it into
@@ -155,8 +155,8 @@ def parse_module(
     tables = _load()
     builder = IRBuilder(ctx, text, filename, line_offset)
     collecting = gc.isenabled()
-    # Parsing creates many objects and no garbage cycles; the collector would only
-    # walk the growing module again and again.
+    # Parsing allocates many objects that all stay alive in the module, so the cyclic
+    # collector would walk the growing module again and again and free nothing.
     gc.disable()
     try:
         module = _run(text, builder, tables)
@@ -351,7 +351,7 @@ def _syntax_error(
     if kind == END_TERMINAL:
         found = "end of input"
     else:
-        shown = builder.text[start:end]
+        shown = builder.text[start : min(end, start + 41)]
         opener = _OPENER_RE.match(shown)
         if opener is not None:
             # A whole dictionary or function type is one token; its first bracket is

@@ -230,6 +230,45 @@ def test_xdsl_generic_text_parses():
     assert xdsl_generic(parse(text)) == text
 
 
+# Syntax that goes through xDSL's attribute parser or printer, or is skipped.
+ODD_SYNTAX = [
+    '"test.op"() {m = affine_map<(d0, d1) -> (d1, d0)>, v = vector<4xf32>, r = memref<2x3xf32>} : () -> ()',
+    '"test.op"() {u = "h\\C3\\A9llo \\"q\\"", s = @"weird name"::@x} : () -> ()',
+    '"test.op"() {t = tensor<2x!test.type<"a<b>">>, n = [[1, 2], [3]], d = [{a = 1}, {}]} : () -> () loc("x.mlir":1:2)',
+    '%0 = "test.op"() : () -> (i32 loc(unknown))',
+    '"test.op"() ({\n^bb0(%a: i32 loc(unknown), %b: f32):\n  "test.op"(%a) : (i32) -> ()\n}) : () -> ()',
+    '"test.op"() {x = dense<[(1.0, 2.0)]> : tensor<1xcomplex<f32>>, q = dense<1.0> : tensor<2xbf16>} : () -> ()',
+    '"test.op"() {y = dense<[1, 255]> : tensor<2xui8>, z = dense<[[true], [false]]> : tensor<2x1xi1>, w = dense<5> : tensor<3xindex>, h = dense<[0.1, 0.2]> : tensor<2xf16>} : () -> ()',
+    '"test.op"() <{prop1 = {nested = {deeper = [1, {x}]}}}> : () -> ()',
+    '"test.op"() {big = 123456789012345678901234567890 : i128, neg = -128 : i8, o = 255 : ui8} : () -> ()',
+    '"test.op"() {f = 0x7F800000 : f32, g = 0xFFF8000000000000 : f64, h = 0x7E00 : f16} : () -> ()',
+    'builtin.module @named attributes {a = 1 : i64, "b c"} {\n}',
+]
+
+
+@pytest.mark.parametrize("text", ODD_SYNTAX)
+def test_odd_syntax_roundtrips(text):
+    patch_xdsl_dense_literal_type()
+    module = parse(text)
+    generic = module_to_text(module, generic=True)
+    custom = module_to_text(module)
+    assert module_to_text(parse(generic), generic=True) == generic
+    assert module_to_text(parse(custom)) == custom
+    assert xdsl_generic(Parser(make_ctx(), generic).parse_module()) == xdsl_generic(module)
+
+
+def test_module_custom_form_with_symbol():
+    module = parse('builtin.module @named attributes {a = 1 : i64, "b c"} {\n}')
+    assert module.sym_name == StringAttr("named")
+    assert module_to_text(module) == 'builtin.module @named attributes {a = 1 : i64, "b c"} {\n}\n'
+
+
+def test_string_escapes_decode():
+    module = parse('%a = tnir.input "t\\C3\\A9\\n\\"x\\"\\\\" : f32\n')
+    assert module.body.block.first_op.properties["node_name"].data == 't\u00e9\n"x"\\'
+    assert '%a = tnir.input "t\\C3\\A9\\0A\\22x\\22\\\\" : f32' in module_to_text(module)
+
+
 # Values and names.
 
 
