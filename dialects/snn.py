@@ -41,8 +41,6 @@ from xdsl.dialects.builtin import (
     DenseArrayBase,
     DenseIntOrFPElementsAttr,
     FloatAttr,
-    Float16Type,
-    Float32Type,
     Float64Type,
     IntegerAttr,
     StringAttr,
@@ -149,9 +147,7 @@ def flatten_output_shape(shape: Shape, start_dim: int, end_dim: int) -> Shape:
 
 
 def float_array(attr: DenseIntOrFPElementsAttr) -> np.ndarray:
-    """Return a dense float attribute as a float64 array; raise VerifyException for integer data."""
-    if not isinstance(attr.get_element_type(), Float16Type | Float32Type | Float64Type):
-        raise VerifyException(f"expected a float tensor, got {attr.type}")
+    """Return a dense attribute as a float64 array; NIR files may store parameters such as r as integers."""
     return numpy_from_dense(attr).astype(np.float64)
 
 
