@@ -253,13 +253,30 @@ class _GraphQuantizer:
     # -- scales ------------------------------------------------------------------------
 
     def common_input_scale(self, op: Operation) -> np.ndarray:
-        """Return the scale shared by all operands of `op`; raise if the summed edges differ in scale."""
+        """Return the scale shared by all operands of `op`.
+
+        The edges into a graph output are rescaled to the coarsest of their scales when they
+        differ; any other node whose summed edges differ in scale raises DiagnosticError.
+        """
         scales = [self.scale_of(operand) for operand in op.operands]
-        for scale in scales[1:]:
-            if np.shape(scale) != np.shape(scales[0]) or not np.allclose(scale, scales[0], rtol=1e-12, atol=0):
-                # TODO: align summed edges of different scales with fxp.rescale.
-                raise self.error(op, "quantize cannot yet sum edges of different fixed-point scales into this node")
-        return scales[0]
+        if all(
+            np.shape(scale) == np.shape(scales[0]) and np.allclose(scale, scales[0], rtol=1e-12, atol=0)
+            for scale in scales[1:]
+        ):
+            return scales[0]
+        if not isinstance(op, snn.OutputOp):
+            # TODO: align the summed edges of other nodes too, which changes their operand types.
+            raise self.error(op, "quantize cannot yet sum edges of different fixed-point scales into this node")
+        shape = snn.tensor_shape(op.operands[0].type)
+        common = _compress(np.max([np.broadcast_to(scale, shape) for scale in scales], axis=0))
+        for index, (operand, scale) in enumerate(zip(op.operands, scales)):
+            if np.allclose(scale, common, rtol=1e-12, atol=0):
+                continue
+            if self.ops.index(operand.owner) > self.ops.index(op):
+                raise self.error(op, "quantize cannot rescale an edge that is read before it is computed")
+            name = f"{operand.owner.node_name.data}->{op.node_name.data}.rescale"
+            self._rescaled_edges[(op, index)] = (_compress(np.broadcast_to(scale, shape) / common), name)
+        return common
 
     def scalar_input_scale(self, op: Operation) -> float:
         scale = _compress(self.common_input_scale(op))
@@ -627,6 +644,13 @@ class _GraphQuantizer:
             row_shape = (folded.shape[0],) + (1,) * (folded.ndim - 1)
             row_scale, row_gain = channel_scale.reshape(row_shape), channel_gain.reshape(row_shape)
         weights = np.clip(round_half_away(folded * input_scale / row_scale), -self.weight_max, self.weight_max)
+        if (folded != 0).any() and not weights.any():
+            raise self.error(
+                op,
+                "every weight rounds to zero: the largest input it adds per step is below one unit of the "
+                "target's state, whose unit is set by keeping the threshold within state-bits="
+                f"{self.options.state_bits}; raise state-bits",
+            )
 
         # Errors are measured on the NIR weights: the folded gain is divided back out where it is nonzero.
         name = op.node_name.data

@@ -318,16 +318,38 @@ def test_paper_rnn_recurrence_and_shared_scale():
 
 
 def test_threshold_headroom_coarsens_scale():
-    # Tiny weights would put the threshold far outside a 16-bit state; the scale grows instead.
+    # Small weights would put the threshold far outside a 16-bit state; the scale grows instead.
     builder = GraphBuilder()
     source = builder.node(nir.InputOp, "input", shape=(2,))
-    affine = builder.node(nir.AffineOp, "fc", [source.output], (2,), weight=np.eye(2) * 1e-4, bias=np.zeros(2))
+    affine = builder.node(nir.AffineOp, "fc", [source.output], (2,), weight=np.eye(2) * 1e-2, bias=np.zeros(2))
     params = neuron_params(2, tau=2.5e-3, r=1.0, v_leak=0.0, v_threshold=1.0, v_reset=0.0)
     builder.node(nir.LIFOp, "lif", [affine.output], (2,), **params)
     ops, _ = quantized(builder.module())
     threshold = values(find(ops, "lif"), "v_threshold")
     assert (threshold <= 32767 // 2 + 1).all()
     assert (threshold >= 32767 // 2 - 1).all()
+
+
+def test_weights_rounding_to_zero_are_rejected():
+    # One step's input is 1e-6 of the threshold, below one unit of a 16-bit state.
+    builder = GraphBuilder()
+    source = builder.node(nir.InputOp, "input", shape=(2,))
+    affine = builder.node(nir.AffineOp, "fc", [source.output], (2,), weight=np.eye(2) * 1e-6, bias=np.zeros(2))
+    params = neuron_params(2, tau=2.5e-3, r=1.0, v_leak=0.0, v_threshold=1.0, v_reset=0.0)
+    builder.node(nir.LIFOp, "lif", [affine.output], (2,), **params)
+    with pytest.raises(DiagnosticError, match="node 'fc': every weight rounds to zero.*raise state-bits"):
+        quantized(builder.module())
+
+
+def test_output_aligns_edges_of_different_scales():
+    builder = GraphBuilder()
+    source = builder.node(nir.InputOp, "input", shape=(2,))
+    li = builder.node(nir.LIOp, "li", [source.output], (2,), **neuron_params(2, tau=1e-3, r=1.0, v_leak=0.0))
+    builder.node(nir.OutputOp, "output", [li.output, source.output])
+    ops, _ = quantized(builder.module())
+    output, rescale = find(ops, "output"), find(ops, "li->output.rescale")
+    assert list(output.operands) == [rescale.output, find(ops, "input").output]
+    np.testing.assert_allclose(values(output, "scale"), 1.0)
 
 
 def test_direct_edge_into_neuron_gets_rescale():
