@@ -255,8 +255,8 @@ class _GraphQuantizer:
     def common_input_scale(self, op: Operation) -> np.ndarray:
         """Return the scale shared by all operands of `op`.
 
-        The edges into a graph output are rescaled to the coarsest of their scales when they
-        differ; any other node whose summed edges differ in scale raises DiagnosticError.
+        When the edges into a graph output differ in scale, they are rescaled to the coarsest
+        one. Any other node whose summed edges differ in scale raises DiagnosticError.
         """
         scales = [self.scale_of(operand) for operand in op.operands]
         if all(
