@@ -649,7 +649,8 @@ class _GraphQuantizer:
                 op,
                 "every weight rounds to zero: the largest input it adds per step is below one unit of the "
                 "target's state, whose unit is set by keeping the threshold within state-bits="
-                f"{self.options.state_bits}; raise state-bits",
+                f"{self.options.state_bits}; raise state-bits, or check that dt and the time constants use "
+                "the same unit (dt=1 for time constants in steps)",
             )
 
         # Errors are measured on the NIR weights: the folded gain is divided back out where it is nonzero.
