@@ -240,17 +240,20 @@ def _run(text: str, builder: IRBuilder, tables: ParseTables) -> ModuleOp:
                 value = (reader.string_value(literal, start), start)
             else:
                 value = (literal[1:-1], start)
-        elif kind == "BARE":
+        elif kind == "BARE" or kind == "PTYPE":
             if text.startswith("<", position):
-                # A type nested deeper than the PTYPE pattern reaches.
+                # Parameters beyond what the PTYPE pattern reaches (deep nesting, an
+                # escaped string): find the closing '>' by counting.
                 end = scan_angle_brackets(text, position)
                 if end < 0:
                     fail("unterminated '<' in type or attribute", position)
                 kind = "PTYPE"
                 value = (reader.type_or_attribute(text[start:end], start), start)
                 position = end
-            else:
+            elif kind == "BARE":
                 value = (text[start:position], start)
+            else:
+                value = (reader.type_or_attribute(text[start:position], start), start)
         elif kind == "DICT":
             value = (reader.dictionary_pairs(text[start:position], start), start)
         elif kind == "LPAREN_OR_FUNCTYPE":
@@ -262,8 +265,6 @@ def _run(text: str, builder: IRBuilder, tables: ParseTables) -> ModuleOp:
                 kind = "FUNCTYPE"
                 position = whole.end()
                 value = (reader.function_type(whole.group(), start), start)
-        elif kind == "PTYPE":
-            value = (reader.type_or_attribute(text[start:position], start), start)
         elif kind == "NUMBER":
             value = (reader.number(text[start:position], start), start)
         elif kind == "DENSE":

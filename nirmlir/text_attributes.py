@@ -163,9 +163,10 @@ def patch_xdsl_dense_literal_type() -> None:
     """Make xDSL's parser build its dense-literal type constraint once, not per literal.
 
     xDSL 0.74's ``AttrParser._parse_dense_literal_type`` rebuilds the constraint
-    ``base(RankedStructure[...])`` for every ``dense<...>`` it reads, which costs about
-    2 ms per literal. The replacement performs the same checks with a constraint built
-    once. Safe to call more than once.
+    ``base(RankedStructure[...])`` for every ``dense<...>`` it reads, which cost about
+    0.5 ms per literal in ``bench/bench_text.py --unpatched-xdsl`` (2-vCPU machine).
+    The replacement performs the same checks with a constraint built once. Safe to
+    call more than once.
     """
     from xdsl.parser.attribute_parser import AttrParser
 
@@ -173,18 +174,15 @@ def patch_xdsl_dense_literal_type() -> None:
 
 
 class AttributeReader:
-    """Converts attribute and type token texts of one input to xDSL objects.
+    """Converter of the attribute and type tokens of one input to xDSL objects.
 
     ``fail(message, position)`` raises the diagnostic for a character offset of the
-    input; every conversion error goes through it, so no xDSL or Python exception
-    escapes for bad input.
+    input. Every conversion error goes through it, so bad input raises no xDSL or
+    Python exception.
     """
 
-    def __init__(
-        self, ctx: Context, text: str, filename: str, fail: Callable[[str, int], NoReturn]
-    ):
+    def __init__(self, ctx: Context, filename: str, fail: Callable[[str, int], NoReturn]):
         self.ctx = ctx
-        self.text = text
         self.filename = filename
         self.fail = fail
         # Per-input caches: results of xDSL's parser may depend on the context's dialects.
@@ -561,7 +559,7 @@ class AttributeReader:
         if text.startswith('"', content_start):
             data = self._hex_payload(text, content_start, content_end, base)
             if len(data) == element_size and count != 1:
-                data = data * count  # a hex splat holds one element
+                data = data * count  # a hex splat contains one element
         else:
             data = self._decimal_payload(
                 text[content_start:content_end], element_type, shape, count, base + content_start

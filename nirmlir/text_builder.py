@@ -7,9 +7,9 @@ offset of the character in the input.
 
 Values may be used before they are defined (NIR graphs are recurrent), so a use of an
 unknown name creates a ``ForwardDeclaredValue`` that the definition replaces. Values
-are scoped by region as in MLIR: a region sees the values of the regions around it,
-and its own values disappear when it closes. Uses that a region leaves unresolved pass
-to the region around it.
+are scoped by region as in MLIR: ops in a region can use the values of the regions
+around it, and the region's own values go out of scope when it closes. Uses that a
+region leaves unresolved pass to the region around it.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ _NODE = 1
 _REGION = 2
 
 NODE_NAME = "node_name"
-"""The property that holds the string written after a node-form op's name."""
+"""The property that contains the string written after a node-form op's name."""
 
 SYMBOL_NAME = "sym_name"
 
@@ -51,13 +51,14 @@ MAX_RESULT_GROUP = 1 << 16
 
 @dataclass(frozen=True)
 class OpSyntax:
-    """What the parser and printer need to know about an op class."""
+    """Syntax facts of an op class, shared by the parser and the printer."""
 
     assembly_form: str | None
     """``"node"``, ``"graph"``, ``"module"`` (builtin.module) or None (generic only).
 
-    Op classes choose a form with a class attribute ``ASSEMBLY_FORM`` (a ``ClassVar``;
-    xDSL's op definitions accept only uppercase class constants) or ``assembly_form``.
+    Op classes choose a form with the class attribute ``ASSEMBLY_FORM``, a ``ClassVar``
+    in upper case because xDSL 0.74's op definitions reject other class attributes.
+    A lower-case ``assembly_form`` set on the class after its definition also counts.
     """
     property_names: tuple[str, ...]
     """Property names in the op definition's order."""
@@ -116,14 +117,14 @@ class _RegionFrame:
 
 
 class IRBuilder:
-    """Builds one module from the reduced rules of one input text."""
+    """Builder of one module from the reduced grammar rules of one input text."""
 
     def __init__(self, ctx: Context, text: str, filename: str, line_offset: int):
         self.ctx = ctx
         self.text = text
         self.filename = filename
         self.line_offset = line_offset
-        self.reader = AttributeReader(ctx, text, filename, self.fail)
+        self.reader = AttributeReader(ctx, filename, self.fail)
         self.op_classes: dict[str, type[Operation] | None] = {}
         self.frames = [_RegionFrame(None)]
         self.scopes: list[dict[str, SSAValue]] = [{}]

@@ -96,8 +96,8 @@ def float_text(value: float, float_type: Attribute) -> str | None:
             candidate = float("%.*g" % (digits, value))
             try:
                 if packer.pack(candidate) == bits:
-                    # repr() gives back the same digits (a double keeps 15), spelled
-                    # the way Python and numpy print them: 100.0, not 1e+02.
+                    # repr() gives back the same digits (a double keeps 15 significant
+                    # digits), spelled as Python and numpy print them: 100.0, not 1e+02.
                     text = repr(candidate)
                     break
             except OverflowError:
@@ -110,7 +110,7 @@ def float_text(value: float, float_type: Attribute) -> str | None:
 
 
 class AttributeFormatter:
-    """Formats attributes and types for one print call.
+    """Formatter of attributes and types for one print call.
 
     Texts are cached by object identity: the printed module keeps every attribute
     alive for the duration of the call, and parsed modules share equal attributes.

@@ -12,7 +12,7 @@ import re
 
 from nirmlir.diagnostics import DiagnosticError, Location
 
-IDENT = r"[A-Za-z_][\w$.]*"
+IDENT = r"[A-Za-z_][\w$.]*+"
 """An MLIR bare identifier: op names, dictionary keys, builtin types such as ``f32``."""
 
 SUFFIX_ID = r"(?:[0-9]+|[A-Za-z$._-][\w$.-]*)"
@@ -39,8 +39,11 @@ for _ in range(3):
     _ANGLE = r"<(?:->|[^<>\"\n]|" + SHORT_STRING + r"|" + _ANGLE + r")*+>"
 ANGLE = _ANGLE
 
-TYPE = r"(?:[!#]?" + IDENT + r"(?:" + ANGLE + r")?)"
-"""A type or attribute written as an identifier with optional ``<...>`` parameters."""
+TYPE = r"(?:[!#]?" + IDENT + r"(?:" + ANGLE + r")?+(?!<))"
+"""A type or attribute written as an identifier with optional ``<...>`` parameters.
+
+It fails (rather than stopping before the ``<``) when the parameters are beyond
+``ANGLE``, so the token that contains it fails too and the scanner falls back."""
 
 SYMBOL_REF = (
     r"@(?:" + IDENT + r"|" + STRING + r")(?:::@(?:" + IDENT + r"|" + STRING + r"))*+"
@@ -204,21 +207,23 @@ def unescape_string(literal: str) -> str:
 
 
 def escape_string(value: str) -> str:
-    """Return ``value`` as a quoted string literal, escaped the way MLIR prints it.
+    """Return ``value`` as a quoted string literal.
 
-    Printable ASCII stays as is, a backslash becomes ``\\\\`` and every other byte of
-    the UTF-8 encoding (quote, control, non-ASCII) becomes ``\\XX``.
+    Printable characters stay as they are, non-ASCII ones included, and a backslash
+    becomes ``\\\\``. Every byte of the UTF-8 encoding of other characters (the quote,
+    controls, unprintable non-ASCII) becomes ``\\XX``. Printable non-ASCII stays raw
+    because xDSL 0.74 reads a string whose escapes decode to non-ASCII as bytes.
     """
-    if value.isascii() and value.isprintable() and '"' not in value and "\\" not in value:
+    if value.isprintable() and '"' not in value and "\\" not in value:
         return f'"{value}"'
     parts = ['"']
-    for byte in value.encode("utf-8"):
-        if byte == 0x5C:
+    for character in value:
+        if character == "\\":
             parts.append("\\\\")
-        elif 0x20 <= byte < 0x7F and byte != 0x22:
-            parts.append(chr(byte))
+        elif character.isprintable() and character != '"':
+            parts.append(character)
         else:
-            parts.append(f"\\{byte:02X}")
+            parts.extend(f"\\{byte:02X}" for byte in character.encode("utf-8"))
     parts.append('"')
     return "".join(parts)
 

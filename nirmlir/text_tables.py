@@ -2,9 +2,9 @@
 
 lark is imported only to build the tables, when no cached copy for the current grammar
 text exists, so a process that parses IR does not pay for importing lark and
-analysing the grammar. The cache is plain JSON (never pickle), written atomically to
-``__pycache__`` next to the grammar, or to the user cache directory when that is not
-writable; without any writable place the tables are rebuilt in memory on each start.
+analysing the grammar. The cache is plain JSON (never pickle). It is written atomically
+to ``__pycache__`` next to the grammar, or to the user cache directory when that is not
+writable. Without any writable place, each process rebuilds the tables in memory.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def build_tables(grammar: str) -> ParseTables:
     from lark.parsers.lalr_analysis import Shift
 
     class ExternalScanner(Lexer):
-        """Stands in for the scanner in nirmlir/parser.py, which lark never runs."""
+        """Lexer that lark requires but never runs, because nirmlir/parser.py scans."""
 
         def __init__(self, lexer_conf):
             pass

@@ -1,7 +1,7 @@
 """Tests of the textual IR: printer and parser round trips, xDSL compatibility, errors.
 
 Most tests use a small dialect defined here (`tnir`), so they do not depend on the
-verifiers of the real dialects; the last group runs the real `nir` dialect.
+verifiers of the real dialects. The last group runs the real `nir` dialect.
 """
 
 from __future__ import annotations
@@ -243,6 +243,7 @@ ODD_SYNTAX = [
     '"test.op"() {big = 123456789012345678901234567890 : i128, neg = -128 : i8, o = 255 : ui8} : () -> ()',
     '"test.op"() {f = 0x7F800000 : f32, g = 0xFFF8000000000000 : f64, h = 0x7E00 : f16} : () -> ()',
     'builtin.module @named attributes {a = 1 : i64, "b c"} {\n}',
+    '"test.op"() {t = !test.type<"a\\22b">} : () -> !test.type<"\\1Fnt">',
 ]
 
 
@@ -266,7 +267,15 @@ def test_module_custom_form_with_symbol():
 def test_string_escapes_decode():
     module = parse('%a = tnir.input "t\\C3\\A9\\n\\"x\\"\\\\" : f32\n')
     assert module.body.block.first_op.properties["node_name"].data == 't\u00e9\n"x"\\'
-    assert '%a = tnir.input "t\\C3\\A9\\0A\\22x\\22\\\\" : f32' in module_to_text(module)
+    assert '%a = tnir.input "t\u00e9\\0A\\22x\\22\\\\" : f32' in module_to_text(module)
+
+
+def test_xdsl_reads_non_ascii_string_as_string():
+    module = parse('%a = tnir.input "n\u00e9ur\u00f6n" : f32\n')
+    generic = module_to_text(module, generic=True)
+    assert '<{node_name = "n\u00e9ur\u00f6n"}>' in generic
+    theirs = Parser(make_ctx(), generic).parse_module()
+    assert theirs.body.block.first_op.properties["node_name"] == StringAttr("n\u00e9ur\u00f6n")
 
 
 # Values and names.
@@ -324,7 +333,7 @@ def test_outer_value_visible_in_region():
 
 def test_node_form_leaves_operand_types_to_verifier():
     # One node-form type stands for every operand, so an operand of another type is
-    # kept as defined; the op then prints in generic form to stay exact.
+    # kept as defined. The op then prints in generic form to stay exact.
     text = (
         '%a = tnir.input "a" : tensor<2xf32>\n'
         'tnir.output "o"(%a, %b, %c) : tensor<2xf32>\n'
@@ -680,7 +689,9 @@ def mutated_text(draw):
         elif kind == "insert":
             text = text[:position] + draw(st.sampled_from(_SIGNIFICANT)) + text[position:]
         elif kind == "replace":
-            piece = draw(st.sampled_from(_SIGNIFICANT) | st.text(max_size=3))
+            # ASCII only: xDSL 0.74 prints a non-ASCII string inside a dialect type
+            # with escapes that its own parser reads back as bytes, not as a string.
+            piece = draw(st.sampled_from(_SIGNIFICANT) | st.text(st.characters(max_codepoint=127), max_size=3))
             text = text[:position] + piece + text[position + 1 :]
         elif kind == "duplicate":
             length = draw(st.integers(1, 40))
@@ -702,8 +713,10 @@ def test_fuzz_mutations_raise_only_diagnostics(text):
     except DiagnosticError as error:
         assert error.location.file == "model.mlir"
         return
-    # Text that still parses must print and parse again.
-    module_to_text(module, generic=True)
+    # Text that still parses must print, and the print must read back to the same text.
+    for generic in (True, False):
+        printed = module_to_text(module, generic=generic)
+        assert module_to_text(parse(printed), generic=generic) == printed
 
 
 # The real nir dialect.
