@@ -5,7 +5,7 @@ and a value may be used before the op that defines it, because NIR graphs are re
 `nir.input` ops produce the graph inputs and `nir.output` ops consume its outputs.
 
 Every other op is one NIR node. It takes a variadic list of operands, one per incoming
-edge; all of them have the node's input type and the node sees their sum. Values are
+edge. All of them have the node's input type, and the node sums them. Values are
 tensors with the unbatched NIR shape. Parameters are dense tensor properties with the
 dtype of the file, so ``numpy_from_dense`` gives them back without a copy. Each op keeps
 its NIR node name in ``node_name`` and its NIR metadata in the discardable attribute
@@ -403,9 +403,12 @@ def _conv_rule(params: Mapping[str, ParamValue], spatial_rank: int) -> tuple[Sha
         raise ShapeError(
             f"'groups' is {groups} but the {out_channels} output channels are not divisible by it"
         )
+
     bias = _array_shape(params, "bias")
     if bias not in ((out_channels,), ()):
         raise ShapeError(f"'bias' has shape {list(bias)}; expected [{out_channels}]")
+
+    # NIR 1.0.8 reports weight.shape[1] input channels, which is wrong for groups > 1.
     in_channels = weight[1] * groups
     spatial = params["input_shape"]
     if not isinstance(spatial, tuple) or len(spatial) != spatial_rank:
@@ -413,6 +416,7 @@ def _conv_rule(params: Mapping[str, ParamValue], spatial_rank: int) -> tuple[Sha
             f"'input_shape' is {spatial}; expected {spatial_rank} spatial size(s), "
             "without the channel dimension"
         )
+
     kernel = weight[2:]
     stride, dilation = params["stride"], params["dilation"]
     for field, value in (("stride", stride), ("dilation", dilation)):
@@ -420,6 +424,7 @@ def _conv_rule(params: Mapping[str, ParamValue], spatial_rank: int) -> tuple[Sha
             raise ShapeError(
                 f"'{field}' is {value}; expected {spatial_rank} positive integer(s)"
             )
+
     padding = params["padding"]
     if padding == "same":
         # NIR 1.0.8 keeps the spatial size for "same" whatever the stride.
@@ -436,6 +441,7 @@ def _conv_rule(params: Mapping[str, ParamValue], spatial_rank: int) -> tuple[Sha
             _conv_output_size(n, k, s, p, d)
             for n, k, s, p, d in zip(spatial, kernel, stride, padding, dilation)
         )
+
     if min(out_spatial, default=1) < 1:
         raise ShapeError(
             f"the kernel {list(kernel)} does not fit the input {list(spatial)} with this "
