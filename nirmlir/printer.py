@@ -99,7 +99,7 @@ def _print_syntax(op_class: type[Operation]) -> _PrintSyntax:
 
 
 class _OpPrinter:
-    """Appends the text of ops to ``parts``; one instance per print call."""
+    """Printer of ops into the list of strings ``parts``, for one print call."""
 
     def __init__(self, generic: bool, formatter: AttributeFormatter):
         self.generic = generic
@@ -202,6 +202,7 @@ class _OpPrinter:
         parts.append("(")
         parts.append(self.values(op.operands))
         parts.append(")")
+
         if op.successors:
             parts.append(" [")
             parts.append(", ".join([self._block_name(block) for block in op.successors]))
@@ -210,6 +211,7 @@ class _OpPrinter:
             parts.append(" <")
             self.formatter.append_dictionary(parts, op.properties)
             parts.append(">")
+
         if op.regions:
             parts.append(" (")
             for index, region in enumerate(op.regions):
@@ -217,6 +219,7 @@ class _OpPrinter:
                     parts.append(", ")
                 self._region(region, indent, labels=True)
             parts.append(")")
+
         if attributes:
             parts.append(" ")
             self.formatter.append_dictionary(parts, attributes)
