@@ -41,7 +41,7 @@ from xdsl.irdl import (
     traits_def,
     var_operand_def,
 )
-from xdsl.traits import NoTerminator, SymbolOpInterface, SymbolTable
+from xdsl.traits import IsolatedFromAbove, NoTerminator, SymbolOpInterface, SymbolTable
 from xdsl.utils.exceptions import VerifyException
 
 from nirmlir.dense import ints_from_array, numpy_from_dense
@@ -174,7 +174,7 @@ class GraphOp(IRDLOperation):
     sym_name = prop_def(StringAttr)
     body = region_def("single_block")
 
-    traits = traits_def(NoTerminator(), SymbolOpInterface())
+    traits = traits_def(NoTerminator(), SymbolOpInterface(), IsolatedFromAbove())
 
     def verify_(self) -> None:
         if self.body.block.args:

@@ -57,7 +57,7 @@ from xdsl.irdl import (
     traits_def,
     var_operand_def,
 )
-from xdsl.traits import NoTerminator, SymbolOpInterface
+from xdsl.traits import IsolatedFromAbove, NoTerminator, SymbolOpInterface
 from xdsl.utils.exceptions import VerifyException
 
 from nirmlir.dense import ints_from_array, numpy_from_dense
@@ -237,7 +237,7 @@ class GraphOp(IRDLOperation):
     dt = prop_def(FloatAttr)
     body = region_def("single_block")
 
-    traits = traits_def(NoTerminator(), SymbolOpInterface())
+    traits = traits_def(NoTerminator(), SymbolOpInterface(), IsolatedFromAbove())
 
     def verify_(self) -> None:
         label = f"'snn.graph' op @{self.sym_name.data}"

@@ -19,11 +19,11 @@
 // CHECK-NEXT: nir.output "output"(%flat) : tensor<16xf32>
 // CHECK-LABEL: nir.graph @sequence {
 // CHECK-NEXT: %signal = nir.input "signal" : tensor<3x10xf32>
-// CHECK-NEXT: %conv_1 = nir.conv1d "conv"(%signal) {weight = dense<1.0> : tensor<2x3x3xf32>, bias = dense<[0.0, 1.0]> : tensor<2xf32>, stride = array<i64: 2>, padding = array<i64: 1>, dilation = array<i64: 1>, groups = 1 : i64, input_shape = array<i64: 10>} : tensor<3x10xf32> -> tensor<2x5xf32>
-// CHECK-NEXT: nir.output "output"(%conv_1) : tensor<2x5xf32>
+// CHECK-NEXT: %conv = nir.conv1d "conv"(%signal) {weight = dense<1.0> : tensor<2x3x3xf32>, bias = dense<[0.0, 1.0]> : tensor<2xf32>, stride = array<i64: 2>, padding = array<i64: 1>, dilation = array<i64: 1>, groups = 1 : i64, input_shape = array<i64: 10>} : tensor<3x10xf32> -> tensor<2x5xf32>
+// CHECK-NEXT: nir.output "output"(%conv) : tensor<2x5xf32>
 // CHECK-LABEL: nir.graph @neurons attributes {metadata = {source = "hand-written", dt = 0.0001 : f64}} {
-// CHECK-NEXT: %input_1 = nir.input "input" : tensor<2xf32>
-// CHECK-NEXT: %delay = nir.delay "delay"(%input_1) {delay = dense<[0.001, 0.002]> : tensor<2xf32>} : tensor<2xf32>
+// CHECK-NEXT: %input = nir.input "input" : tensor<2xf32>
+// CHECK-NEXT: %delay = nir.delay "delay"(%input) {delay = dense<[0.001, 0.002]> : tensor<2xf32>} : tensor<2xf32>
 // CHECK-NEXT: %threshold = nir.threshold "threshold"(%delay) {threshold = dense<0.5> : tensor<2xf32>} : tensor<2xf32>
 // CHECK-NEXT: %integrator = nir.i "integrator"(%threshold) {r = dense<1.0> : tensor<2xf32>} : tensor<2xf32>
 // CHECK-NEXT: %if = nir.if "if"(%integrator) {r = dense<1.0> : tensor<2xf32>, v_threshold = dense<1.0> : tensor<2xf32>, v_reset = dense<0.0> : tensor<2xf32>} : tensor<2xf32>
@@ -33,17 +33,17 @@
 // CHECK-NEXT: %cuba_lif = nir.cuba_lif "cuba_lif"(%cuba_li) {tau_syn = dense<0.002> : tensor<2xf32>, tau_mem = dense<0.01> : tensor<2xf32>, r = dense<1.0> : tensor<2xf32>, v_leak = dense<0.0> : tensor<2xf32>, v_threshold = dense<1.0> : tensor<2xf32>, v_reset = dense<0.0> : tensor<2xf32>, w_in = dense<2.0> : tensor<2xf32>} : tensor<2xf32>
 // CHECK-NEXT: nir.output "output"(%cuba_lif) : tensor<2xf32>
 // CHECK-LABEL: nir.graph @recurrent {
-// CHECK-NEXT: %input_2 = nir.input "input" : tensor<2xf32>
-// CHECK-NEXT: %lif_1 = nir.lif "lif"(%input_2, %rec) {tau = dense<0.01> : tensor<2xf32>, r = dense<1.0> : tensor<2xf32>, v_leak = dense<0.0> : tensor<2xf32>, v_threshold = dense<1.0> : tensor<2xf32>, v_reset = dense<0.0> : tensor<2xf32>} : tensor<2xf32>
-// CHECK-NEXT: %rec = nir.linear "rec"(%lif_1) {weight = dense<{{\[\[}}0.0, -0.5], [-0.5, 0.0]]> : tensor<2x2xf32>} : tensor<2xf32>
-// CHECK-NEXT: nir.output "output"(%lif_1) : tensor<2xf32>
+// CHECK-NEXT: %input = nir.input "input" : tensor<2xf32>
+// CHECK-NEXT: %lif = nir.lif "lif"(%input, %rec) {tau = dense<0.01> : tensor<2xf32>, r = dense<1.0> : tensor<2xf32>, v_leak = dense<0.0> : tensor<2xf32>, v_threshold = dense<1.0> : tensor<2xf32>, v_reset = dense<0.0> : tensor<2xf32>} : tensor<2xf32>
+// CHECK-NEXT: %rec = nir.linear "rec"(%lif) {weight = dense<{{\[\[}}0.0, -0.5], [-0.5, 0.0]]> : tensor<2x2xf32>} : tensor<2xf32>
+// CHECK-NEXT: nir.output "output"(%lif) : tensor<2xf32>
 // CHECK-LABEL: nir.graph @inner {
-// CHECK-NEXT: %input_3 = nir.input "input" : tensor<2xf32>
-// CHECK-NEXT: %scale_1 = nir.scale "scale"(%input_3) {scale = dense<3.0> : tensor<2xf32>} : tensor<2xf32>
-// CHECK-NEXT: nir.output "output"(%scale_1) : tensor<2xf32>
+// CHECK-NEXT: %input = nir.input "input" : tensor<2xf32>
+// CHECK-NEXT: %scale = nir.scale "scale"(%input) {scale = dense<3.0> : tensor<2xf32>} : tensor<2xf32>
+// CHECK-NEXT: nir.output "output"(%scale) : tensor<2xf32>
 // CHECK-LABEL: nir.graph @main {
-// CHECK-NEXT: %input_4 = nir.input "input" : tensor<2xf32>
-// CHECK-NEXT: %nested = nir.subgraph "nested"(%input_4) {graph = @inner} : tensor<2xf32>
+// CHECK-NEXT: %input = nir.input "input" : tensor<2xf32>
+// CHECK-NEXT: %nested = nir.subgraph "nested"(%input) {graph = @inner} : tensor<2xf32>
 // CHECK-NEXT: nir.output "output"(%nested) : tensor<2xf32>
 
 builtin.module {

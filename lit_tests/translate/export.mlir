@@ -10,8 +10,8 @@
 // CHECK-NEXT: %hidden = nir.subgraph "hidden"(%input) {graph = @hidden} : tensor<2xf32>
 // CHECK-NEXT: nir.output "output"(%hidden) : tensor<2xf32>
 // CHECK-LABEL: nir.graph @hidden
-// CHECK-NEXT: %input_1 = nir.input "input" : tensor<2xf32>
-// CHECK-NEXT: %lif = nir.lif "lif"(%input_1, %rec) {tau = dense<[0.0025, 0.005]> : tensor<2xf64>, r = dense<1.0> : tensor<2xf64>, v_leak = dense<0.0> : tensor<2xf64>, v_threshold = dense<0.1> : tensor<2xf64>, v_reset = dense<0.0> : tensor<2xf64>, metadata = {layer = 1 : i64}} : tensor<2xf32>
+// CHECK-NEXT: %input = nir.input "input" : tensor<2xf32>
+// CHECK-NEXT: %lif = nir.lif "lif"(%input, %rec) {tau = dense<[0.0025, 0.005]> : tensor<2xf64>, r = dense<1.0> : tensor<2xf64>, v_leak = dense<0.0> : tensor<2xf64>, v_threshold = dense<0.1> : tensor<2xf64>, v_reset = dense<0.0> : tensor<2xf64>, metadata = {layer = 1 : i64}} : tensor<2xf32>
 // CHECK-NEXT: %rec = nir.linear "rec"(%lif) {weight = dense<{{\[\[}}0.0, -0.5], [-0.5, 0.0]]> : tensor<2x2xf32>} : tensor<2xf32>
 // CHECK-NEXT: nir.output "output"(%lif) : tensor<2xf32>
 
