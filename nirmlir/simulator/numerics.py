@@ -1,0 +1,76 @@
+"""Array math shared by the snn and fxp kernels: affine maps, convolutions and pools over a batch.
+
+Every function takes arrays with a leading batch axis and works for float64 and int64 alike;
+integer inputs stay integer (numpy's integer matmul is exact, it only wraps past int64, which
+the fxp kernels rule out at compile time).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+
+def affine(x: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """Return `W x` over the last axis for a batch x of shape (B, ..., in) and W of shape (..., out, in)."""
+    if weight.ndim == 2:
+        return x @ weight.T
+    # Leading weight axes pair with the leading axes of each sample: y[b,...,o] = Σ_i W[...,o,i] x[b,...,i].
+    return np.einsum("...oi,b...i->b...o", weight, x)
+
+
+def _windows(
+    x: np.ndarray, kernel: tuple[int, ...], stride: tuple[int, ...], padding: tuple[int, ...], dilation: tuple[int, ...]
+) -> np.ndarray:
+    """Return the strided windows of x (B, C, *spatial) as a view (B, C, *out_spatial, *kernel).
+
+    The input is zero-padded symmetrically by `padding` on each spatial axis.
+    """
+    rank = len(kernel)
+    if any(padding):
+        x = np.pad(x, [(0, 0), (0, 0)] + [(p, p) for p in padding])
+    spans = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
+    axes = tuple(range(2, 2 + rank))
+    windows = sliding_window_view(x, spans, axis=axes)
+    index = (slice(None), slice(None))
+    index += tuple(slice(None, None, s) for s in stride)
+    index += tuple(slice(None, None, d) for d in dilation)
+    return windows[index]
+
+
+def convolution(
+    x: np.ndarray,
+    weight: np.ndarray,
+    stride: tuple[int, ...],
+    padding: tuple[int, ...],
+    dilation: tuple[int, ...],
+    groups: int,
+) -> np.ndarray:
+    """Return the PyTorch-style cross-correlation of x (B, C_in, *spatial) with W (C_out, C_in/groups, *kernel).
+
+    Windows are gathered once (im2col) and multiplied with one matrix product per group.
+    """
+    batch, channels = x.shape[:2]
+    out_channels, group_channels = weight.shape[:2]
+    kernel = weight.shape[2:]
+    rank = len(kernel)
+    windows = _windows(x, kernel, stride, padding, dilation)
+    out_spatial = windows.shape[2 : 2 + rank]
+    positions = int(np.prod(out_spatial))
+    # (B, G, Cg, *out, *k) -> (G, B, *out, Cg, *k) -> (G, B·positions, Cg·prod(k))
+    windows = windows.reshape((batch, groups, group_channels) + windows.shape[2:])
+    order = (1, 0) + tuple(range(3, 3 + rank)) + (2,) + tuple(range(3 + rank, 3 + 2 * rank))
+    columns = windows.transpose(order).reshape(groups, batch * positions, -1)
+    # (C_out, Cg, *k) -> (G, Cg·prod(k), C_out/G)
+    matrices = weight.reshape(groups, out_channels // groups, -1).transpose(0, 2, 1)
+    products = np.matmul(columns, matrices)
+    # (G, B·positions, C_out/G) -> (B, C_out, *out)
+    products = products.reshape(groups, batch, positions, out_channels // groups)
+    result = products.transpose(1, 0, 3, 2).reshape((batch, out_channels) + tuple(out_spatial))
+    return result
+
+
+def sum_pool(x: np.ndarray, kernel: tuple[int, ...], stride: tuple[int, ...], padding: tuple[int, ...]) -> np.ndarray:
+    """Return the zero-padded sum pool of x (B, C, *spatial) over windows of `kernel`."""
+    windows = _windows(x, kernel, stride, padding, (1,) * len(kernel))
+    return windows.sum(axis=tuple(range(-len(kernel), 0)))
