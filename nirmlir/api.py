@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from nirmlir.diagnostics import DiagnosticError, Location
+from nirmlir.diagnostics import DiagnosticError
 
 LEVELS = ("nir", "snn", "fxp")
 """The dialect levels, from highest to lowest."""
@@ -264,7 +264,7 @@ def batch_inputs(program, inputs) -> tuple[dict[str, np.ndarray], bool]:
     `inputs` is one array for a graph with one input node, or a mapping from input node names.
     Each array is (T, *shape) or (B, T, *shape); all must agree.
     """
-    location = Location(node_path=(program.graph_name,))
+    location = program.location()
     if isinstance(inputs, Mapping):
         arrays = {name: np.asarray(data) for name, data in inputs.items()}
     else:

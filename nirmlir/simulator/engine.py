@@ -154,6 +154,7 @@ class Program:
         link: Callable[[list[Kernel]], None] | None = None,
     ):
         self.graph_name = graph.sym_name.data
+        self.filename = filename
         self.dt = float(graph.dt.value.data)
         self.level = "fxp" if isinstance(graph, fxp.GraphOp) else "snn"
         ops = list(graph.body.block.ops)
@@ -186,6 +187,11 @@ class Program:
         self.by_name = {kernel.node_name: kernel for kernel in self.kernels}
         self._probes = {kernel.node_name: kernel.probes() for kernel in self.kernels}
 
+    def location(self, node: str | None = None) -> Location:
+        """Return the diagnostic location of the graph, or of one of its nodes."""
+        path = (self.graph_name,) if node is None else (self.graph_name, node)
+        return Location(file=self.filename, node_path=path)
+
     # -- recording ---------------------------------------------------------------------
 
     def keys(self, node: str) -> tuple[str, ...]:
@@ -206,13 +212,13 @@ class Program:
                 names = ", ".join(f"'{name}'" for name in self.by_name)
                 raise DiagnosticError(
                     f"graph @{self.graph_name} has no node '{request}'; its nodes are {names}",
-                    Location(node_path=(self.graph_name,)),
+                    self.location(),
                 )
             keys = self.keys(node)
             if key is not None and key not in keys:
                 raise DiagnosticError(
                     f"node '{node}' has no trace '{key}'; it records {', '.join(keys)}",
-                    Location(node_path=(self.graph_name, node)),
+                    self.location(node),
                 )
             chosen = selected.setdefault(node, [])
             for name in [key] if key is not None else keys:
@@ -287,7 +293,7 @@ class Program:
         """Return (batch, steps) of the inputs; raise DiagnosticError unless they match the graph's inputs."""
         missing = [name for name in self.inputs if name not in inputs]
         unknown = [name for name in inputs if name not in self.inputs]
-        location = Location(node_path=(self.graph_name,))
+        location = self.location()
         if unknown:
             raise DiagnosticError(
                 f"graph @{self.graph_name} has no input node '{unknown[0]}'; its inputs are "

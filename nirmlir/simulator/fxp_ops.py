@@ -11,7 +11,6 @@ from __future__ import annotations
 import numpy as np
 
 from nirmlir.dense import ints_from_array, numpy_from_dense
-from nirmlir.diagnostics import DiagnosticError
 from nirmlir.dialects import fxp
 from nirmlir.simulator import numerics
 from nirmlir.simulator.engine import DelayKernel, InputKernel, Kernel, Probe

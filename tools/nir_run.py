@@ -1,0 +1,220 @@
+"""nir-run: simulate a model at the snn or fxp level and write, plot or compare its traces.
+
+    nir-run model.nir --preset norse --dt 1e-4 --input x.npy -o traces.npz --record lif1
+    nir-run model.nir --preset exact --dt 1e-4 --input x.csv --input-columns 0 --plot lif.png
+    nir-run model.nir --preset norse --dt 1e-4 --input x.npy --compare fxp
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from nirmlir.diagnostics import DiagnosticError
+
+from .common import EXIT_OK, run_guarded
+
+PRESET_NAMES = ("exact", "norse", "snntorch", "spyx", "sinabs", "rockpool", "nengo", "lava", "spinnaker2")
+LEVEL_NAMES = ("snn", "fxp")
+
+
+def build_argument_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nir-run",
+        description="Simulate a NIR model (.nir, or .mlir at the nir, snn or fxp level) on an input and "
+        "write its traces: per recorded node NODE/v (voltage), NODE/spikes (counts per step), NODE/i "
+        "(current of current-based neurons) and NODE/value (result of other nodes).",
+    )
+    parser.add_argument("model", help="model file: .nir (HDF5) or .mlir text at the nir, snn or fxp level")
+    parser.add_argument(
+        "--preset",
+        metavar="NAME",
+        help="discretization preset of a nir-level model: " + ", ".join(PRESET_NAMES),
+    )
+    parser.add_argument(
+        "--dt", type=float, metavar="SECONDS", help="step length in seconds (default: the graph's metadata dt)"
+    )
+    parser.add_argument(
+        "--input",
+        action="append",
+        default=[],
+        metavar="[NODE=]FILE",
+        help="input data: .npy or .npz of shape (T, *input_shape) or (B, T, *input_shape), .csv with one row "
+        "per step, or a NIR data file (nir.write_data); NODE= names the input node of a graph with several",
+    )
+    parser.add_argument(
+        "--input-columns", metavar="LIST", help="comma-separated CSV columns to read, by index or header name"
+    )
+    parser.add_argument(
+        "--input-key", metavar="KEY", help="array of an .npz input, or NODE/OBSERVABLE of a NIR data file"
+    )
+    parser.add_argument("-o", "--output", metavar="FILE", help="trace file: .npz (all traces), .npy (one trace) or .csv")
+    parser.add_argument(
+        "--record",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="NODE",
+        help="nodes to record besides the outputs, as NODE (every trace) or NODE/KEY (one trace)",
+    )
+    parser.add_argument(
+        "--level",
+        choices=LEVEL_NAMES,
+        help="level to simulate: snn, or fxp after quantize (default: snn for a nir model, else the model's own)",
+    )
+    parser.add_argument(
+        "--quantize",
+        metavar="OPTIONS",
+        help="quantize options when lowering to fxp, as in nir-opt: 'weight-bits=8 state-bits=16'",
+    )
+    parser.add_argument(
+        "--integers", action="store_true", help="fxp level: also write the raw integers (NODE/v_int, NODE/i_int, ...)"
+    )
+    parser.add_argument("--plot", metavar="PNG", help="write a plot of the recorded traces (needs matplotlib)")
+    parser.add_argument(
+        "--compare",
+        metavar="LEVEL_OR_PRESET",
+        help="also run a second configuration on the same input (a level: snn or fxp, or a preset name) and "
+        "print per-node spike agreement, spike-count cosine and max state error",
+    )
+    parser.add_argument("--graph", metavar="NAME", help="graph to simulate when the module has several")
+    parser.add_argument("--debug", action="store_true", help="show Python tracebacks of internal errors")
+    return parser
+
+
+def parse_quantize_options(text: str | None) -> dict[str, object] | None:
+    """Return `key=value` pairs separated by spaces as a dict of ints, floats, booleans and strings."""
+    if not text:
+        return None
+    options: dict[str, object] = {}
+    for item in text.split():
+        key, equals, value = item.partition("=")
+        if not equals or not key:
+            raise DiagnosticError(f"invalid --quantize option '{item}'; expected NAME=VALUE, e.g. weight-bits=8")
+        options[key] = _option_value(value)
+    return options
+
+
+def _option_value(text: str) -> object:
+    if text in ("true", "false"):
+        return text == "true"
+    for convert in (int, float):
+        try:
+            return convert(text)
+        except ValueError:
+            pass
+    return text
+
+
+def check_preset(name: str | None) -> None:
+    if name is not None and name not in PRESET_NAMES:
+        raise DiagnosticError(f"unknown preset '{name}'; expected one of {', '.join(PRESET_NAMES)}")
+
+
+def read_inputs(args, program) -> tuple[dict, bool]:
+    """Return input node -> array from the --input flags, and whether the arrays have a batch axis."""
+    from nirmlir.simulator.io import read_input
+
+    if not args.input:
+        raise DiagnosticError("no input data; give --input FILE (.npy, .npz, .csv or a NIR data file)")
+    columns = args.input_columns.split(",") if args.input_columns else None
+    arrays = {}
+    for spec in args.input:
+        node, equals, path = spec.partition("=")
+        if not equals or node not in program.inputs:
+            node, path = None, spec
+        if node is None:
+            if len(program.inputs) != 1:
+                names = ", ".join(program.inputs)
+                raise DiagnosticError(f"the graph has several inputs ({names}); give --input NODE=FILE for each")
+            node = next(iter(program.inputs))
+        arrays[node] = read_input(
+            path, program.inputs[node], columns=columns, key=args.input_key, dt=program.dt, node=node
+        )
+    name, data = next(iter(arrays.items()))
+    return arrays, data.ndim == len(program.inputs[name]) + 2
+
+
+def describe(level: str, preset: str | None) -> str:
+    return f"{level} ({preset})" if preset else level
+
+
+def print_comparison(first: str, second: str, rows) -> None:
+    def number(value: float | None, form: str) -> str:
+        return "-" if value is None else format(value, form)
+
+    print(f"comparison: {first} vs {second}")
+    width = max([len("node")] + [len(row.node) for row in rows])
+    print(f"{'node':<{width}}  {'spike agreement':>15}  {'spike cosine':>12}  {'max |dv| (V)':>12}  {'max |di|':>10}")
+    for row in rows:
+        print(
+            f"{row.node:<{width}}  {number(row.spike_agreement, '.6f'):>15}  {number(row.spike_cosine, '.6f'):>12}  "
+            f"{number(row.max_voltage_error, '.3e'):>12}  {number(row.max_current_error, '.3e'):>10}"
+        )
+
+
+def print_summary(traces) -> None:
+    """Print the shape of each trace and the spike total of spike traces."""
+    for node, keys in traces.items():
+        for key, array in keys.items():
+            detail = f"  {int(array.sum())} spikes" if key == "spikes" else ""
+            print(f"{node}/{key}: shape {list(array.shape)}{detail}")
+
+
+def run(args) -> int:
+    from nirmlir import api
+    from nirmlir.simulator.compare import compare_traces
+
+    check_preset(args.preset)
+    quantize = parse_quantize_options(args.quantize)
+    module = api.load(args.model)
+    model_level = api.module_level(module)
+    if model_level != "nir" and args.preset is not None:
+        print(f"nir-run: note: '{args.model}' is already at the {model_level} level, so --preset is not used", file=sys.stderr)
+    program = api.prepare(module, preset=args.preset, dt=args.dt, level=args.level, quantize=quantize, graph=args.graph)
+    inputs, batched = read_inputs(args, program)
+    traces = api.run_program(program, inputs, record=args.record, integers=args.integers)
+    primary = describe(program.level, args.preset if model_level == "nir" else None)
+
+    if args.output:
+        from nirmlir.simulator.io import write_traces
+
+        selected = [item for item in args.record if "/" in item and item.rsplit("/", 1)[0] in program.by_name]
+        write_traces(args.output, traces, batched, select=selected[0] if len(selected) == 1 else None)
+    if args.plot:
+        from nirmlir.simulator.plot import plot_traces
+
+        plot_traces(args.plot, traces, program.dt, batched, title=f"{args.model}: {primary}")
+    if args.compare:
+        other_preset, other_level = args.preset, args.level
+        if args.compare in LEVEL_NAMES:
+            other_level = args.compare
+        elif args.compare in PRESET_NAMES:
+            if model_level != "nir":
+                raise DiagnosticError(
+                    f"--compare {args.compare} needs a nir-level model, but '{args.model}' is at the {model_level} level"
+                )
+            other_preset = args.compare
+        else:
+            raise DiagnosticError(
+                f"unknown --compare '{args.compare}'; expected a level ({', '.join(LEVEL_NAMES)}) or a preset "
+                f"({', '.join(PRESET_NAMES)})"
+            )
+        other = api.prepare(module, preset=other_preset, dt=args.dt, level=other_level, quantize=quantize, graph=args.graph)
+        # A node that only the first configuration has (a synapse delay of one preset) is skipped.
+        shared = [item for item in args.record if item in other.by_name or item.rsplit("/", 1)[0] in other.by_name]
+        other_traces = api.run_program(other, inputs, record=shared)
+        second = describe(other.level, other_preset if model_level == "nir" else None)
+        print_comparison(primary, second, compare_traces(traces, other_traces, batched))
+    if not (args.output or args.plot or args.compare):
+        print_summary(traces)
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_argument_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    return run_guarded(lambda: run(args), args.debug, "nir-run")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
