@@ -102,6 +102,7 @@ class NIRNodeOp(IRDLOperation):
         raise NotImplementedError
 
     def verify_(self) -> None:
+        self.verify_placement_and_types()
         operand_types = [operand.type for operand in self.operands]
         for index, operand_type in enumerate(operand_types):
             if operand_type != operand_types[0]:
@@ -126,6 +127,31 @@ class NIRNodeOp(IRDLOperation):
                 raise VerifyException(
                     f"{self.label}: result has shape {list(result_shape)} but the "
                     f"parameters give {list(expected_out)}"
+                )
+
+    def verify_placement_and_types(self) -> None:
+        """Check the rules every node shares: inside a `nir.graph`, static positive
+        shapes on every value, and finite parameter values."""
+        if not isinstance(self.parent_op(), GraphOp):
+            raise VerifyException(f"{self.label}: a NIR node op must be inside a 'nir.graph'")
+        for kind, values in (("operand", self.operands), ("result", self.results)):
+            for index, value in enumerate(values):
+                shape = _tensor_shape(value.type)
+                if any(size < 1 for size in shape):
+                    raise VerifyException(
+                        f"{self.label}: {kind} {index} has type {value.type}; NIR shapes "
+                        "need static sizes of at least 1"
+                    )
+        for name in self.PARAMS:
+            attr = self.properties.get(name)
+            if not isinstance(attr, DenseIntOrFPElementsAttr):
+                continue
+            values = numpy_from_dense(attr)
+            if values.dtype.kind == "f" and not np.isfinite(values).all():
+                first = np.argwhere(~np.isfinite(values))[0]
+                raise VerifyException(
+                    f"{self.label}: '{name}' holds {values[tuple(first)]} at index "
+                    f"{tuple(int(i) for i in first)}; every parameter must be finite"
                 )
 
 
@@ -217,7 +243,7 @@ class InputOp(NIRNodeOp):
     output = result_def(TensorType)
 
     def verify_(self) -> None:
-        pass
+        self.verify_placement_and_types()
 
 
 @irdl_op_definition
@@ -231,6 +257,7 @@ class OutputOp(NIRNodeOp):
     inputs = var_operand_def(TensorType)
 
     def verify_(self) -> None:
+        self.verify_placement_and_types()
         if not self.inputs:
             raise VerifyException(f"{self.label}: an output needs at least one operand")
         for index, operand in enumerate(self.inputs):
@@ -269,7 +296,33 @@ class SubgraphOp(NIRNodeOp):
             )
         return found
 
+    def verify_no_recursion(self, graph: GraphOp) -> None:
+        """Reject a graph that instantiates itself, directly or through other graphs."""
+        own_graph = self.parent_op()
+        path = [graph]
+        pending = [(graph, path)]
+        visited: set[int] = set()
+        while pending:
+            current, path = pending.pop()
+            if current is own_graph:
+                chain = " -> ".join(f"@{g.sym_name.data}" for g in [own_graph, *path])
+                raise VerifyException(
+                    f"{self.label}: graph @{own_graph.sym_name.data} instantiates itself "
+                    f"({chain}); a NIR graph cannot contain itself"
+                )
+            if id(current) in visited:
+                continue
+            visited.add(id(current))
+            for op in current.body.block.ops:
+                if isinstance(op, SubgraphOp):
+                    try:
+                        callee = op.callee()
+                    except VerifyException:
+                        continue
+                    pending.append((callee, [*path, callee]))
+
     def verify_(self) -> None:
+        self.verify_placement_and_types()
         for index, operand in enumerate(self.inputs):
             if operand.type != self.inputs[0].type:
                 raise VerifyException(
@@ -277,6 +330,7 @@ class SubgraphOp(NIRNodeOp):
                     f"has type {self.inputs[0].type}"
                 )
         graph = self.callee()
+        self.verify_no_recursion(graph)
         inputs, outputs = graph.inputs(), graph.outputs()
         if len(inputs) != 1 or len(outputs) != 1:
             raise VerifyException(

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from typing import IO
+
+
+def _new_file_mode() -> int:
+    """Return the mode a new file gets under the current umask (0666 minus the umask)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 @contextlib.contextmanager
@@ -14,15 +22,29 @@ def atomic_output(path: str | os.PathLike, mode: str = "w") -> Iterator[IO]:
     """Open a temporary file beside ``path`` and rename it onto ``path`` on success.
 
     If the body raises, the temporary file is removed and any existing file at ``path``
-    is left untouched.
+    is left untouched. A symbolic link is followed, so its target is replaced and the link
+    kept. An existing file keeps its permission bits, and a new one gets the umask's. A
+    target that is not a regular file (``/dev/null``, a FIFO, a terminal) is written
+    directly, because renaming onto it would replace the device or pipe.
     """
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
+    path = os.path.realpath(os.fspath(path))
+    encoding = None if "b" in mode else "utf-8"
+    try:
+        existing = os.stat(path)
+    except FileNotFoundError:
+        existing = None
+    if existing is not None and not stat.S_ISREG(existing.st_mode):
+        with open(path, mode, encoding=encoding) as stream:
+            yield stream
+        return
+
+    folder = os.path.dirname(path)
     descriptor, temporary = tempfile.mkstemp(
         dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp"
     )
     try:
-        encoding = None if "b" in mode else "utf-8"
+        permissions = stat.S_IMODE(existing.st_mode) if existing else _new_file_mode()
+        os.fchmod(descriptor, permissions)
         with os.fdopen(descriptor, mode, encoding=encoding) as stream:
             yield stream
         os.replace(temporary, path)

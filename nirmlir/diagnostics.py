@@ -56,18 +56,24 @@ class Diagnostic:
 
 
 class DiagnosticError(Exception):
-    """An error that tools report as a diagnostic and a non-zero exit, without a traceback."""
+    """An error that tools report as a diagnostic and a non-zero exit, without a traceback.
+
+    ``op`` is the IR op at fault, when there is one: a tool that knows where the op was
+    parsed replaces ``location`` with that file, line and column.
+    """
 
     def __init__(
         self,
         message: str,
         location: Location | None = None,
         notes: list[Diagnostic] | None = None,
+        op: object | None = None,
     ):
         super().__init__(message)
         self.diagnostic = Diagnostic(
             Severity.ERROR, message, location or Location(), notes or []
         )
+        self.op = op
 
     @property
     def message(self) -> str:
@@ -84,3 +90,24 @@ class DiagnosticError(Exception):
 def note(message: str, location: Location | None = None) -> Diagnostic:
     """Build a note to attach to a ``DiagnosticError``."""
     return Diagnostic(Severity.NOTE, message, location or Location())
+
+
+class DiagnosticWarning(UserWarning):
+    """A warning that tools print MLIR-style (``file:line:col: warning: ...``).
+
+    Library code emits it with ``emit_warning``, because nothing below the tools prints to
+    the terminal; tools catch it with the ``warnings`` module.
+    """
+
+    def __init__(self, diagnostic: Diagnostic, op: object | None = None):
+        super().__init__(diagnostic.message)
+        self.diagnostic = diagnostic
+        self.op = op
+
+
+def emit_warning(message: str, location: Location | None = None, op: object | None = None) -> None:
+    """Emit a ``DiagnosticWarning`` for the tools to print."""
+    import warnings
+
+    diagnostic = Diagnostic(Severity.WARNING, message, location or Location())
+    warnings.warn(DiagnosticWarning(diagnostic, op), stacklevel=2)

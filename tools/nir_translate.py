@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from nirmlir.diagnostics import DiagnosticError
@@ -91,7 +92,14 @@ def run_export(args) -> int:
         export_nir(module, sys.stdout.buffer, compression=compression)
         sys.stdout.buffer.flush()
         return EXIT_OK
-    export_nir(module, args.output, compression=compression)
+    target = os.path.realpath(args.output)
+    if os.path.exists(target) and not os.path.isfile(target):
+        # A device or FIFO (e.g. /dev/null) is written in place; renaming onto it would
+        # replace it with a regular file.
+        with open(target, "wb") as stream:
+            export_nir(module, stream, compression=compression)
+        return EXIT_OK
+    export_nir(module, target, compression=compression)
     return EXIT_OK
 
 

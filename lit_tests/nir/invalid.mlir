@@ -255,3 +255,41 @@ nir.graph @g {
   %a = nir.input "a" : tensor<2xf32>
   %b = nir.input "a" : tensor<2xf32>
 }
+
+// -----
+
+// Parameters must be finite: 0x7FC00000 is a NaN threshold.
+nir.graph @g {
+  %a = nir.input "a" : tensor<1xf32>
+  // expected-error @+1 {{'nir.lif' op node 'lif': 'v_threshold' holds nan at index (0,); every parameter must be finite}}
+  %l = nir.lif "lif"(%a) {tau = dense<[0.01]> : tensor<1xf32>, r = dense<[1.0]> : tensor<1xf32>, v_leak = dense<[0.0]> : tensor<1xf32>, v_threshold = dense<"0x0000C07F"> : tensor<1xf32>, v_reset = dense<[0.0]> : tensor<1xf32>} : tensor<1xf32>
+}
+
+// -----
+
+// NIR shapes are static and have no empty dimensions.
+nir.graph @g {
+  // expected-error @+1 {{'nir.input' op node 'a': result 0 has type tensor<0xf32>; NIR shapes need static sizes of at least 1}}
+  %a = nir.input "a" : tensor<0xf32>
+}
+
+// -----
+
+// A node op lives in a graph.
+// expected-error @+1 {{'nir.input' op node 'a': a NIR node op must be inside a 'nir.graph'}}
+%a = nir.input "a" : tensor<2xf32>
+
+// -----
+
+// A graph cannot contain itself, directly or through another graph.
+nir.graph @outer {
+  %a = nir.input "a" : tensor<2xf32>
+  // expected-error @+1 {{'nir.subgraph' op node 'inner': graph @outer instantiates itself (@outer -> @inner -> @outer); a NIR graph cannot contain itself}}
+  %s = nir.subgraph "inner"(%a) {graph = @inner} : tensor<2xf32>
+  nir.output "out"(%s) : tensor<2xf32>
+}
+nir.graph @inner {
+  %a = nir.input "a" : tensor<2xf32>
+  %s = nir.subgraph "outer"(%a) {graph = @outer} : tensor<2xf32>
+  nir.output "out"(%s) : tensor<2xf32>
+}
