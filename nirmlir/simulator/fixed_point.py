@@ -115,8 +115,9 @@ def decay(
 def check_int64_bound(bound: int, what: str, location: Location) -> None:
     """Raise DiagnosticError when an intermediate of magnitude up to `bound` does not fit int64."""
     if bound > INT64_MAX:
+        node = location.node_path[-1] if location.node_path else "?"
         raise DiagnosticError(
-            f"{what} can reach {bound.bit_length() + 1} bits, but the simulator computes in "
-            "64-bit integers; use narrower widths for this node",
+            f"node '{node}': {what} can reach {bound.bit_length() + 1} bits, but the simulator computes in "
+            "64-bit integers; quantize this node with narrower widths",
             location,
         )

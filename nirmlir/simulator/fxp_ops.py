@@ -158,7 +158,7 @@ class WeightKernel(IntKernel):
         """Reject weights whose largest weighted sum, with the largest inputs, could overflow int64."""
         largest_row = int(np.abs(weight_rows).sum(axis=-1).max(initial=0))
         bias = int(np.abs(self.bias).max(initial=0)) if self.bias is not None else 0
-        check_int64_bound(largest_row * self.input_bound + bias, "the weighted sum of this node", self.location)
+        check_int64_bound(largest_row * self.input_bound + bias, "the weighted sum", self.location)
 
     def finish(self, y: np.ndarray) -> np.ndarray:
         if self.bias is not None:
@@ -204,7 +204,7 @@ class SumPoolKernel(IntKernel):
         self.stride = ints_from_array(op.stride)
         self.padding = ints_from_array(op.padding)
         self.saturate = bool(op.saturate.value.data)
-        check_int64_bound(self.input_bound * int(np.prod(self.kernel_size)), "the window sum of this node", location)
+        check_int64_bound(self.input_bound * int(np.prod(self.kernel_size)), "the window sum", location)
 
     def compute(self, x):
         y = numerics.sum_pool(x, self.kernel_size, self.stride, self.padding)
@@ -229,7 +229,7 @@ class RescaleKernel(IntKernel):
         self.saturate = bool(op.saturate.value.data)
         self.seed = op.rounding_seed.value.data if op.rounding_seed is not None else None
         largest = int(np.abs(self.multiplier).max(initial=0))
-        check_int64_bound(largest * self.input_bound, "the product multiplier·x of this node", location)
+        check_int64_bound(largest * self.input_bound, "the product multiplier·x", location)
 
     def start(self, batch):
         super().start(batch)
@@ -311,13 +311,13 @@ class NeuronKernel(Kernel):
         for name, bits in states:
             state = 1 << (bits - 1)
             if self.op.DECAYS and self.decay_kind != "shift":
-                check_int64_bound(4096 * state, f"the {name} decay product of this node", self.location)
+                check_int64_bound(4096 * state, f"the {name} decay product", self.location)
             leak = int(np.abs(self.fields.get("leak", np.zeros(1))).max(initial=0))
             addend = (1 << (self.current_bits - 1)) if self.has_current and name == "voltage" else self.input_bound
-            check_int64_bound(state + addend + leak, f"the {name} update of this node", self.location)
+            check_int64_bound(state + addend + leak, f"the {name} update", self.location)
         if self.spiking:
             largest = int(np.abs(self.threshold).max(initial=0)) * self.max_spikes
-            check_int64_bound((1 << (self.voltage_bits - 1)) + largest, "the subtractive reset of this node", self.location)
+            check_int64_bound((1 << (self.voltage_bits - 1)) + largest, "the subtractive reset", self.location)
 
     def start(self, batch: int) -> None:
         zeros = np.zeros((batch, *self.shape), dtype=INT)
