@@ -562,25 +562,17 @@ TRACES = {
 
 
 def simulate_lif(lif: snn.LIFOp, inputs: np.ndarray, input_delay: int) -> tuple[np.ndarray, np.ndarray]:
-    """Simulate one snn.lif neuron step by step, as its docstring defines it."""
-    decay, gain = coefficient(lif, "voltage_decay")[0], coefficient(lif, "voltage_gain")[0]
-    leak, threshold = coefficient(lif, "leak")[0], coefficient(lif, "v_threshold")[0]
-    reset_value = coefficient(lif, "v_reset")[0]
-    delayed = np.concatenate([np.zeros(input_delay), inputs])[: len(inputs)]
-    v, voltages, spikes = 0.0, [], []
-    for x in delayed:
-        updated = decay * v + gain * x + leak
-        tested = v if lif.spike_timing.data == "before_update" else updated
-        spike = tested > threshold if lif.spike_test.data == "gt" else tested >= threshold
-        if not spike or lif.reset.data == "none":
-            v = updated
-        elif lif.reset.data == "subtract":
-            v = updated - threshold
-        else:
-            v = reset_value
-        voltages.append(v)
-        spikes.append(int(spike))
-    return np.array(voltages), np.array(spikes)
+    """Simulate the graph of one snn.lif neuron with the reference simulator; return its voltages and spikes.
+
+    The graph already contains the preset's synapse delays, so `input_delay` needs no handling here.
+    """
+    from nirmlir.simulator import compile_graph
+
+    program = compile_graph(lif.parent_op())
+    (input_name,) = program.inputs
+    traces = program.run({input_name: inputs.reshape(1, -1, 1)}, record=[lif.node_name.data])
+    lif_traces = traces[lif.node_name.data]
+    return lif_traces["v"][0, :, 0], lif_traces["spikes"][0, :, 0].astype(np.int64)
 
 
 @pytest.mark.parametrize("preset", sorted(TRACES))
