@@ -19,6 +19,9 @@ _ANNOTATION = re.compile(
 )
 
 
+_ANNOTATION_START = re.compile(r"expected-(?:error|warning|note|remark)\b")
+
+
 @dataclass
 class ExpectedDiagnostic:
     severity: Severity
@@ -26,17 +29,33 @@ class ExpectedDiagnostic:
     text: str
     annotation_line: int
     matched: bool = False
+    malformed: bool = False
 
 
-def collect_expected(text: str, line_offset: int = 0) -> list[ExpectedDiagnostic]:
-    """Return the annotations of ``text``; lines are 1-based and shifted by ``line_offset``."""
+def collect_expected(
+    text: str, line_offset: int = 0, filename: str = "<stdin>"
+) -> list[ExpectedDiagnostic]:
+    """Return the annotations of ``text``; lines are 1-based and shifted by ``line_offset``.
+
+    An annotation that does not parse (no ``{{...}}``, a bad ``@`` offset) is returned
+    with ``malformed`` set, so that the check reports it instead of ignoring it.
+    """
     expected = []
     for index, line in enumerate(text.splitlines()):
         comment = line.find("//")
         if comment < 0:
             continue
+        line_number = index + 1 + line_offset
+        well_formed = {match.start() for match in _ANNOTATION.finditer(line, comment)}
+        for start in _ANNOTATION_START.finditer(line, comment):
+            if start.start() not in well_formed:
+                expected.append(
+                    ExpectedDiagnostic(
+                        Severity.ERROR, line_number, line[start.start():].strip(),
+                        line_number, malformed=True,
+                    )
+                )
         for match in _ANNOTATION.finditer(line, comment):
-            line_number = index + 1 + line_offset
             offset = match.group("offset")
             if offset == "above":
                 target = line_number - 1
@@ -73,6 +92,7 @@ def check_diagnostics(
                 item
                 for item in expected
                 if not item.matched
+                and not item.malformed
                 and item.severity == diagnostic.severity
                 and item.line == diagnostic.location.line
                 and item.text in diagnostic.message
@@ -90,7 +110,16 @@ def check_diagnostics(
             )
         )
     for item in expected:
-        if not item.matched:
+        if item.malformed:
+            problems.append(
+                Diagnostic(
+                    Severity.ERROR,
+                    f"malformed annotation '{item.text}'; expected e.g. "
+                    "'expected-error @+1 {{message}}'",
+                    Location(filename, item.annotation_line, 1),
+                )
+            )
+        elif not item.matched:
             problems.append(
                 Diagnostic(
                     Severity.ERROR,

@@ -16,8 +16,47 @@ PASSES: dict[str, str] = {
 }
 """Pass name -> "module:ClassName" of the ModulePass subclass that implements it."""
 
+PASS_SUMMARIES: dict[str, str] = {
+    "nir-inline-subgraphs": "replace each nir.subgraph by a renamed copy of its graph",
+    "discretize": "lower nir to the discrete-time snn dialect (dt in seconds, simulator preset)",
+    "quantize": "lower snn to the fixed-point fxp dialect (bit widths, scales, rounding)",
+    "lower-to-fixedpoint": "run nir-inline-subgraphs, discretize and quantize (nir to fxp)",
+}
+"""One line of `nir-opt --help` per pass; `nir-opt --help-passes` lists the options."""
+
 
 def load_pass(name: str):
     """Import and return the ModulePass class registered under ``name``."""
     module_name, class_name = PASSES[name].split(":")
     return getattr(importlib.import_module(module_name), class_name)
+
+
+def describe_options(name: str) -> list[tuple[str, str, str]]:
+    """Return (option, default, description) for each option of a registered pass.
+
+    Options are the pass dataclass fields, spelled with dashes as on the command line;
+    descriptions are the string literals that follow the fields in the class body.
+    """
+    import ast
+    import dataclasses
+    import inspect
+    import textwrap
+
+    pass_class = load_pass(name)
+    descriptions: dict[str, str] = {}
+    tree = ast.parse(textwrap.dedent(inspect.getsource(pass_class)))
+    body = tree.body[0].body if tree.body and isinstance(tree.body[0], ast.ClassDef) else []
+    for statement, following in zip(body, body[1:]):
+        if (
+            isinstance(statement, ast.AnnAssign)
+            and isinstance(statement.target, ast.Name)
+            and isinstance(following, ast.Expr)
+            and isinstance(following.value, ast.Constant)
+            and isinstance(following.value.value, str)
+        ):
+            descriptions[statement.target.id] = " ".join(following.value.value.split())
+    rows = []
+    for field in dataclasses.fields(pass_class):
+        default = "" if field.default is dataclasses.MISSING else str(field.default)
+        rows.append((field.name.replace("_", "-"), default, descriptions.get(field.name, "")))
+    return rows

@@ -126,3 +126,66 @@ def test_check_diagnostics_reports_both_directions():
     assert [problem.message for problem in unmatched] == [
         'expected error "never" was not produced'
     ]
+
+
+def test_hdf5_on_stdin_is_detected():
+    example = EXAMPLES / "lif.nir"
+    piped = run_tool("nir-opt", stdin=example.read_bytes())
+    assert piped.returncode == 0, piped.stderr
+    direct = run_tool("nir-opt", str(example))
+    assert piped.stdout == direct.stdout
+
+
+def test_output_to_device_keeps_device(tmp_path):
+    result = run_tool("nir-opt", "-o", "/dev/null", stdin=SMALL_GRAPH)
+    assert result.returncode == 0, result.stderr
+    assert Path("/dev/null").is_char_device()
+
+
+def test_output_through_symlink_keeps_link(tmp_path):
+    target = tmp_path / "target.mlir"
+    target.write_text("old\n")
+    link = tmp_path / "link.mlir"
+    link.symlink_to(target)
+    result = run_tool("nir-opt", "-o", str(link), stdin=SMALL_GRAPH)
+    assert result.returncode == 0, result.stderr
+    assert link.is_symlink()
+    assert "nir.graph @main" in target.read_text()
+
+
+def test_output_keeps_permission_bits(tmp_path):
+    output = tmp_path / "out.mlir"
+    output.write_text("old\n")
+    output.chmod(0o664)
+    result = run_tool("nir-opt", "-o", str(output), stdin=SMALL_GRAPH)
+    assert result.returncode == 0, result.stderr
+    assert output.stat().st_mode & 0o777 == 0o664
+
+
+def test_unknown_pass_option_is_named():
+    result = run_tool("nir-opt", "-p", "discretize{bogus=1}", stdin=SMALL_GRAPH)
+    assert result.returncode == 1
+    assert b"unknown option 'bogus' for pass 'discretize'" in result.stderr
+
+
+def test_help_passes_lists_options():
+    result = run_tool("nir-opt", "--help-passes")
+    assert result.returncode == 0, result.stderr
+    assert b"lower-to-fixedpoint:" in result.stdout
+    assert b"weight-bits (default: 8)" in result.stdout
+
+
+def test_malformed_annotation_fails_check():
+    text = "nir.graph @g {\n// expected-error @+1 {{unterminated\n}\n"
+    result = run_tool("nir-opt", "--verify-diagnostics", stdin=text)
+    assert result.returncode == 1
+    assert b"<stdin>:2:1: error: malformed annotation" in result.stderr
+
+
+def test_negative_hex_threshold_disables_hex():
+    graph = SMALL_GRAPH.replace("[2.0, 0.5]", "[2.0, 0.5]")
+    result = run_tool("nir-opt", "--mlir-print-elementsattrs-with-hex-if-larger", "-1", stdin=graph)
+    assert result.returncode == 0, result.stderr
+    assert b"0x" not in result.stdout
+    hexed = run_tool("nir-opt", "--mlir-print-elementsattrs-with-hex-if-larger", "0", stdin=graph)
+    assert b'dense<"0x' in hexed.stdout

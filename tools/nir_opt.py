@@ -7,17 +7,17 @@
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 import time
 
 from nirmlir.diagnostics import Diagnostic, DiagnosticError
-from nirmlir.registry import PASSES
+from nirmlir.registry import PASS_SUMMARIES, PASSES
 
 from .common import (
     EXIT_FAILURE,
     EXIT_OK,
-    import_hdf5,
     is_hdf5_path,
     locator,
     read_text,
@@ -27,6 +27,7 @@ from .common import (
 )
 
 _SPLIT_MARKER = re.compile(r"^// -----\s*$", re.MULTILINE)
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
 
 def extract_pass_flags(argv: list[str]) -> tuple[list[str], list[str]]:
@@ -54,7 +55,8 @@ def build_argument_parser() -> argparse.ArgumentParser:
         "input",
         nargs="?",
         default="-",
-        help="input file: .mlir text or .nir HDF5, chosen by extension (default: stdin, text)",
+        help="input file: .mlir text, or NIR HDF5 for the extensions .nir, .h5 and .hdf5 "
+        "(default: stdin, read as HDF5 when it starts with the HDF5 signature)",
     )
     parser.add_argument("-o", "--output", default="-", help="output file (default: stdout)")
     parser.add_argument(
@@ -73,8 +75,13 @@ def build_argument_parser() -> argparse.ArgumentParser:
         passes.add_argument(
             f"--{name}",
             action="store_true",
-            help=argparse.SUPPRESS if name.startswith("test-") else f"run the {name} pass",
+            help=argparse.SUPPRESS if name.startswith("test-") else PASS_SUMMARIES.get(name),
         )
+    parser.add_argument(
+        "--help-passes",
+        action="store_true",
+        help="list every pass with its options, defaults and units, then exit",
+    )
     parser.add_argument(
         "--split-input-file",
         action="store_true",
@@ -108,7 +115,7 @@ def build_argument_parser() -> argparse.ArgumentParser:
         type=int,
         default=16,
         metavar="N",
-        help="print tensors with more than N elements as hex strings (default: 16)",
+        help="print tensors with more than N elements as hex strings (default: 16; -1: never)",
     )
     parser.add_argument(
         "--disable-verify", action="store_true", help="do not verify after parsing and each pass"
@@ -162,13 +169,41 @@ def parse_pipeline(specs: list[str]):
                     + ", ".join(sorted(PASSES))
                 )
             pass_class = load_pass(arg_spec.name)
+            check_option_names(arg_spec, pass_class)
             try:
                 passes.append(pass_class.from_pass_spec(arg_spec))
             except (ValueError, TypeError) as error:
+                detail = str(error).replace("Incompatible types: ", "")
                 raise DiagnosticError(
-                    f"invalid options for pass '{arg_spec.name}': {error}"
+                    f"invalid options for pass '{arg_spec.name}': {detail}; run "
+                    "'nir-opt --help-passes' for the options and their types"
                 ) from None
     return passes
+
+
+def check_option_names(arg_spec, pass_class) -> None:
+    """Reject options the pass does not have, naming them as the command line spells them."""
+    import dataclasses
+
+    known = [field.name.replace("_", "-") for field in dataclasses.fields(pass_class)]
+    for option in arg_spec.parameters:
+        if option.replace("_", "-") not in known:
+            raise DiagnosticError(
+                f"unknown option '{option}' for pass '{arg_spec.name}'; its options are: "
+                + ", ".join(known)
+            )
+
+
+def print_pass_help() -> None:
+    """Print every registered pass with its options (imports the passes)."""
+    from nirmlir.registry import describe_options
+
+    for name in sorted(PASSES):
+        print(f"{name}: {PASS_SUMMARIES.get(name, '')}")
+        for option, default, description in describe_options(name):
+            shown = f" (default: {default})" if default not in ("", "None") else ""
+            print(f"    {option}{shown}: {description}")
+        print()
 
 
 class _Timer:
@@ -198,6 +233,32 @@ def _print_options(args) -> dict:
     }
 
 
+def locate_error(error: DiagnosticError, locate) -> None:
+    """Point a diagnostic at its op's parse location when the parser recorded one."""
+    if locate is None or error.op is None:
+        return
+    location = locate(error.op)
+    if location is not None:
+        error.diagnostic.location = location
+
+
+def warning_diagnostics(caught, locate) -> list[Diagnostic]:
+    """Turn caught Python warnings into diagnostics; foreign warnings become plain ones."""
+    from nirmlir.diagnostics import DiagnosticWarning, Location, Severity
+
+    diagnostics = []
+    for item in caught:
+        warning = item.message
+        if isinstance(warning, DiagnosticWarning):
+            diagnostic = warning.diagnostic
+            if locate is not None and warning.op is not None:
+                diagnostic.location = locate(warning.op) or diagnostic.location
+        else:
+            diagnostic = Diagnostic(Severity.WARNING, str(warning), Location())
+        diagnostics.append(diagnostic)
+    return diagnostics
+
+
 def process_module(module, ctx, args, passes, timer: _Timer, locate) -> str:
     """Verify, run the passes and return the printed module."""
     from nirmlir.printer import module_to_text
@@ -207,9 +268,14 @@ def process_module(module, ctx, args, passes, timer: _Timer, locate) -> str:
         start = time.perf_counter()
         verify_module(module, locate)
         timer.measure("verify", start)
+
     for pass_instance in passes:
         start = time.perf_counter()
-        pass_instance.apply(ctx, module)
+        try:
+            pass_instance.apply(ctx, module)
+        except DiagnosticError as error:
+            locate_error(error, locate)
+            raise
         timer.measure(pass_instance.name, start)
         if not args.disable_verify:
             start = time.perf_counter()
@@ -230,54 +296,81 @@ def process_module(module, ctx, args, passes, timer: _Timer, locate) -> str:
     return text
 
 
+def check_print_options(args) -> None:
+    """Validate the printing thresholds; -1 for the hex threshold means never hex."""
+    hex_threshold = args.mlir_print_elementsattrs_with_hex_if_larger
+    if hex_threshold < -1:
+        raise DiagnosticError(
+            f"invalid --mlir-print-elementsattrs-with-hex-if-larger {hex_threshold}; expected "
+            "a number of elements, or -1 to never print hex"
+        )
+    if hex_threshold == -1:
+        args.mlir_print_elementsattrs_with_hex_if_larger = sys.maxsize
+    elide = args.mlir_elide_elementsattrs_if_larger
+    if elide is not None and elide < 0:
+        raise DiagnosticError(
+            f"invalid --mlir-elide-elementsattrs-if-larger {elide}; expected a number of "
+            "elements (0 or more)"
+        )
+
+
+def run_chunk(chunk: str, line_offset: int, filename: str, ctx, args, passes, timer, locate):
+    """Parse and process one chunk; return (printed text or None, diagnostics)."""
+    import warnings
+
+    from nirmlir.parser import parse_module
+
+    diagnostics: list[Diagnostic] = []
+    text = None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            start = time.perf_counter()
+            module = parse_module(chunk, ctx, filename, line_offset)
+            timer.measure("parse", start)
+            text = process_module(module, ctx, args, passes, timer, locate)
+        except DiagnosticError as error:
+            diagnostics.append(error.diagnostic)
+    return text, warning_diagnostics(caught, locate) + diagnostics
+
+
 def run(args) -> int:
     from nirmlir.context import make_context
 
+    check_print_options(args)
     timer = _Timer(args.mlir_timing)
     specs = list(args.pass_pipeline) + list(args.flag_passes)
     passes = parse_pipeline(specs)
     ctx = make_context()
 
-    if is_hdf5_path(args.input):
+    source, filename = read_input(args.input)
+    if not isinstance(source, str):
         if args.split_input_file or args.verify_diagnostics:
             raise DiagnosticError(
                 "--split-input-file and --verify-diagnostics need text input, not a .nir file"
             )
-        start = time.perf_counter()
-        module = import_hdf5(args.input, ctx)
-        timer.measure("import HDF5", start)
-        text = process_module(module, ctx, args, passes, timer, None)
-        write_text(args.output, text)
-        timer.print()
-        return EXIT_OK
+        return run_hdf5(source, filename, ctx, args, passes, timer)
 
-    from nirmlir.parser import parse_module
-
-    source, filename = read_text(args.input)
     locate = locator()
     outputs: list[str] = []
     problems: list[Diagnostic] = []
     failed = False
     for chunk, line_offset in split_chunks(source, args.split_input_file):
-        produced: list[Diagnostic] = []
-        try:
-            start = time.perf_counter()
-            module = parse_module(chunk, ctx, filename, line_offset)
-            timer.measure("parse", start)
-            outputs.append(process_module(module, ctx, args, passes, timer, locate))
-        except DiagnosticError as error:
-            if not args.verify_diagnostics:
-                report(error.diagnostic)
-                failed = True
-                if not args.split_input_file:
-                    break
-                continue
-            produced.append(error.diagnostic)
+        text, diagnostics = run_chunk(chunk, line_offset, filename, ctx, args, passes, timer, locate)
+        if text is not None:
+            outputs.append(text)
         if args.verify_diagnostics:
             from nirmlir.expected_diagnostics import check_diagnostics, collect_expected
 
-            expected = collect_expected(chunk, line_offset)
-            problems.extend(check_diagnostics(produced, expected, filename))
+            expected = collect_expected(chunk, line_offset, filename)
+            problems.extend(check_diagnostics(diagnostics, expected, filename))
+            continue
+        for diagnostic in diagnostics:
+            report(diagnostic)
+        if text is None:
+            failed = True
+            if not args.split_input_file:
+                break
 
     if outputs and not (failed and not args.split_input_file):
         write_text(args.output, "// -----\n".join(outputs))
@@ -287,10 +380,60 @@ def run(args) -> int:
     return EXIT_FAILURE if failed or problems else EXIT_OK
 
 
+def run_hdf5(source: bytes | None, filename: str, ctx, args, passes, timer) -> int:
+    """Import a NIR HDF5 file (the path ``filename``, or bytes read from stdin) and process it."""
+    import io
+    import warnings
+
+    from nirmlir.hdf5 import import_nir
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            start = time.perf_counter()
+            stream = io.BytesIO(source) if source is not None else filename
+            module = import_nir(stream, ctx, filename=filename)
+            timer.measure("import HDF5", start)
+            text = process_module(module, ctx, args, passes, timer, None)
+        finally:
+            for diagnostic in warning_diagnostics(caught, None):
+                report(diagnostic)
+    write_text(args.output, text)
+    timer.print()
+    return EXIT_OK
+
+
+def read_input(path: str | None) -> tuple[str | bytes | None, str]:
+    """Return (source, display name) of the input.
+
+    The source is the text of a text input, the bytes of an HDF5 file read from stdin
+    (recognised by the HDF5 signature, so `cat model.nir | nir-opt` works), or None for
+    a path with a NIR HDF5 extension, which h5py reads itself.
+    """
+    if is_hdf5_path(path):
+        if not os.path.exists(path):
+            raise DiagnosticError(f"input file '{path}' not found")
+        return None, path
+    if path in (None, "-"):
+        data = sys.stdin.buffer.read()
+        if data.startswith(HDF5_SIGNATURE):
+            return data, "<stdin>"
+        try:
+            return data.decode("utf-8"), "<stdin>"
+        except UnicodeDecodeError as error:
+            raise DiagnosticError(
+                f"standard input is neither UTF-8 text nor an HDF5 file (invalid byte at "
+                f"offset {error.start})"
+            ) from None
+    return read_text(path)
+
+
 def main(argv: list[str] | None = None) -> int:
     remaining, flag_passes = extract_pass_flags(sys.argv[1:] if argv is None else argv)
     args = build_argument_parser().parse_args(remaining)
     args.flag_passes = flag_passes
+    if args.help_passes:
+        return run_guarded(lambda: print_pass_help() or EXIT_OK, args.debug, "nir-opt")
     return run_guarded(lambda: run(args), args.debug, "nir-opt")
 
 
