@@ -28,9 +28,9 @@ from xdsl.dialects.builtin import (
 from xdsl.ir import Attribute, Block, Operation, Region, SSAValue, TypeAttribute
 from xdsl.irdl import IRDLOperation
 
-from nirmlir.diagnostics import DiagnosticError
+from nirmlir.diagnostics import DiagnosticError, Location, note
 from nirmlir.text_attributes import AttributeReader
-from nirmlir.text_syntax import VALUE_NAME_RE, syntax_error
+from nirmlir.text_syntax import VALUE_NAME_RE, location_of, syntax_error
 
 _UNIT = UnitAttr()
 _EMPTY_ARRAY = ArrayAttr([])
@@ -129,9 +129,9 @@ class IRBuilder:
         self.frames = [_RegionFrame(None)]
         self.scopes: list[dict[str, SSAValue]] = [{}]
         """Defined values by name, one dictionary per open region."""
-        self.forward: list[dict[str, list]] = [{}]
-        """Values used before their definition: name -> [placeholder, offset of the first
-        use, whether a use needs the exact type (see ``use``)]."""
+        self.forward: list[dict[str, tuple[ForwardDeclaredValue, int]]] = [{}]
+        """Values used before their definition: name -> (placeholder, offset of the first
+        use), one dictionary per open region."""
         self.hints: dict[str, str | None] = {}
         self.op_offsets: list[tuple[Operation, int]] = []
         """Each op built and the offset where its text starts (its first result or name)."""
@@ -139,6 +139,11 @@ class IRBuilder:
     def error(self, message: str, position: int) -> DiagnosticError:
         """Build a diagnostic at a character offset of the input."""
         return syntax_error(message, self.text, position, self.filename, self.line_offset)
+
+    def location(self, position: int) -> Location:
+        """Return the file, line and column of a character offset of the input."""
+        line, column = location_of(self.text, position)
+        return Location(self.filename, line + self.line_offset, column)
 
     def fail(self, message: str, position: int) -> NoReturn:
         """Raise a diagnostic at a character offset of the input."""
@@ -163,13 +168,12 @@ class IRBuilder:
         self.hints[name] = hint
         return hint
 
-    def use(self, token: tuple[str, int], value_type: Attribute, exact: bool = True) -> SSAValue:
+    def use(self, token: tuple[str, int], value_type: Attribute) -> SSAValue:
         """Return the value that ``%name`` names, or a placeholder until it is defined.
 
-        With ``exact`` (the generic form, whose signature lists each operand type), the
-        value must have ``value_type``. A node-form signature gives one type for all
-        operands, so there a value of another type is accepted and left for the op's
-        verifier, which can name the node and the edge.
+        As in MLIR, every use states the value's type (the generic form per operand, the
+        node form once for all operands), and a use with another type is an error at the
+        use. A use before the definition is checked when the definition arrives.
         """
         name, position = token
         scopes = self.scopes
@@ -184,22 +188,34 @@ class IRBuilder:
                 entry = forward.get(name)
                 if entry is None:
                     placeholder = ForwardDeclaredValue(value_type)
-                    forward[name] = [placeholder, position, exact]
+                    forward[name] = (placeholder, position)
                     return placeholder
-                if exact and not entry[2]:
-                    entry[2] = True
-                    if entry[0].type != value_type:
-                        # The exact type wins over the type of earlier node-form uses.
-                        placeholder = ForwardDeclaredValue(value_type)
-                        entry[0].replace_all_uses_with(placeholder)
-                        entry[0] = placeholder
-                value = entry[0]
-        if exact and value.type is not value_type and value.type != value_type:
+                placeholder, first_position = entry
+                if placeholder.type != value_type:
+                    raise self._conflicting_uses(
+                        name, value_type, position, placeholder.type, first_position
+                    )
+                return placeholder
+        if value.type is not value_type and value.type != value_type:
             self.fail(
                 f"value '%{name}' has type {value.type} but is used with type {value_type}",
                 position,
             )
         return value
+
+    def _conflicting_uses(
+        self, name: str, value_type: Attribute, position: int, earlier_type, earlier_position: int
+    ) -> DiagnosticError:
+        """Build the error for two uses of a not yet defined value with different types."""
+        error = self.error(
+            f"value '%{name}' is used with type {value_type} here but with type"
+            f" {earlier_type} before",
+            position,
+        )
+        error.diagnostic.notes.append(
+            note(f"previously used here with type {earlier_type}", self.location(earlier_position))
+        )
+        return error
 
     def define(self, name: str, value: SSAValue, position: int) -> None:
         """Bind ``%name`` in the current region and resolve earlier uses of it."""
@@ -211,13 +227,20 @@ class IRBuilder:
         if forward:
             entry = forward.pop(name, None)
             if entry is not None:
-                placeholder, _, exact = entry
-                if exact and placeholder.type != value.type:
-                    self.fail(
+                placeholder, use_position = entry
+                if placeholder.type != value.type:
+                    error = self.error(
                         f"value '%{name}' is defined with type {value.type} but was used"
                         f" with type {placeholder.type}",
                         position,
                     )
+                    error.diagnostic.notes.append(
+                        note(
+                            f"previously used here with type {placeholder.type}",
+                            self.location(use_position),
+                        )
+                    )
+                    raise error
                 placeholder.replace_all_uses_with(value)
         hint = self._hint(name.partition("#")[0])
         if hint is not None:
@@ -296,21 +319,11 @@ class IRBuilder:
                 if outer_entry is None:
                     outer[name] = entry
                     continue
-                placeholder, position, exact = entry
+                placeholder, position = entry
                 if placeholder.type != outer_entry[0].type:
-                    if exact and outer_entry[2]:
-                        self.fail(
-                            f"value '%{name}' is used with type {placeholder.type} here and"
-                            f" with type {outer_entry[0].type} before",
-                            position,
-                        )
-                    if exact:
-                        # As in `use`, the exact type wins over node-form uses.
-                        outer_entry[0].replace_all_uses_with(placeholder)
-                        outer_entry[0] = placeholder
-                        outer_entry[2] = True
-                        continue
-                outer_entry[2] = outer_entry[2] or exact
+                    raise self._conflicting_uses(
+                        name, placeholder.type, position, outer_entry[0].type, outer_entry[1]
+                    )
                 placeholder.replace_all_uses_with(outer_entry[0])
         return frame.region
 
@@ -542,7 +555,7 @@ class IRBuilder:
         else:
             input_type, output_type = signature
         use = self.use
-        operands = [use(token, input_type, False) for token in operand_tokens]
+        operands = [use(token, input_type) for token in operand_tokens]
         return self._create(
             op_class,
             name,

@@ -331,12 +331,76 @@ def test_outer_value_visible_in_region():
     assert graph.body.block.first_op.operands[0] is source.results[0]
 
 
-def test_node_form_leaves_operand_types_to_verifier():
-    # One node-form type stands for every operand, so an operand of another type is
-    # kept as defined. The op then prints in generic form to stay exact.
+def test_node_form_operand_type_checked_at_use():
+    # The node-form signature states the type of every operand, so a value of another
+    # type is an error at the operand, as in MLIR.
+    text = (
+        'tnir.graph @main {\n'
+        '  %input = tnir.input "input" : tensor<2xf32>\n'
+        '  %fc = tnir.affine "fc"(%input) : tensor<9xf32> -> tensor<3xf32>\n'
+        '}\n'
+    )
+    error = parse_error(text)
+    assert error.message == "value '%input' has type tensor<2xf32> but is used with type tensor<9xf32>"
+    assert (error.location.line, error.location.column) == (3, 26)
+
+
+def test_node_form_checks_every_operand():
     text = (
         '%a = tnir.input "a" : tensor<2xf32>\n'
-        'tnir.output "o"(%a, %b, %c) : tensor<2xf32>\n'
+        '%b = tnir.input "b" : tensor<3xf32>\n'
+        'tnir.output "o"(%a, %b) : tensor<2xf32>\n'
+    )
+    error = parse_error(text)
+    assert error.message == "value '%b' has type tensor<3xf32> but is used with type tensor<2xf32>"
+    assert (error.location.line, error.location.column) == (3, 21)
+
+
+def test_node_form_forward_use_checked_at_definition():
+    text = (
+        'tnir.output "o"(%a) : tensor<3xf64>\n'
+        '%a = tnir.input "a" : tensor<3xf32>\n'
+    )
+    error = parse_error(text)
+    assert error.message == "value '%a' is defined with type tensor<3xf32> but was used with type tensor<3xf64>"
+    assert (error.location.line, error.location.column) == (2, 1)
+    assert len(error.diagnostic.notes) == 1
+    use_note = error.diagnostic.notes[0]
+    assert use_note.message == "previously used here with type tensor<3xf64>"
+    assert (use_note.location.line, use_note.location.column) == (1, 17)
+
+
+def test_forward_uses_with_two_types_rejected():
+    text = (
+        'tnir.output "o"(%b) : tensor<2xf32>\n'
+        '"tnir.output"(%b) <{node_name = "p"}> : (tensor<3xf32>) -> ()\n'
+        '%b = tnir.input "b" : tensor<2xf32>\n'
+    )
+    error = parse_error(text)
+    assert error.message == "value '%b' is used with type tensor<3xf32> here but with type tensor<2xf32> before"
+    assert (error.location.line, error.location.column) == (2, 15)
+    assert [(item.location.line, item.location.column) for item in error.diagnostic.notes] == [(1, 17)]
+
+
+def test_forward_uses_in_nested_region_rejected():
+    text = (
+        'tnir.output "o"(%b) : tensor<2xf32>\n'
+        'tnir.graph @g {\n'
+        '  tnir.output "p"(%b) : tensor<3xf32>\n'
+        '}\n'
+        '%b = tnir.input "b" : tensor<2xf32>\n'
+    )
+    error = parse_error(text)
+    assert error.message == "value '%b' is used with type tensor<3xf32> here but with type tensor<2xf32> before"
+    assert (error.location.line, error.location.column) == (3, 19)
+
+
+def test_mixed_operand_types_print_generic():
+    # Operands of different types cannot be written in the node form, so the printer
+    # falls back to the generic form, which the parser reads back unchanged.
+    text = (
+        '%a = tnir.input "a" : tensor<2xf32>\n'
+        '"tnir.output"(%a, %b, %c) <{node_name = "o"}> : (tensor<2xf32>, tensor<3xf32>, tensor<2xf32>) -> ()\n'
         '%b = tnir.input "b" : tensor<3xf32>\n'
         '%c = tnir.input "c" : tensor<2xf32>\n'
     )
@@ -350,17 +414,6 @@ def test_node_form_leaves_operand_types_to_verifier():
     printed = module_to_text(module)
     assert '"tnir.output"(%a, %b, %c) <{node_name = "o"}> : (tensor<2xf32>, tensor<3xf32>, tensor<2xf32>) -> ()' in printed
     assert module_to_text(parse(printed)) == printed
-
-
-def test_exact_use_type_wins_over_node_form():
-    text = (
-        'tnir.output "o"(%b) : tensor<2xf32>\n'
-        '"tnir.output"(%b) <{node_name = "p"}> : (tensor<3xf32>) -> ()\n'
-        '%b = tnir.input "b" : tensor<2xf32>\n'
-    )
-    error = parse_error(text)
-    assert error.message == "value '%b' is defined with type tensor<2xf32> but was used with type tensor<3xf32>"
-    assert (error.location.line, error.location.column) == (3, 1)
 
 
 def test_empty_input_gives_empty_module():
