@@ -6,9 +6,9 @@ rows of each trace. A trace row holds the input of step k, the voltage after ste
 platform's own voltage unit, and the spike flag of step k. Every preset must give the same spike
 steps and a voltage within 1e-6 of the trace, measured in that trace's unit.
 
-The units and input scalings below are the test's stated mapping from NIR volts to each
-platform's recording, taken from each platform's NIR converter and the paper's notebooks
-(neuromorphs/NIR, paper/01_lif); the presets themselves keep NIR volts.
+The units and input scalings below map NIR volts onto each platform's recording. They come from
+each platform's NIR converter and from the paper's notebooks (neuromorphs/NIR, folder
+paper/01_lif). The presets themselves keep NIR volts.
 """
 
 from __future__ import annotations
@@ -51,8 +51,8 @@ TRACES = {
     # preset applies that factor as the neuron's input gain, so the NIR input is the column / 0.04.
     "sinabs": Trace("lif_sinabs.csv", input_scale=TAU / DT),
     # Rockpool records NIR volts with input events of 1. The trace comes from Rockpool's own
-    # export (lif_rockpool.nir), which the importer rejects (its Output has shape [1, 1, 1] for a
-    # LIF of shape [1]); the Rockpool preset runs on lif_norse.nir instead, the same network.
+    # export, lif_rockpool.nir, which the importer rejects because its Output has shape [1, 1, 1]
+    # for a LIF of shape [1]. The Rockpool preset runs on lif_norse.nir instead, the same network.
     "rockpool": Trace("lif_rockpool.csv"),
     # Nengo normalizes the voltage by the threshold.
     "nengo": Trace("lif_nengo.csv", voltage_unit=1 / V_THRESHOLD),
@@ -89,7 +89,7 @@ def test_preset_reproduces_trace(preset, model, shared_dir):
 
 
 def test_exact_needs_event_exact(model, shared_dir):
-    # The exact reference resets in the middle of a step; per-step zero-order hold with the same
+    # The exact reference resets in the middle of a step. Per-step zero-order hold with the same
     # coefficients keeps the spike steps but misses the voltage by far more than the tolerance.
     rows = read_trace(shared_dir, TRACES["exact"].file)
     per_step = nirmlir.compile(model, "discretize{dt=1e-4 preset=exact integrator=zero_order_hold}")

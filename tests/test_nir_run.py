@@ -89,7 +89,8 @@ def test_every_preset_runs(tmp_path, lif_input, preset):
 
 
 def test_paper_lif_trace_name(tmp_path, corpus_dir, shared_dir):
-    # A trace of the paper's LIF node is `1/v` for lif_norse.nir; the exact preset matches its reference.
+    # The LIF node of lif_norse.nir is named "1", so its voltage trace is `1/v`; the exact
+    # preset reproduces the event-exact reference trace.
     rows = np.loadtxt(shared_dir / "corpus" / "golden" / "lif" / "lif_exact.csv", delimiter=",")
     np.save(tmp_path / "x.npy", rows[:, :1])
     out = tmp_path / "out.npz"
@@ -116,7 +117,7 @@ def test_npy_output_of_one_trace(tmp_path, lif_input):
 def test_npy_output_needs_one_trace(tmp_path, lif_input):
     out = tmp_path / "v.npy"
     result = run_nir_run(LIF, "--preset", "norse", "--dt", "1e-4", "--input", lif_input, "-o", out, "--record", "lif")
-    assert_failed(result, "a .npy file holds one trace but the run recorded 4")
+    assert_failed(result, "a .npy file stores one trace but the run recorded 4")
     assert not out.exists()
 
 

@@ -26,6 +26,7 @@ def build_argument_parser() -> argparse.ArgumentParser:
         "(current of current-based neurons) and NODE/value (result of other nodes).",
     )
     parser.add_argument("model", help="model file: .nir (HDF5) or .mlir text at the nir, snn or fxp level")
+
     parser.add_argument(
         "--preset",
         metavar="NAME",
@@ -48,6 +49,7 @@ def build_argument_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--input-key", metavar="KEY", help="array of an .npz input, or NODE/OBSERVABLE of a NIR data file"
     )
+
     parser.add_argument("-o", "--output", metavar="FILE", help="trace file: .npz (all traces), .npy (one trace) or .csv")
     parser.add_argument(
         "--record",
@@ -57,6 +59,7 @@ def build_argument_parser() -> argparse.ArgumentParser:
         metavar="NODE",
         help="nodes to record besides the outputs, as NODE (every trace) or NODE/KEY (one trace)",
     )
+
     parser.add_argument(
         "--level",
         choices=LEVEL_NAMES,
@@ -70,6 +73,7 @@ def build_argument_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--integers", action="store_true", help="fxp level: also write the raw integers (NODE/v_int, NODE/i_int, ...)"
     )
+
     parser.add_argument("--plot", metavar="PNG", help="write a plot of the recorded traces (needs matplotlib)")
     parser.add_argument(
         "--compare",

@@ -26,7 +26,7 @@ from nirmlir.dialects import fxp, snn
 
 @dataclass
 class Probe:
-    """One recordable trace of a kernel: the array it holds at the end of each step."""
+    """One recordable trace of a kernel: its array at the end of each step."""
 
     read: Callable[[], np.ndarray]
     """Returns the current (B, *shape) array."""
@@ -54,7 +54,12 @@ class Kernel:
         return DiagnosticError(f"node '{self.node_name}': {message}", self.location)
 
     def summed(self, env: list) -> np.ndarray:
-        """Return the sum of the operands, the input x[t] of every node (the first one itself, unsummed)."""
+        """Return the sum of the operands, the input x[t] of every node (the first one itself, unsummed).
+
+        A node without operands gets 0, which broadcasts against its state.
+        """
+        if not self.operands:
+            return 0
         total = env[self.operands[0]]
         for slot in self.operands[1:]:
             total = total + env[slot]
@@ -236,9 +241,9 @@ class Program:
     ) -> dict[str, dict[str, np.ndarray]]:
         """Simulate the graph on `inputs` (input node -> array (B, T, *shape)); return node -> key -> (B, T, *shape).
 
-        At the fxp level, `inputs` are in NIR units unless they have an integer dtype, in which
-        case they are the integers themselves; traces are in NIR units, and with `integers` the
-        raw integers are added under `v_int`, `i_int` and `value_int`.
+        At the fxp level, float `inputs` are in NIR units and integer ones are the integers
+        themselves. Traces are in NIR units; with `integers`, the raw integers are added under
+        `v_int`, `i_int` and `value_int`.
         """
         batch, steps = self._check_inputs(inputs)
         selected = self.resolve_record(record)

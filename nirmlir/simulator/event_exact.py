@@ -9,7 +9,7 @@ A spike happens at the first s where v reaches v_threshold from below, found in 
 (`s = ln((v∞ - θ)/(v∞ - v0)) / ln d`), or at s = 0 when the voltage already passes the spike
 test there. At that moment the reset applies (to v_reset, or θ subtracted), and the neuron
 integrates the rest of the step from the reset voltage. The spike count of the step is the
-number of such events, at most max_spikes_per_step; after the last allowed spike, or after any
+number of such events, at most max_spikes_per_step. After the last allowed spike, and after any
 spike with reset ``none``, the neuron integrates to the end of the step without further spikes.
 """
 
@@ -85,7 +85,6 @@ class EventExactLIF(LIFKernel):
             v = np.where(fires, after, v)
             remaining = np.where(fires, remaining - crossing, remaining)
             counts = counts + fires
-            # The reset voltage relaxes from the crossing time on, so the crossing becomes the new start.
             testing = testing & (counts < rule.max_spikes)
         self.v = self._relax(v, target, rate, remaining)
         self.spikes = counts.astype(FLOAT)

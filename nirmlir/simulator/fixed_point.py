@@ -55,7 +55,7 @@ def round_shift(
     rounding: str,
     stochastic: StochasticRounding | None = None,
 ) -> np.ndarray:
-    """Apply R_s: divide by 2^shift and round as `rounding` says; `shift` may be per element.
+    """Apply R_s: divide by 2^shift and round by the mode `rounding`; `shift` may be per element.
 
     ``nearest`` rounds halves up, ``toward_zero`` truncates, ``floor`` is an arithmetic shift and
     ``stochastic`` adds 1 to the floor with probability (p mod 2^s)/2^s. A shift of 0 returns
@@ -104,8 +104,8 @@ def decay(
     else:
         raise ValueError(f"unknown decay kind '{kind}'")
     if min_step > 0:
-        # NOTE: the dialect says "moves decay_min_step toward zero"; a state smaller than the
-        # step stops at zero here instead of crossing it.
+        # NOTE: the dialect defines the move as "decay_min_step toward zero". A state smaller
+        # than the step stops at zero here instead of crossing it.
         stalled = (state != 0) & (np.abs(state - decayed) < min_step)
         forced = np.sign(state) * np.maximum(np.abs(state) - min_step, 0)
         decayed = np.where(stalled, forced, decayed)

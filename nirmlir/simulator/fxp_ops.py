@@ -3,7 +3,7 @@
 Values are int64 arrays holding the two's complement value of their declared width. Products and
 sums are exact: at compile time each kernel bounds its largest intermediate from the operand
 widths and rejects a node whose intermediates could overflow int64. Spike counts are non-negative
-whatever their width, so an `i1` spike result holds 0 or 1.
+whatever their width, so an `i1` spike result is 0 or 1.
 """
 
 from __future__ import annotations
@@ -420,8 +420,8 @@ class IntegratorKernel(NeuronKernel):
 def link_value_scales(kernels: list[Kernel]) -> None:
     """Give each flatten, pool and delay the NIR scale of its input, which the op does not store.
 
-    A sum pool keeps its input's scale, as the dialect states; for an NIR average pool lowered to
-    one, the recorded value is therefore the window sum, kh·kw times the average.
+    A sum pool keeps its input's scale, as the dialect states. An NIR average pool lowered to one
+    therefore records the window sum, which is kh·kw times the average.
     """
     producers = {kernel.result: kernel for kernel in kernels if kernel.result is not None}
     resolving: set[Kernel] = set()

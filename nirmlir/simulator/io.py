@@ -37,7 +37,7 @@ def read_input(
 ) -> np.ndarray:
     """Return the data of one input node, shaped (T, *shape) or (B, T, *shape).
 
-    `.npy` is taken as it is; `.npz` needs `key` unless it holds one array. A CSV file has one
+    `.npy` is taken as it is; `.npz` needs `key` unless it contains one array. A CSV file has one
     row per step and optionally a header; `columns` selects columns by index or header name.
     An HDF5 file is read as NIR data (`nir.write_data`): `key` selects `NODE` or `NODE/OBSERVABLE`,
     by default the data of the node named `node`, or the file's only node. CSV rows and NIR data
@@ -93,6 +93,7 @@ def _read_csv(path: str, columns: Sequence[str | int] | None) -> np.ndarray:
         rows = [row for row in csv.reader(stream, delimiter=delimiter) if row and any(cell.strip() for cell in row)]
     if not rows:
         raise DiagnosticError(f"the CSV file '{path}' has no rows", location)
+
     header = None
     if not _is_numeric(rows[0]):
         header = [cell.strip() for cell in rows[0]]
@@ -108,6 +109,7 @@ def _read_csv(path: str, columns: Sequence[str | int] | None) -> np.ndarray:
             raise DiagnosticError(f"row {number + 1} of '{path}' contains a value that is not a number", location) from None
     if columns is None:
         return values
+
     indices = []
     for column in columns:
         if isinstance(column, int) or str(column).lstrip("-").isdigit():
@@ -157,8 +159,10 @@ def _read_nir_data(path: str, key: str | None, dt: float | None, default_node: s
                 location,
             )
         nodes = file["nodes"]
-        if node_name is None:
-            node_name = default_node if default_node in nodes else (next(iter(nodes)) if len(nodes) == 1 else None)
+        if node_name is None and default_node in nodes:
+            node_name = default_node
+        elif node_name is None and len(nodes) == 1:
+            node_name = next(iter(nodes))
         if node_name is None or node_name not in nodes:
             raise DiagnosticError(
                 f"choose the node of '{path}' with --input-key NODE/OBSERVABLE; it has nodes {', '.join(nodes)}",
@@ -166,7 +170,7 @@ def _read_nir_data(path: str, key: str | None, dt: float | None, default_node: s
             )
         group = nodes[node_name]
         if group.attrs.get("__type__") != "NIRNodeData" or "observables" not in group:
-            raise DiagnosticError(f"node '{node_name}' of '{path}' holds no observables (nested graph data)", location)
+            raise DiagnosticError(f"node '{node_name}' of '{path}' has no observables (it is nested graph data)", location)
         observables = group["observables"]
         if observable is None:
             if len(observables) == 1:
@@ -203,7 +207,7 @@ def _observable_grid(group, dt: float | None, name: str, location: Location) -> 
     if kind not in ("EventData", "ValuedEventData"):
         raise DiagnosticError(f"observable '{name}' has unknown type '{kind}'", location)
     if dt is None:
-        raise DiagnosticError(f"observable '{name}' holds events; give --dt to put them on a time grid", location)
+        raise DiagnosticError(f"observable '{name}' contains events; give --dt to put them on a time grid", location)
     indices = np.asarray(group["idx"][()], dtype=np.int64)
     times = np.asarray(group["time"][()], dtype=np.float64)
     values = np.asarray(group["value"][()], dtype=np.float64) if kind == "ValuedEventData" else np.ones_like(times)
@@ -246,7 +250,7 @@ def write_traces(path: str, traces: Traces, batched: bool, select: str | None = 
     elif lower.endswith(".npy"):
         if select is None and len(flat) != 1:
             raise DiagnosticError(
-                f"a .npy file holds one trace but the run recorded {len(flat)} ({', '.join(flat)}); "
+                f"a .npy file stores one trace but the run recorded {len(flat)} ({', '.join(flat)}); "
                 "select one with --record NODE/KEY, or write .npz"
             )
         name = select or next(iter(flat))

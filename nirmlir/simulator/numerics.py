@@ -1,8 +1,8 @@
 """Array math shared by the snn and fxp kernels: affine maps, convolutions and pools over a batch.
 
-Every function takes arrays with a leading batch axis and works for float64 and int64 alike;
-integer inputs stay integer (numpy's integer matmul is exact, it only wraps past int64, which
-the fxp kernels rule out at compile time).
+Every function takes arrays with a leading batch axis and works for float64 and int64 alike.
+Integer inputs stay integer: numpy's integer matmul is exact until it wraps past int64, which
+the fxp kernels rule out at compile time.
 """
 
 from __future__ import annotations

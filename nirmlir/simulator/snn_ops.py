@@ -16,7 +16,7 @@ PASS_THROUGH = (snn.StepDelayOp, snn.DelayOp, snn.FlattenOp)
 
 
 def count_dtype(max_count: int) -> np.dtype:
-    """Return the smallest unsigned dtype that holds spike counts up to `max_count`."""
+    """Return the smallest unsigned dtype that can store spike counts up to `max_count`."""
     return np.dtype(np.min_scalar_type(max_count))
 
 
