@@ -13,6 +13,7 @@ import nirmlir
 from nirmlir.dense import dense_from_numpy, i64_array
 from nirmlir.diagnostics import DiagnosticError
 from nirmlir.dialects import fxp, snn
+from nirmlir.dialects import nir as nir_dialect
 from nirmlir.verification import verify_module
 
 # --------------------------------------------------------------------------------------
@@ -792,3 +793,54 @@ def test_quantized_model_runs_at_fxp_level():
     scale = fixed["1"]["v"][fixed["1"]["v_int"] != 0] / fixed["1"]["v_int"][fixed["1"]["v_int"] != 0]
     np.testing.assert_allclose(scale, scale[0], rtol=1e-12)
     assert np.abs(fixed["1"]["v"] - float_traces["1"]["v"]).max() < 5e-3
+
+
+# --------------------------------------------------------------------------------------
+# The Python API
+# --------------------------------------------------------------------------------------
+
+
+def paper_lif_graph():
+    nir = pytest.importorskip("nir")
+    nodes = {
+        "input": nir.Input(input_type=np.array([1])),
+        "0": nir.Affine(weight=np.array([[1.0]], dtype=np.float32), bias=np.array([0.0], dtype=np.float32)),
+        "1": nir.LIF(
+            tau=np.array([2.5e-3], dtype=np.float32),
+            r=np.array([1.0], dtype=np.float32),
+            v_leak=np.array([0.0], dtype=np.float32),
+            v_threshold=np.array([0.1], dtype=np.float32),
+        ),
+        "output": nir.Output(output_type=np.array([1])),
+    }
+    return nir.NIRGraph(nodes=nodes, edges=[("input", "0"), ("0", "1"), ("1", "output")])
+
+
+def test_load_in_memory_nir_graph(tmp_path):
+    nir = pytest.importorskip("nir")
+    graph = paper_lif_graph()
+    x = np.zeros((120, 1))
+    x[[5, 10, 15, 20, 25, 30, 35], 0] = 1.0
+    in_memory = nirmlir.simulate(graph, x, preset="exact", dt=1e-4, record=["1"])
+    nir.write(tmp_path / "lif.nir", graph)
+    from_file = nirmlir.simulate(tmp_path / "lif.nir", x, preset="exact", dt=1e-4, record=["1"])
+    np.testing.assert_array_equal(in_memory["1"]["v"], from_file["1"]["v"])
+    assert in_memory["1"]["spikes"].sum() > 0
+    assert not list(tmp_path.glob("*.h5"))
+
+
+def test_compile_levels_and_pipeline():
+    graph = paper_lif_graph()
+    module = nirmlir.load(graph)
+    snn_module = nirmlir.compile(module, preset="spyx", dt=1e-4)
+    fxp_module = nirmlir.compile(module, preset="spyx", dt=1e-4, level="fxp", quantize={"weight-bits": 6})
+    piped = nirmlir.compile(module, "discretize{dt=1e-4 preset=spyx},quantize{weight-bits=6}")
+    assert isinstance(list(module.ops)[0], nir_dialect.GraphOp)
+    assert isinstance(list(snn_module.ops)[0], snn.GraphOp)
+    (lif,) = [op for op in list(fxp_module.ops)[0].body.block.ops if isinstance(op, fxp.LIFOp)]
+    (piped_lif,) = [op for op in list(piped.ops)[0].body.block.ops if isinstance(op, fxp.LIFOp)]
+    assert lif.v_threshold == piped_lif.v_threshold
+    with pytest.raises(DiagnosticError, match="is at the fxp level and cannot be raised to snn"):
+        nirmlir.compile(fxp_module, level="snn")
+    with pytest.raises(DiagnosticError, match="unknown level 'chip'"):
+        nirmlir.compile(module, preset="spyx", dt=1e-4, level="chip")
