@@ -47,6 +47,7 @@ from xdsl.dialects.builtin import (
 from xdsl.ir import Attribute, TypeAttribute
 
 from nirmlir.diagnostics import DiagnosticError
+from nirmlir.limits import MAX_NESTING_DEPTH, MAX_TENSOR_BYTES, MAX_TENSOR_RANK
 from nirmlir.text_syntax import (
     ARRAY_ELEMENT_RE,
     DICT_ENTRY_RE,
@@ -55,6 +56,7 @@ from nirmlir.text_syntax import (
     STRING,
     TYPE_AFTER_COLON_RE,
     TYPE_IN_LIST_RE,
+    nesting_depth,
     scan_angle_brackets,
     unescape_string,
 )
@@ -63,11 +65,6 @@ MAX_CACHED_TEXT = 512
 """Token texts up to this many characters are interned."""
 
 _MAX_CACHE_ENTRIES = 1 << 16
-
-MAX_DENSE_BYTES = 1 << 34
-"""Largest dense literal built, 16 GiB. A splat such as ``dense<0.0> : tensor<...>``
-expands to its full size, so without a bound a short text could ask for any amount of
-memory. NOTE: chosen as a size no NIR weight tensor reaches, not from a measured need."""
 
 # Type caches shared by every parse: builtin types do not depend on the context.
 _BUILTIN_TYPES: dict[str, Attribute] = {
@@ -216,6 +213,8 @@ class AttributeReader:
             return None
         dimensions = match.group(1)
         shape = [int(size) for size in dimensions[:-1].split("x")] if dimensions else []
+        if len(shape) > MAX_TENSOR_RANK:
+            return None  # `_parse_with_xdsl` rejects it with the type's position
         return TensorType(element_type, shape)
 
     def function_type(
@@ -549,10 +548,10 @@ class AttributeReader:
             literal = text[content_start - 6 : content_end + 1] + " : " + str(shaped_type)
             return self._parse_with_xdsl(literal, base + content_start - 6, as_type=False)
         element_size = element_type.compile_time_size
-        if count * element_size > MAX_DENSE_BYTES:
+        if count * element_size > MAX_TENSOR_BYTES:
             self.fail(
                 f"dense literal of type {shaped_type} needs {count * element_size} bytes,"
-                f" more than the limit of {MAX_DENSE_BYTES}",
+                f" more than the limit of {MAX_TENSOR_BYTES}",
                 type_position,
             )
 
@@ -709,6 +708,12 @@ class AttributeReader:
         from xdsl.parser import Parser
         from xdsl.utils.exceptions import ParseError
 
+        shown = text if len(text) <= 80 else text[:77] + "..."
+        # xDSL's parser and printer recurse once or more per bracket level.
+        if nesting_depth(text) > MAX_NESTING_DEPTH:
+            self.fail(
+                f"nesting deeper than {MAX_NESTING_DEPTH} brackets in '{shown}'", position
+            )
         patch_xdsl_dense_literal_type()
         parser = Parser(self.ctx, text, self.filename)
         try:
@@ -722,14 +727,18 @@ class AttributeReader:
         except ParseError as error:
             if error.span.start == 0:
                 kind = "type" if as_type else "type or attribute"
-                shown = text if len(text) <= 80 else text[:77] + "..."
                 self.fail(f"unknown {kind} '{shown}' ({error.msg})", position)
             self.fail(error.msg, position + error.span.start)
         except DiagnosticError:
             raise
         except Exception as error:  # attribute constructors raise VerifyException, ValueError...
-            shown = text if len(text) <= 80 else text[:77] + "..."
             self.fail(f"invalid {'type' if as_type else 'attribute'} '{shown}': {error}", position)
         if as_type and not isinstance(parsed, TypeAttribute):
             self.fail(f"expected a type, got attribute {text}", position)
+        if isinstance(parsed, _SHAPED_TYPES) and len(parsed.get_shape()) > MAX_TENSOR_RANK:
+            self.fail(
+                f"type '{shown}' has {len(parsed.get_shape())} dimensions; at most"
+                f" {MAX_TENSOR_RANK} are supported",
+                position,
+            )
         return parsed

@@ -29,6 +29,7 @@ from xdsl.ir import Attribute, Block, Operation, Region, SSAValue, TypeAttribute
 from xdsl.irdl import IRDLOperation
 
 from nirmlir.diagnostics import DiagnosticError, Location, note
+from nirmlir.limits import MAX_NESTING_DEPTH
 from nirmlir.text_attributes import AttributeReader
 from nirmlir.text_syntax import VALUE_NAME_RE, location_of, syntax_error
 
@@ -135,6 +136,9 @@ class IRBuilder:
         self.hints: dict[str, str | None] = {}
         self.op_offsets: list[tuple[Operation, int]] = []
         """Each op built and the offset where its text starts (its first result or name)."""
+        self.attribute_depths: dict[int, tuple[object, int]] = {}
+        """Arrays and dictionaries that nest others, by id: (the container, its depth).
+        The container is kept so its id cannot be reused during the parse."""
 
     def error(self, message: str, position: int) -> DiagnosticError:
         """Build a diagnostic at a character offset of the input."""
@@ -301,6 +305,9 @@ class IRBuilder:
         frame.block = block
 
     def region_open(self, brace: int) -> None:
+        # The frame without a region is the top level, so len(frames) regions are open.
+        if len(self.frames) > MAX_NESTING_DEPTH:
+            self.fail(f"nesting deeper than {MAX_NESTING_DEPTH} regions", brace)
         self.frames.append(_RegionFrame(Region()))
         self.scopes.append({})
         self.forward.append({})
@@ -675,7 +682,9 @@ class IRBuilder:
         return ()
 
     def dict_entries(self, opening: int, entries, brace: int):
-        return self._entries(entries)
+        pairs = self._entries(entries)
+        self._check_nesting(pairs, [value for _, value in pairs], opening)
+        return pairs
 
     def _entries(self, entries) -> tuple[tuple[str, Attribute], ...]:
         seen: set[str] = set()
@@ -719,13 +728,44 @@ class IRBuilder:
         return self.reader.function_type_attribute(token[0])
 
     def attr_dictionary(self, pairs) -> Attribute:
-        return DictionaryAttr(dict(pairs))
+        attribute = DictionaryAttr(dict(pairs))
+        nested = self.attribute_depths.get(id(pairs))
+        if nested is not None:
+            self.attribute_depths[id(attribute)] = (attribute, nested[1])
+        return attribute
 
     def attr_array_empty(self, bracket: int, close: int) -> Attribute:
         return _EMPTY_ARRAY
 
     def attr_array(self, bracket: int, values, close: int) -> Attribute:
-        return ArrayAttr(values)
+        attribute = ArrayAttr(values)
+        self._check_nesting(attribute, values, bracket)
+        return attribute
+
+    def _check_nesting(self, container, elements, position: int) -> None:
+        """Record how deeply ``container`` nests arrays and dictionaries; fail beyond the limit.
+
+        The printer and xDSL recurse once or more per level. Containers that nest nothing
+        are not recorded, and neither are those read as one token (see ``_token_depth``).
+        """
+        depths = self.attribute_depths
+        deepest = 0
+        for element in elements:
+            entry = depths.get(id(element))
+            if entry is not None:
+                depth = entry[1]
+            elif type(element) is ArrayAttr or type(element) is DictionaryAttr:
+                depth = _token_depth(element)
+            else:
+                continue
+            if depth > deepest:
+                deepest = depth
+        if deepest:
+            if deepest >= MAX_NESTING_DEPTH:
+                self.fail(
+                    f"nesting deeper than {MAX_NESTING_DEPTH} brackets in an attribute", position
+                )
+            depths[id(container)] = (container, deepest + 1)
 
     def attr_list_first(self, value):
         return [value]
@@ -770,6 +810,21 @@ class IRBuilder:
         if not isinstance(value_type, TypeAttribute):
             self.fail(f"expected a type, got attribute {value_type}", token[1])
         return value_type
+
+
+def _token_depth(attribute: Attribute) -> int:
+    """Return the nesting depth of an array or dictionary that was read as one token.
+
+    The token patterns allow at most a flat array inside a dictionary inside a
+    dictionary, so this recursion stays three levels deep.
+    """
+    if type(attribute) is ArrayAttr:
+        children = attribute.data
+    elif type(attribute) is DictionaryAttr:
+        children = attribute.data.values()
+    else:
+        return 0
+    return 1 + max((_token_depth(child) for child in children), default=0)
 
 
 def custom_form_message(name: str) -> str:

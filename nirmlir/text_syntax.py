@@ -163,6 +163,33 @@ def scan_parentheses(text: str, start: int) -> int:
             position = string.end()
 
 
+_NESTING_TOKEN_RE = re.compile(r'->|[<(\[{>)\]}"]')
+
+
+def nesting_depth(text: str) -> int:
+    """Return how deeply the brackets ``<([{`` nest in ``text``, skipping strings and ``->``."""
+    depth = deepest = 0
+    search = _NESTING_TOKEN_RE.search
+    position = 0
+    while True:
+        match = search(text, position)
+        if match is None:
+            return deepest
+        token = match.group()
+        position = match.end()
+        if token in "<([{":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+        elif token == '"':
+            string = _STRING_AT_RE.match(text, match.start())
+            if string is None:
+                return deepest
+            position = string.end()
+        elif token != "->":
+            depth -= 1
+
+
 _SIMPLE_ESCAPES = {'"': 0x22, "\\": 0x5C, "n": 0x0A, "t": 0x09}
 _HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 
