@@ -1,0 +1,69 @@
+"""Skip the peer comparisons whose simulator is not installed, and share their fixtures.
+
+`test_<peer>.py` needs the distribution `<peer>` (snntorch, norse, sinabs, rockpool) plus torch
+and nir. A missing one skips that file with the reason and the install command; under
+NIRMLIR_REQUIRE_PEERS=1 (for a CI job that installed the peers) it fails instead. Tests that run
+longer than a few seconds carry the `slow` mark, so `-m "not slow"` leaves them out.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+
+import pytest
+
+INSTALL_HINT = "install the peers with: pip install -r tests/peers/requirements.txt"
+
+CORPUS_FILES = {
+    "cnn": "neuromorphs-NIR__cnn_sinabs.nir",
+    "braille_zero": "neuromorphs-NIR__braille_noDelay_bias_zero.nir",
+    "braille_subtract": "neuromorphs-NIR__braille_noDelay_noBias_subtract.nir",
+}
+"""The NIR paper's networks in the shared corpus, by short name."""
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "slow: takes more than a few seconds")
+
+
+def missing_modules(peer: str) -> list[str]:
+    """Return the modules among torch, nir and `peer` that cannot be imported."""
+    return [name for name in ("torch", "nir", peer) if importlib.util.find_spec(name) is None]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip (or, under NIRMLIR_REQUIRE_PEERS=1, fail) every test of a peer that is not installed."""
+    here = Path(__file__).parent
+    required = os.environ.get("NIRMLIR_REQUIRE_PEERS") == "1"
+    for item in items:
+        path = Path(item.fspath)
+        if path.parent != here or not path.stem.startswith("test_"):
+            continue
+        peer = path.stem.removeprefix("test_")
+        missing = missing_modules(peer)
+        if not missing:
+            continue
+        reason = f"{', '.join(missing)} not installed; {INSTALL_HINT}"
+        if required:
+            item.add_marker(pytest.mark.usefixtures("_fail_missing_peer"))
+            item.user_properties.append(("missing_peer", f"{reason} (NIRMLIR_REQUIRE_PEERS=1)"))
+        else:
+            item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.fixture
+def _fail_missing_peer(request: pytest.FixtureRequest) -> None:
+    reason = dict(request.node.user_properties)["missing_peer"]
+    pytest.fail(reason)
+
+
+@pytest.fixture(scope="session")
+def paper_file(corpus_dir: Path):
+    """The function name -> path of one of the NIR paper's networks in the shared corpus."""
+
+    def path(name: str) -> Path:
+        return corpus_dir / CORPUS_FILES[name]
+
+    return path
