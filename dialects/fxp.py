@@ -1,7 +1,8 @@
 """The `fxp` dialect: discrete-time graphs in fixed point, with every integer rule explicit.
 
 Values are signless integer tensors of explicit width (`tensor<38xi16>`; spike counts `i1` or
-`i8`), read as two's complement. Each real number is an integer times a scale in NIR units per
+`i8`), read as two's complement, except spike counts, which are never negative (an `i1` spike
+is 0 or 1). Each real number is an integer times a scale in NIR units per
 integer unit (f64). Graph inputs and outputs carry `scale`, and weight ops `weight_scale` and
 `input_scale`. Neuron groups carry `voltage_scale` (NIR volts per unit, so that simulated traces
 compare with NIR) and `current_scale`. A scale is one number or a tensor that broadcasts (numpy rules) to
@@ -24,8 +25,8 @@ Integer arithmetic is exact (products and sums never lose bits) except where an 
   ``kept_fraction_q12`` gives `R_12(k·s)` (k in [0, 4096] is the kept fraction times 4096),
   ``lost_fraction_q12`` gives `s - R_12(k·s)` (k is the lost fraction times 4096), and ``shift``
   gives `s - R_k(s)` (k in [0, 62], so the lost fraction is 2^-k). If s ≠ 0 and
-  `|s - D(s)| < decay_min_step`, the state moves `decay_min_step` toward zero instead (1 models
-  chips that never let a decay stall, 0 disables this).
+  `|s - D(s)| < decay_min_step`, the state moves `decay_min_step` toward zero instead, stopping
+  at zero (1 models chips that never let a decay stall, 0 disables this).
 """
 
 from __future__ import annotations
