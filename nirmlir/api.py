@@ -229,11 +229,21 @@ def _run_pipeline(module, pipeline: str) -> None:
 # --------------------------------------------------------------------------------------
 
 
-def prepare(model, *, preset: str | None = None, dt: float | None = None, level: str | None = None, quantize=None, graph=None):
+def prepare(
+    model,
+    *,
+    preset: str | None = None,
+    dt: float | None = None,
+    level: str | None = None,
+    quantize=None,
+    graph: str | None = None,
+    filename: str | None = None,
+):
     """Return the compiled simulator Program of a model at `level` (default: snn for a nir model, else its own).
 
     A nir-level model is discretized with `preset` and `dt`. For an snn or fxp model, `preset`
     is not used, and a `dt` that differs from the graph's step raises DiagnosticError.
+    `filename` names the model in diagnostics (by default its path, if it is one).
     """
     from nirmlir.simulator import compile_graph
 
@@ -254,8 +264,9 @@ def prepare(model, *, preset: str | None = None, dt: float | None = None, level:
                 )
     if target != current:
         module = compile(module, preset=preset, dt=dt, level=target, quantize=quantize)
-    source = model if isinstance(model, str | os.PathLike) else "<module>"
-    return compile_graph(select_graph(module, graph), os.fspath(source))
+    if filename is None:
+        filename = os.fspath(model) if isinstance(model, str | os.PathLike) else "<module>"
+    return compile_graph(select_graph(module, graph), filename)
 
 
 def batch_inputs(program, inputs) -> tuple[dict[str, np.ndarray], bool]:

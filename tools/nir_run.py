@@ -175,7 +175,9 @@ def run(args) -> int:
     model_level = api.module_level(module)
     if model_level != "nir" and args.preset is not None:
         print(f"nir-run: note: '{args.model}' is already at the {model_level} level, so --preset is not used", file=sys.stderr)
-    program = api.prepare(module, preset=args.preset, dt=args.dt, level=args.level, quantize=quantize, graph=args.graph)
+    program = api.prepare(
+        module, preset=args.preset, dt=args.dt, level=args.level, quantize=quantize, graph=args.graph, filename=args.model
+    )
     inputs, batched = read_inputs(args, program)
     traces = api.run_program(program, inputs, record=args.record, integers=args.integers)
     primary = describe(program.level, args.preset if model_level == "nir" else None)
@@ -204,7 +206,15 @@ def run(args) -> int:
                 f"unknown --compare '{args.compare}'; expected a level ({', '.join(LEVEL_NAMES)}) or a preset "
                 f"({', '.join(PRESET_NAMES)})"
             )
-        other = api.prepare(module, preset=other_preset, dt=args.dt, level=other_level, quantize=quantize, graph=args.graph)
+        other = api.prepare(
+            module,
+            preset=other_preset,
+            dt=args.dt,
+            level=other_level,
+            quantize=quantize,
+            graph=args.graph,
+            filename=args.model,
+        )
         # A node that only the first configuration has (a synapse delay of one preset) is skipped.
         shared = [item for item in args.record if item in other.by_name or item.rsplit("/", 1)[0] in other.by_name]
         other_traces = api.run_program(other, inputs, record=shared)

@@ -91,16 +91,24 @@ class DelayKernel(Kernel):
         self.steps = np.broadcast_to(np.asarray(steps, dtype=np.int64), self.shape).reshape(-1)
         self.delayed = self.steps.size > 0 and int(self.steps.min()) >= 1
         self.depth = int(self.steps.max(initial=0)) + 1
+        # A step_delay, or a delay whose elements all wait the same, reads one row of the history.
+        self.uniform = self.steps.size > 0 and bool((self.steps == self.steps[0]).all())
         self.dtype = dtype
         self.value_scale: np.ndarray | None = None
 
     def start(self, batch: int) -> None:
         size = self.steps.size
+        self.batch = batch
         self.history = np.zeros((self.depth, batch, size), dtype=self.dtype)
         self.columns = np.arange(size)
         self.output = np.zeros((batch, *self.shape), dtype=self.dtype)
 
     def _read(self, t: int) -> np.ndarray:
+        if self.uniform:
+            lag = int(self.steps[0])
+            if t < lag:
+                return np.zeros((self.batch, *self.shape), dtype=self.dtype)
+            return self.history[(t - lag) % self.depth].reshape((-1, *self.shape))
         rows = (t - self.steps) % self.depth
         values = self.history[rows, :, self.columns].T
         values = np.where(t >= self.steps, values, 0).astype(self.dtype, copy=False)
@@ -111,8 +119,8 @@ class DelayKernel(Kernel):
         env[self.result] = self.output
 
     def step(self, env: list, t: int) -> None:
-        x = self.summed(env)
-        self.history[t % self.depth] = x.reshape(x.shape[0], -1)
+        x = np.broadcast_to(self.summed(env), (self.batch, *self.shape))
+        self.history[t % self.depth] = x.reshape(self.batch, -1)
         if not self.delayed:
             self.output = self._read(t)
             env[self.result] = self.output

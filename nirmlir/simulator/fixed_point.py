@@ -104,8 +104,7 @@ def decay(
     else:
         raise ValueError(f"unknown decay kind '{kind}'")
     if min_step > 0:
-        # NOTE: the dialect defines the move as "decay_min_step toward zero". A state smaller
-        # than the step stops at zero here instead of crossing it.
+        # A state smaller than the step stops at zero instead of crossing it.
         stalled = (state != 0) & (np.abs(state - decayed) < min_step)
         forced = np.sign(state) * np.maximum(np.abs(state) - min_step, 0)
         decayed = np.where(stalled, forced, decayed)
