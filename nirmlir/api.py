@@ -16,11 +16,12 @@ import io
 import math
 import os
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
-from nirmlir.diagnostics import DiagnosticError
+from nirmlir.diagnostics import DiagnosticError, Location
 
 LEVELS = ("nir", "snn", "fxp")
 """The dialect levels, from highest to lowest."""
@@ -262,10 +263,16 @@ def prepare(
                     f"which differs from the requested dt {float(dt):g} s; rerun discretize on the nir model "
                     "to change dt"
                 )
-    if target != current:
-        module = compile(module, preset=preset, dt=dt, level=target, quantize=quantize)
     if filename is None:
         filename = os.fspath(model) if isinstance(model, str | os.PathLike) else "<module>"
+    if target != current:
+        try:
+            module = compile(module, preset=preset, dt=dt, level=target, quantize=quantize)
+        except DiagnosticError as error:
+            # Pass diagnostics name the graph and node but not the file, which only the caller knows.
+            if error.diagnostic.location.file == Location().file:
+                error.diagnostic.location = replace(error.diagnostic.location, file=filename)
+            raise
     return compile_graph(select_graph(module, graph), filename)
 
 

@@ -10,6 +10,7 @@ from xdsl.dialects.builtin import FloatAttr, IntegerAttr, IntegerType, ModuleOp,
 from xdsl.ir import Block, Region
 
 import nirmlir
+from nirmlir import api
 from nirmlir.dense import dense_from_numpy, i64_array
 from nirmlir.diagnostics import DiagnosticError
 from nirmlir.dialects import fxp, snn
@@ -844,3 +845,27 @@ def test_compile_levels_and_pipeline():
         nirmlir.compile(fxp_module, level="snn")
     with pytest.raises(DiagnosticError, match="unknown level 'chip'"):
         nirmlir.compile(module, preset="spyx", dt=1e-4, level="chip")
+
+
+# --------------------------------------------------------------------------------------
+# The real corpus
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("level", ["snn", "fxp"])
+def test_corpus_file_simulates(corpus_dir, corpus_name, level):
+    # Files the importer or the lowering rejects are their tests' business; every file that
+    # lowers must run, with traces of the input's leading axes.
+    try:
+        module = nirmlir.load(corpus_dir / corpus_name)
+        program = api.prepare(module, preset="norse", dt=1e-4, level=level)
+    except DiagnosticError as error:
+        pytest.skip(f"does not lower to {level}: {error.message}")
+    rng = np.random.default_rng(0)
+    inputs = {name: (rng.random((2, 10, *shape)) < 0.2).astype(np.float64) for name, shape in program.inputs.items()}
+    traces = api.run_program(program, inputs)
+    assert set(traces) == set(program.outputs)
+    for node, keys in traces.items():
+        for key, array in keys.items():
+            assert array.shape[:2] == (2, 10), f"{node}/{key}"
+            assert np.isfinite(array).all(), f"{node}/{key}"
