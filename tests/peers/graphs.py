@@ -71,18 +71,18 @@ def lif_mlp(parameters: NeuronParameters, *, weight_scale: float, seed: int = 0)
 def cuba_lif_recurrent(parameters: NeuronParameters, *, weight_scale: float, seed: int = 0) -> nir.NIRGraph:
     """Return Input(8) -> Linear -> CubaLIF(10) with a Linear back edge onto itself -> Output.
 
-    The recurrent pair is named `rec.lif` and `rec.w_rec`, the naming that snnTorch's importer
-    expects of a recurrent layer.
+    The recurrent pair is named `lif1.lif` and `lif1.w_rec`: snnTorch's importer groups a cycle
+    under the name before the dot, and nirtorch 2.6 asserts that this name contains "lif".
     """
     generator = np.random.default_rng(seed)
     nodes = {
         "input": nir.Input(input_type=np.array([8])),
         "fc": nir.Linear(_weights(generator, (10, 8), weight_scale)),
-        "rec.lif": _cuba_lif(parameters, 10),
-        "rec.w_rec": nir.Linear(_weights(generator, (10, 10), weight_scale / 2)),
+        "lif1.lif": _cuba_lif(parameters, 10),
+        "lif1.w_rec": nir.Linear(_weights(generator, (10, 10), weight_scale / 2)),
         "output": nir.Output(output_type=np.array([10])),
     }
-    edges = [("input", "fc"), ("fc", "rec.lif"), ("rec.lif", "rec.w_rec"), ("rec.w_rec", "rec.lif"), ("rec.lif", "output")]
+    edges = [("input", "fc"), ("fc", "lif1.lif"), ("lif1.lif", "lif1.w_rec"), ("lif1.w_rec", "lif1.lif"), ("lif1.lif", "output")]
     return nir.NIRGraph(nodes, edges)
 
 
