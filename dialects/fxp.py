@@ -1,8 +1,8 @@
 """The `fxp` dialect: discrete-time graphs in fixed point, with every integer rule explicit.
 
 Values are signless integer tensors of explicit width (`tensor<38xi16>`; spike counts `i1` or
-`i8`), read as two's complement, except spike counts, which are never negative (an `i1` spike
-is 0 or 1). Each real number is an integer times a scale in NIR units per
+`i8`), read as two's complement. Spike counts are the exception: they are never negative, so an
+`i1` spike is 0 or 1. Each real number is an integer times a scale in NIR units per
 integer unit (f64). Graph inputs and outputs carry `scale`, and weight ops `weight_scale` and
 `input_scale`. Neuron groups carry `voltage_scale` (NIR volts per unit, so that simulated traces
 compare with NIR) and `current_scale`. A scale is one number or a tensor that broadcasts (numpy rules) to

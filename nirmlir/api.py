@@ -43,8 +43,8 @@ def _is_nir_graph(source: object) -> bool:
 def load(source: Any, *, ctx=None):
     """Return a verified module from a `.nir` path, a `.mlir` path, a `nir.NIRGraph` or a module.
 
-    An in-memory `nir.NIRGraph` is written with `nir.write` to an in-memory HDF5 buffer and read
-    by the importer, so it goes through the same checks as a file; nothing touches the disk.
+    An in-memory `nir.NIRGraph` is written with `nir.write` to an HDF5 buffer in memory and read
+    by the importer, so it goes through the same checks as a file without touching the disk.
     A module is returned as it is. Raises DiagnosticError for a missing or invalid file.
     """
     from xdsl.dialects.builtin import ModuleOp
@@ -269,7 +269,7 @@ def prepare(
         try:
             module = compile(module, preset=preset, dt=dt, level=target, quantize=quantize)
         except DiagnosticError as error:
-            # Pass diagnostics name the graph and node but not the file, which only the caller knows.
+            # Pass diagnostics name the graph and node but not the file, which only the caller has.
             if error.diagnostic.location.file == Location().file:
                 error.diagnostic.location = replace(error.diagnostic.location, file=filename)
             raise
@@ -349,7 +349,7 @@ def simulate(
     """Simulate a model and return its traces, node -> key -> array.
 
     `model` is anything `load` accepts. `inputs` is an array of shape (T, *input_shape) or
-    (B, T, *input_shape), or a mapping from input node names to such arrays; the traces have the
+    (B, T, *input_shape), or a mapping from input node names to such arrays. The traces have the
     same leading axes. Every output node is recorded, plus each entry of `record` (a node name,
     or `NODE/KEY`). Keys are `v` (voltage), `spikes` (counts per step), `i` (current of
     current-based neurons) and `value` (the result of any other node).
