@@ -302,3 +302,33 @@ def test_help_names_the_interface():
     assert result.returncode == 0
     for flag in ("--preset", "--dt", "--input", "--record", "--plot", "--compare", "--input-columns"):
         assert flag in result.stdout
+
+
+TWO_INPUTS = """\
+nir.graph @main {
+  %a = nir.input "a" : tensor<2xf32>
+  %b = nir.input "b" : tensor<2xf32>
+  %scale = nir.scale "scale"(%b) {scale = dense<[2.0, -1.0]> : tensor<2xf32>} : tensor<2xf32>
+  nir.output "output"(%a, %scale) : tensor<2xf32>
+}
+"""
+
+
+def test_inputs_by_node_name(tmp_path):
+    model = tmp_path / "two.mlir"
+    model.write_text(TWO_INPUTS)
+    np.save(tmp_path / "a.npy", np.ones((3, 2)))
+    np.save(tmp_path / "b.npy", np.arange(6.0).reshape(3, 2))
+    out = tmp_path / "out.npz"
+    result = run_nir_run(model, "--preset", "norse", "--dt", "1e-3", "--input", f"a={tmp_path / 'a.npy'}",
+                         "--input", f"b={tmp_path / 'b.npy'}", "-o", out)
+    assert result.returncode == 0, result.stderr
+    with np.load(out) as traces:
+        np.testing.assert_array_equal(traces["output/value"], [[1.0, 0.0], [5.0, -2.0], [9.0, -4.0]])
+    result = run_nir_run(model, "--preset", "norse", "--dt", "1e-3", "--input", tmp_path / "a.npy")
+    assert_failed(result, "the graph has several inputs (a, b); give --input NODE=FILE for each")
+
+
+def test_missing_dt_for_nir_model(tmp_path, lif_input):
+    result = run_nir_run(LIF, "--preset", "norse", "--input", lif_input, "-o", tmp_path / "o.npz")
+    assert_failed(result, "the model has no metadata dt; give the step length with --dt SECONDS")

@@ -175,9 +175,16 @@ def run(args) -> int:
     model_level = api.module_level(module)
     if model_level != "nir" and args.preset is not None:
         print(f"nir-run: note: '{args.model}' is already at the {model_level} level, so --preset is not used", file=sys.stderr)
-    program = api.prepare(
-        module, preset=args.preset, dt=args.dt, level=args.level, quantize=quantize, graph=args.graph, filename=args.model
-    )
+    try:
+        program = api.prepare(
+            module, preset=args.preset, dt=args.dt, level=args.level, quantize=quantize, graph=args.graph, filename=args.model
+        )
+    except DiagnosticError as error:
+        from nirmlir.passes.discretize import MISSING_DT_MESSAGE
+
+        if error.message == MISSING_DT_MESSAGE:
+            error.diagnostic.message = "the model has no metadata dt; give the step length with --dt SECONDS"
+        raise
     inputs, batched = read_inputs(args, program)
     traces = api.run_program(program, inputs, record=args.record, integers=args.integers)
     primary = describe(program.level, args.preset if model_level == "nir" else None)
