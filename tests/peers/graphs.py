@@ -86,14 +86,23 @@ def cuba_lif_recurrent(parameters: NeuronParameters, *, weight_scale: float, see
     return nir.NIRGraph(nodes, edges)
 
 
-def conv_pool_flatten(
-    parameters: NeuronParameters, *, weight_scale: float, pool: str = "sum", seed: int = 0
-) -> nir.NIRGraph:
-    """Return Input(2, 8, 8) -> Conv2d(4, 3x3, padding 1) -> LIF -> 2x2 pool -> Flatten -> Affine -> LIF(10) -> Output.
+def _if(parameters: NeuronParameters, shape: tuple[int, ...]) -> nir.IF:
+    return nir.IF(
+        r=np.full(shape, parameters.r, dtype=np.float32),
+        v_threshold=np.full(shape, parameters.v_threshold, dtype=np.float32),
+        v_reset=np.zeros(shape, dtype=np.float32),
+    )
 
-    `pool` is "sum" (SumPool2d) or "avg" (AvgPool2d).
+
+def conv_pool_flatten(
+    parameters: NeuronParameters, *, weight_scale: float, pool: str = "sum", neuron: str = "lif", seed: int = 0
+) -> nir.NIRGraph:
+    """Return Input(2, 8, 8) -> Conv2d(4, 3x3, padding 1) -> neurons -> 2x2 pool -> Flatten -> Affine -> neurons(10) -> Output.
+
+    `pool` is "sum" (SumPool2d) or "avg" (AvgPool2d); `neuron` is "lif" or "if".
     """
     generator = np.random.default_rng(seed)
+    make_neurons = {"lif": _lif, "if": _if}[neuron]
     pool_node = {"sum": nir.SumPool2d, "avg": nir.AvgPool2d}[pool](
         kernel_size=np.array([2, 2]), stride=np.array([2, 2]), padding=np.array([0, 0])
     )
@@ -108,11 +117,11 @@ def conv_pool_flatten(
             groups=1,
             bias=_weights(generator, (4,), weight_scale / 4),
         ),
-        "lif1": _lif(parameters, (4, 8, 8)),
+        "lif1": make_neurons(parameters, (4, 8, 8)),
         "pool": pool_node,
         "flatten": nir.Flatten(input_type={"input": np.array([4, 4, 4])}, start_dim=0, end_dim=-1),
         "fc": nir.Affine(_weights(generator, (10, 64), weight_scale), _weights(generator, (10,), weight_scale / 4)),
-        "lif2": _lif(parameters, (10,)),
+        "lif2": make_neurons(parameters, (10,)),
         "output": nir.Output(output_type=np.array([10])),
     }
     edges = [
