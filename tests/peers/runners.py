@@ -502,7 +502,7 @@ def _rockpool_rule(node: nir.NIRNode, module) -> NeuronRule:
     )
 
 
-def run_rockpool(source: str | Path | nir.NIRGraph, inputs: np.ndarray, *, precision: str = "float64") -> PeerRun:
+def run_rockpool(source: str | Path | nir.NIRGraph, inputs: np.ndarray, *, precision: str = "float32") -> PeerRun:
     """Run a graph with `rockpool.nn.modules.torch.nir.from_nir`, one batch element at a time.
 
     Rockpool's torch modules keep only the first batch element's state between calls
