@@ -254,11 +254,14 @@ def _resolve_from_edge(graph: GraphRecord, source: NodeRecord, node: NodeRecord)
 
 
 def _broadcast_parameters(node: NodeRecord, shape: Shape) -> None:
-    """Replace each 0-d parameter with an array of `shape` filled with its value."""
+    """Replace each 0-d parameter with a read-only view of `shape` filled with its value.
+
+    The view costs no memory until the op is built, which copies it out.
+    """
     for name in node.op_class.PARAMS:
         value = node.params[name]
         if np.ndim(value) == 0:
-            node.params[name] = np.broadcast_to(value, shape).copy()
+            node.params[name] = np.broadcast_to(value, shape)
 
 
 _QUOTED_FIELD = re.compile(r"^'(\w+)'")

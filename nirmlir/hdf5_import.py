@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 from collections.abc import Iterator
 from typing import IO
 
@@ -38,7 +39,7 @@ from xdsl.dialects.builtin import (
     f32,
     i64,
 )
-from xdsl.ir import Attribute, Block, Region, SSAValue
+from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xdsl.utils.exceptions import VerifyException
 
 from nirmlir.dense import dense_from_numpy, element_type_for, i64_array
@@ -62,6 +63,7 @@ from nirmlir.hdf5_graph import (
     infer_shapes,
     op_order,
 )
+from nirmlir.limits import MAX_NESTING_DEPTH, MAX_TENSOR_BYTES
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
@@ -172,7 +174,13 @@ class _FileReader:
         self.file_descriptor = file_descriptor
         # Each graph symbol in module order, with the node path of its graph.
         self.graph_paths: dict[str, tuple[str, ...]] = {}
+        self.graph_records: dict[str, GraphRecord] = {}
         self.graph_ops: dict[str, GraphOp] = {}
+        # The HDF5 object of each graph group being read, with its node path: a group
+        # met again while it is open is a hard link that makes a graph contain itself.
+        self.open_graphs: dict[h5py.h5g.GroupID, tuple[str, ...]] = {}
+        # Parameter datasets read only after every shape check passed (see `_tensor`).
+        self.deferred: list[tuple[NodeRecord, str, h5py.Dataset]] = []
 
     def error(self, message: str, path: tuple[str, ...] = (), field: str | None = None) -> DiagnosticError:
         return DiagnosticError(message, Location(file=self.file_name, node_path=path, field=field))
@@ -187,7 +195,8 @@ class _FileReader:
                 f"the file has no 'node' group, so it contains no NIR graph (root members: "
                 f"{members}).{hint} Write the model with nir.write"
             )
-        top = dict(file["node"].items())
+        top_group = file["node"]
+        top = self._members(top_group, ())
         top_type = self._read_type(top, ())
         if top_type != GRAPH_TYPE:
             raise self.error(
@@ -196,8 +205,65 @@ class _FileReader:
                 field="type",
             )
         self.graph_paths["main"] = ()
-        self._read_graph(top, (), "main")
+        self._read_graph(top_group, top, (), "main")
+
+        # Every shape is checked, so the parameter data is read only for a valid file.
+        for node, field, dataset in self.deferred:
+            node.params[field] = read_array(dataset, self.file_descriptor)
+        for symbol, graph in self.graph_records.items():
+            self.graph_ops[symbol] = _build_graph_op(graph, symbol)
         return ModuleOp([self.graph_ops[symbol] for symbol in self.graph_paths])
+
+    def _members(
+        self, group: h5py.Group, path: tuple[str, ...], *, nodes: bool = False
+    ) -> Members:
+        """Return the members of a group by name; raise for a link that leads nowhere.
+
+        With ``nodes``, the members are the node groups under ``nodes``, and an error is
+        located at the node instead of at a field.
+        """
+        members: Members = {}
+        for name in group:
+            item = group.get(name)
+            if item is None:
+                link = group.get(name, getlink=True)
+                location = (path + (name,), None) if nodes else (path, name)
+                subject = f"node '{name}'" if nodes else f"'{name}'"
+                raise self.error(f"{subject} is {_broken_link(link)}", *location)
+            members[name] = item
+        return members
+
+    def _value(self, dataset: h5py.Dataset, path: tuple[str, ...], field: str) -> str | np.ndarray | object:
+        """Read a dataset with `_dataset_value` after checking its size."""
+        self._check_size(dataset, path, field)
+        try:
+            return _dataset_value(dataset)
+        except UnicodeDecodeError as error:
+            raise self.error(
+                f"'{field}' contains the bytes {error.object!r}, which are not UTF-8 text; "
+                "NIR strings are UTF-8, so write the file with UTF-8 names",
+                path,
+                field,
+            ) from None
+
+    def _check_size(self, dataset: h5py.Dataset, path: tuple[str, ...], field: str) -> None:
+        """Reject a dataset larger than `MAX_TENSOR_BYTES` before any of it is read.
+
+        A chunked dataset can declare any shape in a small file, so the size comes from
+        the declared shape, not from the file size. NOTE: a variable-length string counts
+        as its 8-byte pointer, so decoded strings can take several times the limit.
+        """
+        if dataset.shape is None:
+            return  # a null dataspace contains no data
+        size = dataset.size * max(dataset.dtype.itemsize, 1)
+        if size > MAX_TENSOR_BYTES:
+            raise self.error(
+                f"dataset '{field}' has shape {list(dataset.shape)} and dtype {dataset.dtype}, "
+                f"{size} bytes, more than the limit of {MAX_TENSOR_BYTES} bytes "
+                f"({MAX_TENSOR_BYTES >> 30} GiB)",
+                path,
+                field,
+            )
 
     def _read_type(self, members: Members, path: tuple[str, ...]) -> str:
         if "type" not in members:
@@ -215,7 +281,7 @@ class _FileReader:
                 f"{group} has no 'type' dataset; add one naming the NIR node type", path, "type"
             )
         item = members["type"]
-        value = _dataset_value(item) if isinstance(item, h5py.Dataset) else item
+        value = self._value(item, path, "type") if isinstance(item, h5py.Dataset) else item
         if not isinstance(value, str):
             raise self.error(
                 f"the 'type' dataset must be a string naming the NIR node type; got {_describe(value)}",
@@ -224,9 +290,35 @@ class _FileReader:
             )
         return value
 
-    def _read_graph(self, members: Members, path: tuple[str, ...], symbol: str) -> tuple[Shape, Shape] | None:
-        """Read the members of a graph group into `self.graph_ops[symbol]`; return the
+    def _read_graph(
+        self, group: h5py.Group, members: Members, path: tuple[str, ...], symbol: str
+    ) -> tuple[Shape, Shape] | None:
+        """Read the members of a graph group into `self.graph_records[symbol]`; return the
         shapes of its single Input and Output when it is nested."""
+        container = self.open_graphs.get(group.id)
+        if container is not None:
+            inside = f"graph '{'/'.join(container)}'" if container else "the top-level graph"
+            raise self.error(
+                f"graph '{path[-1]}' contains itself: its HDF5 group is a hard link to the "
+                f"group of {inside}, which contains it. A NIR graph cannot contain itself",
+                path,
+            )
+        if len(path) > MAX_NESTING_DEPTH:
+            raise self.error(
+                f"graph '{'/'.join(path)}' is nested {len(path)} graphs deep, deeper than the "
+                f"limit of {MAX_NESTING_DEPTH}",
+                path,
+            )
+        self.open_graphs[group.id] = path
+        try:
+            boundary = self._read_graph_members(members, path, symbol)
+        finally:
+            del self.open_graphs[group.id]
+        return boundary
+
+    def _read_graph_members(
+        self, members: Members, path: tuple[str, ...], symbol: str
+    ) -> tuple[Shape, Shape] | None:
         unknown = sorted(set(members) - GRAPH_ENTRIES)
         if unknown:
             raise self.error(
@@ -239,10 +331,10 @@ class _FileReader:
             raise self.error(f"the {GRAPH_TYPE} group has no 'nodes' group", path, "nodes")
 
         graph = GraphRecord(self.file_name, path)
-        for name, item in members["nodes"].items():
+        for name, item in self._members(members["nodes"], path, nodes=True).items():
             if not isinstance(item, h5py.Group):
                 raise self.error(f"'{name}' under 'nodes' is a dataset; every node is a group", path + (name,))
-            graph.nodes[name] = self._read_node(dict(item.items()), name, path + (name,))
+            graph.nodes[name] = self._read_node(item, name, path + (name,))
         graph.edges = self._read_edges(members, graph)
         graph.metadata = self._read_metadata(members, path)
 
@@ -250,14 +342,15 @@ class _FileReader:
         infer_shapes(graph)
         add_boundary_nodes(graph)
         boundary = check_nested_boundary(graph) if path else None
-        self.graph_ops[symbol] = _build_graph_op(graph, symbol)
+        self.graph_records[symbol] = graph
         return boundary
 
-    def _read_node(self, members: Members, name: str, path: tuple[str, ...]) -> NodeRecord:
+    def _read_node(self, group: h5py.Group, name: str, path: tuple[str, ...]) -> NodeRecord:
+        members = self._members(group, path)
         nir_type = self._read_type(members, path)
         if nir_type == GRAPH_TYPE:
             symbol = self._reserve_symbol(name, path)
-            shapes = self._read_graph(members, path, symbol)
+            shapes = self._read_graph(group, members, path, symbol)
             return NodeRecord(
                 name, nir_type, metadata=None, graph_symbol=symbol, subgraph_shapes=shapes
             )
@@ -291,13 +384,38 @@ class _FileReader:
                         spec.name,
                     )
                 continue
-            value = self._read_field(members[spec.name], spec, nir_type, path)
+            item = members[spec.name]
+            if (
+                spec.kind is FieldKind.TENSOR
+                and isinstance(item, h5py.Dataset)
+                and item.dtype.kind in "iuf"
+                and item.shape is not None  # a null dataspace contains no array
+            ):
+                node.params[spec.name] = self._tensor(item, node, spec.name, path)
+                continue
+            value = self._read_field(item, spec, nir_type, path)
             if spec.kind is FieldKind.SHAPE:
                 node.declared_shape = value
             elif value is not None:
                 node.params[spec.name] = value
         _fill_defaults(node)
         return node
+
+    def _tensor(
+        self, dataset: h5py.Dataset, node: NodeRecord, field: str, path: tuple[str, ...]
+    ) -> np.ndarray:
+        """Return a numeric parameter for the shape checks; read its data later.
+
+        Shape checks look only at shapes, so a parameter with dimensions is first a
+        zero-strided placeholder that costs no memory, and `read_module` reads the data
+        once the whole file has passed them. A 0-d parameter is read now, because it is
+        broadcast to the neuron shape by value.
+        """
+        self._check_size(dataset, path, field)
+        if dataset.ndim == 0:
+            return read_array(dataset, self.file_descriptor)
+        self.deferred.append((node, field, dataset))
+        return np.broadcast_to(np.zeros((), dataset.dtype), dataset.shape)
 
     def _reserve_symbol(self, name: str, path: tuple[str, ...]) -> str:
         symbol, index = name, 1
@@ -323,9 +441,7 @@ class _FileReader:
         if not isinstance(item, h5py.Dataset):
             value = item
             raise fail("must be a dataset")
-        if spec.kind is FieldKind.TENSOR and item.dtype.kind in "iuf":
-            return read_array(item, self.file_descriptor)
-        value = _dataset_value(item)
+        value = self._value(item, path, spec.name)
         rank = SPATIAL_RANK.get(nir_type, 0)
         match spec.kind:
             case FieldKind.TENSOR:
@@ -373,7 +489,7 @@ class _FileReader:
             raise self.error(f"the {GRAPH_TYPE} group has no 'edges' dataset", graph.path, "edges")
         if dataset.size == 0:
             return []
-        value = _dataset_value(dataset)
+        value = self._value(dataset, graph.path, "edges")
         if not isinstance(value, np.ndarray) or value.ndim != 2 or value.shape[1] != 2:
             raise self.error(
                 f"'edges' must be an (E, 2) dataset of node names; got {_describe(value)}",
@@ -416,24 +532,48 @@ class _FileReader:
         item = members["metadata"]
         if not isinstance(item, h5py.Group):
             raise self.error("'metadata' must be a group of datasets", path, "metadata")
-        metadata = self._metadata_group(item, path, "metadata")
+        metadata = self._metadata_group(item, path, "metadata", {})
         return metadata if metadata.data else None
 
-    def _metadata_group(self, group: h5py.Group, path: tuple[str, ...], prefix: str) -> DictionaryAttr:
+    def _metadata_group(
+        self,
+        group: h5py.Group,
+        path: tuple[str, ...],
+        prefix: str,
+        open_groups: dict[h5py.h5g.GroupID, str],
+    ) -> DictionaryAttr:
+        """Read a metadata group; ``open_groups`` maps each enclosing group to its field."""
+        if group.id in open_groups:
+            raise self.error(
+                f"metadata group '{prefix}' contains itself: it is a hard link to "
+                f"'{open_groups[group.id]}', which contains it",
+                path,
+                prefix,
+            )
+        if len(open_groups) >= MAX_NESTING_DEPTH:
+            raise self.error(
+                f"metadata group '{prefix}' is nested deeper than the limit of "
+                f"{MAX_NESTING_DEPTH} groups",
+                path,
+                prefix,
+            )
+        open_groups[group.id] = prefix
         entries: dict[str, Attribute] = {}
+        members = self._members(group, path)
         # Sorted like HDF5 orders names, so the result does not depend on how the
         # writer tracked creation order.
-        for key in sorted(group):
-            item = group[key]
+        for key in sorted(members):
+            item = members[key]
             field = f"{prefix}/{key}"
             if isinstance(item, h5py.Group):
-                entries[key] = self._metadata_group(item, path, field)
+                entries[key] = self._metadata_group(item, path, field, open_groups)
             else:
                 entries[key] = self._metadata_value(item, path, field)
+        del open_groups[group.id]
         return DictionaryAttr(entries)
 
     def _metadata_value(self, dataset: h5py.Dataset, path: tuple[str, ...], field: str) -> Attribute:
-        value = _dataset_value(dataset)
+        value = self._value(dataset, path, field)
         if isinstance(value, str):
             return StringAttr(value)
         if isinstance(value, np.ndarray) and value.dtype == object:
@@ -467,32 +607,58 @@ class _FileReader:
                         op.verify()
                     except VerifyException as node_error:
                         node = op.node_name.data if isinstance(op, NIRNodeOp) else op.name
-                        raise self.error(str(node_error), path + (node,)) from node_error
+                        field = _field_in_message(op, str(node_error))
+                        raise self.error(str(node_error), path + (node,), field) from node_error
             raise self.error(str(error)) from error
 
 
+_QUOTED_FIELD = re.compile(r"'(\w+)'")
+
+
+def _field_in_message(op: Operation, message: str) -> str | None:
+    """Return the parameter that a node verifier's message names first, if any.
+
+    The nir verifiers write ``'nir.lif' op node 'lif': 'tau' holds nan ...``.
+    """
+    if not isinstance(op, NIRNodeOp):
+        return None
+    match = _QUOTED_FIELD.match(message.removeprefix(f"{op.label}: "))
+    if match is None or match.group(1) not in op.PARAMS:
+        return None
+    return match.group(1)
+
+
 def _fill_defaults(node: NodeRecord) -> None:
-    """Apply nir 1.0.8's defaults for the optional neuron fields."""
+    """Apply nir 1.0.8's defaults for the optional neuron fields.
+
+    The defaults are zero-strided views, because the base parameter may still be a
+    placeholder (see `_FileReader._tensor`); building the op copies them out.
+    """
     params = node.params
     if node.nir_type in ("IF", "LIF", "CubaLIF") and "v_reset" not in params:
-        params["v_reset"] = np.zeros_like(params["v_threshold"])
+        base = params["v_threshold"]
+        params["v_reset"] = np.broadcast_to(np.zeros((), base.dtype), base.shape)
     if node.nir_type in ("CubaLI", "CubaLIF") and "w_in" not in params:
         # nir computes ones_like(base) * 1.0: the base dtype if float, else float64.
         base = params["v_threshold" if node.nir_type == "CubaLIF" else "v_leak"]
-        params["w_in"] = np.ones_like(base) * 1.0
+        dtype = base.dtype if base.dtype.kind == "f" else np.dtype(np.float64)
+        params["w_in"] = np.broadcast_to(np.ones((), dtype), base.shape)
 
 
 def _dataset_value(dataset: h5py.Dataset) -> str | np.ndarray | object:
     """Read a dataset as a numpy array, 0-d for a scalar.
 
     A scalar string becomes a decoded str and a string array an object array of str. A
-    null dataset gives h5py.Empty.
+    null dataset gives h5py.Empty. Raises UnicodeDecodeError for strings that are not
+    UTF-8.
     """
     if h5py.check_string_dtype(dataset.dtype) is not None:
         try:
             value = dataset.asstr()[()]
         except UnicodeDecodeError:
-            return dataset[()]
+            # h5py decodes with the declared encoding, and writers tag UTF-8 bytes as
+            # ASCII (h5py itself does for `bytes`), so decode them as UTF-8.
+            value = _decode_utf8(dataset[()])
         return value if isinstance(value, str) else np.asarray(value, dtype=object)
     value = dataset[()]
     if isinstance(value, h5py.Empty):
@@ -500,13 +666,43 @@ def _dataset_value(dataset: h5py.Dataset) -> str | np.ndarray | object:
     return np.asarray(value)
 
 
+def _decode_utf8(raw: bytes | np.ndarray) -> str | np.ndarray:
+    """Decode a bytes scalar or an array of bytes (fixed-length or variable-length)."""
+    if isinstance(raw, bytes):
+        return raw.decode("utf-8")
+    array = np.asarray(raw)
+    decoded = np.empty(array.shape, dtype=object)
+    for index, item in np.ndenumerate(array):
+        decoded[index] = item.decode("utf-8") if isinstance(item, bytes) else str(item)
+    return decoded
+
+
+def _broken_link(link: h5py.SoftLink | h5py.ExternalLink | h5py.HardLink) -> str:
+    """Describe a link that ``h5py.Group.get`` could not follow."""
+    if isinstance(link, h5py.SoftLink):
+        return (
+            f"a dangling soft link to '{link.path}', which does not exist in the file; "
+            "remove the link or point it at an existing group"
+        )
+    if isinstance(link, h5py.ExternalLink):
+        return (
+            f"an external link to '{link.path}' in the file '{link.filename}', which "
+            "cannot be opened"
+        )
+    return "a link that HDF5 cannot open"
+
+
 def _describe(value: object) -> str:
     if isinstance(value, str):
         return f"the string '{value}'"
     if isinstance(value, np.ndarray):
+        if value.size <= 8 and value.dtype.kind in "biuf":
+            return f"{value.tolist()} (dtype {value.dtype})"
         return f"an array of dtype {value.dtype} and shape {list(value.shape)}"
     if isinstance(value, h5py.Group):
         return "a group"
+    if isinstance(value, h5py.Empty):
+        return "an empty dataset (HDF5 null dataspace)"
     return type(value).__name__
 
 

@@ -928,3 +928,208 @@ def test_examples_regenerate_identically(tmp_path: Path) -> None:
         assert generic_text(load(path)) == generic_text(load(committed)), path.name
         assert committed.stat().st_size < 100_000, path.name
 
+
+# --------------------------------------------------------------------------------------
+# Hostile files: links, cycles, sizes and encodings
+# --------------------------------------------------------------------------------------
+
+
+def nested_file(path: Path, depth: int) -> Path:
+    """Write graphs nested `depth` deep: each graph contains Input -> sub -> Output."""
+    innermost = graph(
+        {"input": io_node("Input", 2), "lif": lif(2), "output": io_node("Output", 2)},
+        chain("input", "lif", "output"),
+    )
+    top = innermost
+    for _ in range(depth):
+        nodes = {"input": io_node("Input", 2), "sub": top, "output": io_node("Output", 2)}
+        top = graph(nodes, chain("input", "sub", "output"))
+    return write_raw(path, top)
+
+
+def test_hard_link_graph_cycle_rejected(tmp_path: Path) -> None:
+    path = simple_lif_file(tmp_path / "g.nir")
+    with h5py.File(path, "r+") as file:
+        file["node/nodes/sub"] = file["node"]
+        del file["node/edges"]
+        file["node/edges"] = np.array(chain("input", "lif", "sub", "output"), dtype=STRING)
+    error = reject(path)
+
+    assert error.message.startswith(
+        "graph 'sub' contains itself: its HDF5 group is a hard link to the group of the "
+        "top-level graph"
+    )
+    assert error.location == Location(file=str(path), node_path=("sub",))
+
+
+def test_graph_nesting_limit(tmp_path: Path) -> None:
+    from nirmlir.limits import MAX_NESTING_DEPTH
+
+    module = load(nested_file(tmp_path / "deep.nir", MAX_NESTING_DEPTH))
+    assert len(list(module.ops)) == MAX_NESTING_DEPTH + 1
+
+    error = reject(nested_file(tmp_path / "deeper.nir", MAX_NESTING_DEPTH + 1))
+    assert error.message.endswith(
+        f"is nested {MAX_NESTING_DEPTH + 1} graphs deep, deeper than the limit of "
+        f"{MAX_NESTING_DEPTH}"
+    )
+    assert error.location.node_path == ("sub",) * (MAX_NESTING_DEPTH + 1)
+
+
+def test_hard_link_metadata_cycle_rejected(tmp_path: Path) -> None:
+    path = simple_lif_file(tmp_path / "g.nir")
+    with h5py.File(path, "r+") as file:
+        metadata = file.create_group("node/nodes/lif/metadata")
+        metadata.create_group("inner")["again"] = metadata
+    error = reject(path)
+
+    assert error.message == (
+        "metadata group 'metadata/inner/again' contains itself: it is a hard link to "
+        "'metadata', which contains it"
+    )
+    assert error.location == Location(
+        file=str(path), node_path=("lif",), field="metadata/inner/again"
+    )
+
+
+def test_huge_chunked_dataset_rejected_unread(tmp_path: Path, monkeypatch) -> None:
+    path = simple_lif_file(tmp_path / "g.nir")
+    with h5py.File(path, "r+") as file:
+        del file["node/nodes/lif/tau"]
+        # 160 GB declared in a file of a few kilobytes: no chunk is ever written.
+        file.create_dataset(
+            "node/nodes/lif/tau", shape=(200_000, 200_000), chunks=(1000, 1000), dtype=np.float32
+        )
+    assert path.stat().st_size < 100_000
+    monkeypatch.setattr("nirmlir.hdf5_import.read_array", pytest.fail)
+    error = reject(path)
+
+    assert error.message == (
+        "dataset 'tau' has shape [200000, 200000] and dtype float32, 160000000000 bytes, "
+        "more than the limit of 17179869184 bytes (16 GiB)"
+    )
+    assert error.location == Location(file=str(path), node_path=("lif",), field="tau")
+
+
+def test_shape_error_before_data_read(tmp_path: Path, monkeypatch) -> None:
+    nodes = {"input": io_node("Input", 3), "fc": affine(2, 4), "output": io_node("Output", 2)}
+    path = write_raw(tmp_path / "g.nir", graph(nodes, chain("input", "fc", "output")))
+    # Shapes are checked on placeholders, so a mismatch never reads a weight.
+    monkeypatch.setattr("nirmlir.hdf5_import.read_array", pytest.fail)
+    error = reject(path)
+
+    assert "'input' (Input) gives shape [3] but 'fc' (Affine) expects [4]" in error.message
+
+
+def test_deferred_parameters_read_after_checks(tmp_path: Path) -> None:
+    neuron = lif(3)
+    del neuron["v_reset"]
+    neuron["r"] = np.float32(2.0)
+    nodes = {"input": io_node("Input", 3), "lif": neuron, "output": io_node("Output", 3)}
+    module = load(write_raw(tmp_path / "g.nir", graph(nodes, chain("input", "lif", "output"))))
+    lif_op = node(module, "lif")
+
+    assert numpy_from_dense(lif_op.tau).tolist() == pytest.approx([0.01] * 3)
+    assert numpy_from_dense(lif_op.r).tolist() == [2.0, 2.0, 2.0]
+    assert numpy_from_dense(lif_op.v_reset).tolist() == [0.0, 0.0, 0.0]
+    assert numpy_from_dense(lif_op.v_reset).dtype == np.float32
+
+
+def test_ascii_tagged_utf8_edges_decoded(tmp_path: Path) -> None:
+    nodes = {"input": io_node("Input", 2), "léf": lif(2), "output": io_node("Output", 2)}
+    path = write_raw(tmp_path / "g.nir", graph(nodes, []))
+    names = [[name.encode() for name in edge] for edge in chain("input", "léf", "output")]
+    with h5py.File(path, "r+") as file:
+        del file["node/edges"]
+        file["node/edges"] = np.array(names, dtype=h5py.string_dtype("ascii"))
+    module = load(path)
+
+    assert [op.node_name.data for op in graph_op(module).nodes] == ["input", "léf", "output"]
+
+
+def test_fixed_length_edges_decoded(tmp_path: Path) -> None:
+    path = simple_lif_file(tmp_path / "g.nir")
+    with h5py.File(path, "r+") as file:
+        del file["node/edges"]
+        file["node/edges"] = np.array(chain("input", "lif", "output"), dtype="S8")
+    module = load(path)
+
+    assert node(module, "lif").operands[0].owner.node_name.data == "input"
+
+
+def test_invalid_utf8_edge_rejected(tmp_path: Path) -> None:
+    path = simple_lif_file(tmp_path / "g.nir")
+    with h5py.File(path, "r+") as file:
+        del file["node/edges"]
+        edges = [[b"input", b"l\xffif"], [b"lif", b"output"]]
+        file["node/edges"] = np.array(edges, dtype=h5py.string_dtype("ascii"))
+    error = reject(path)
+
+    assert error.message == (
+        "'edges' contains the bytes b'l\\xffif', which are not UTF-8 text; NIR strings are "
+        "UTF-8, so write the file with UTF-8 names"
+    )
+    assert error.location == Location(file=str(path), field="edges")
+
+
+def test_dangling_soft_link_node_rejected(tmp_path: Path) -> None:
+    path = simple_lif_file(tmp_path / "g.nir")
+    with h5py.File(path, "r+") as file:
+        file["node/nodes/lif2"] = h5py.SoftLink("/nowhere")
+    error = reject(path)
+
+    assert error.message.startswith(
+        "node 'lif2' is a dangling soft link to '/nowhere', which does not exist in the file"
+    )
+    assert error.location == Location(file=str(path), node_path=("lif2",))
+
+
+def test_dangling_links_in_fields_rejected(tmp_path: Path) -> None:
+    path = simple_lif_file(tmp_path / "g.nir")
+    with h5py.File(path, "r+") as file:
+        del file["node/nodes/lif/tau"]
+        file["node/nodes/lif/tau"] = h5py.ExternalLink(str(tmp_path / "absent.nir"), "/tau")
+    error = reject(path)
+
+    assert error.message == (
+        f"'tau' is an external link to '/tau' in the file '{tmp_path / 'absent.nir'}', "
+        "which cannot be opened"
+    )
+    assert error.location == Location(file=str(path), node_path=("lif",), field="tau")
+
+
+def test_bad_shape_value_shown(tmp_path: Path) -> None:
+    nodes = {"input": io_node("Input", -1), "output": io_node("Output", 2)}
+    error = reject(write_raw(tmp_path / "g.nir", graph(nodes, chain("input", "output"))))
+
+    assert error.message == (
+        "field 'shape' of node 'input' (Input) must hold positive dimension sizes; "
+        "got [-1] (dtype int64)"
+    )
+
+
+@pytest.mark.parametrize("field", ["tau", "v_threshold"])
+def test_non_finite_parameter_located_at_field(tmp_path: Path, field: str) -> None:
+    neuron = lif(2)
+    neuron[field] = f32(1.0, np.nan)
+    nodes = {"input": io_node("Input", 2), "lif": neuron, "output": io_node("Output", 2)}
+    path = write_raw(tmp_path / "g.nir", graph(nodes, chain("input", "lif", "output")))
+    error = reject(path)
+
+    assert f"'{field}' holds nan at index (1,)" in error.message
+    assert error.location == Location(file=str(path), node_path=("lif",), field=field)
+    assert str(error.location) == f"{path}:lif:{field}"
+
+
+def test_null_dataspace_parameter_rejected(tmp_path: Path) -> None:
+    path = simple_lif_file(tmp_path / "g.nir")
+    with h5py.File(path, "r+") as file:
+        del file["node/nodes/lif/tau"]
+        file["node/nodes/lif/tau"] = h5py.Empty("f4")
+    error = reject(path)
+
+    assert error.message == (
+        "field 'tau' of node 'lif' (LIF) must be a numeric array; got an empty dataset "
+        "(HDF5 null dataspace)"
+    )
+    assert error.location.field == "tau"
