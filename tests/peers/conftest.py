@@ -33,30 +33,18 @@ def missing_modules(peer: str) -> list[str]:
     return [name for name in ("torch", "nir", peer) if importlib.util.find_spec(name) is None]
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+def pytest_runtest_setup(item: pytest.Item) -> None:
     """Skip (or, under NIRMLIR_REQUIRE_PEERS=1, fail) every test of a peer that is not installed."""
-    here = Path(__file__).parent
-    required = os.environ.get("NIRMLIR_REQUIRE_PEERS") == "1"
-    for item in items:
-        path = Path(item.fspath)
-        if path.parent != here or not path.stem.startswith("test_"):
-            continue
-        peer = path.stem.removeprefix("test_")
-        missing = missing_modules(peer)
-        if not missing:
-            continue
-        reason = f"{', '.join(missing)} not installed; {INSTALL_HINT}"
-        if required:
-            item.add_marker(pytest.mark.usefixtures("_fail_missing_peer"))
-            item.user_properties.append(("missing_peer", f"{reason} (NIRMLIR_REQUIRE_PEERS=1)"))
-        else:
-            item.add_marker(pytest.mark.skip(reason=reason))
-
-
-@pytest.fixture
-def _fail_missing_peer(request: pytest.FixtureRequest) -> None:
-    reason = dict(request.node.user_properties)["missing_peer"]
-    pytest.fail(reason)
+    path = Path(item.fspath)
+    if path.parent != Path(__file__).parent or not path.stem.startswith("test_"):
+        return
+    missing = missing_modules(path.stem.removeprefix("test_"))
+    if not missing:
+        return
+    reason = f"{', '.join(missing)} not installed; {INSTALL_HINT}"
+    if os.environ.get("NIRMLIR_REQUIRE_PEERS") == "1":
+        pytest.fail(f"{reason} (NIRMLIR_REQUIRE_PEERS=1)")
+    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")

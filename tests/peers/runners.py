@@ -1,11 +1,11 @@
 """Run a NIR graph in snnTorch, Norse, sinabs or Rockpool through the simulator's own NIR importer.
 
-This module does not import nirmlir: it is the peer side of the comparison. Each `run_<peer>`
-function reads a `.nir` file or copies an in-memory `nir.NIRGraph` (every importer here mutates
-the graph it is given), builds the network with the peer's importer, feeds it inputs of shape
-(B, T, *input_shape) and records, for every neuron node, its spikes and membrane voltage (and
-the synaptic current of current-based neurons) at the end of every step, keyed by the NIR node
-name. It also reads back, from the modules the importer built, the discretization the peer
+This module is the peer side of the comparison and does not import nirmlir. Each `run_<peer>`
+function reads a `.nir` file or copies an in-memory `nir.NIRGraph`, because every importer here
+mutates the graph it is given. It builds the network with the peer's importer and feeds it
+inputs of shape (B, T, *input_shape). For every neuron node it records the spikes and membrane
+voltage (and the synaptic current of current-based neurons) at the end of every step, keyed by
+the NIR node name. It also reads back, from the modules the importer built, the discretization the peer
 applies to each neuron node (`NeuronRule`).
 
 Versions read: snntorch 0.9.4, norse 1.1.0, sinabs 1.2.10, rockpool 3.1.0, nirtorch 2.6. All
@@ -533,7 +533,7 @@ def run_rockpool(source: str | Path | nir.NIRGraph, inputs: np.ndarray, *, preci
                 }
             return steps
 
-        # Each call sees one step of one element: (1, 1, *shape).
+        # Each call receives one step of one element: (1, 1, *shape).
         single = inputs[element : element + 1, :, None]
         with _quiet():
             per_element.append(_step_executor(executor, single, dtype, record))

@@ -3,7 +3,7 @@
 Rockpool's importer departs from the NIR CubaLIF: it picks dt = min(tau_mem/(1 + r)) per node,
 ignores w_in, decays the input in its arrival step and adds the current to the voltage unscaled
 (see `NeuronRule.notes`). `graphs.rockpool_equivalent` rewrites the NIR parameters so that the
-preset's exp_euler step states exactly that rule; with the rewrite the traces match, and without
+preset's exp_euler step states exactly that rule. With the rewrite the traces match, and without
 it they differ. Rockpool returns float32 spikes whatever the membrane's dtype, so it runs in
 float32, with the state bound of `nirmlir_side.assert_agrees_float32`.
 """
