@@ -6,7 +6,8 @@ spikes with probability 0.1, batch 32, 300 steps. The script reports, in one pro
 
 - compile: discretize (preset sinabs, dt 1e-3 s) or lower to fixed point, plus building the kernels;
 - run: `Program.run` over the whole input, recording the outputs only;
-- steps per second and sample-steps per second of the run.
+- steps per second and sample-steps per second of the run, and its CPU time (all threads),
+  which other load on the machine disturbs less than the wall-clock time.
 
 Times are medians of `--repeat` runs. Run: `python bench/bench_nir_run.py [--repeat 3] [--batch 32] [--steps 300]`.
 """
@@ -27,13 +28,15 @@ SHARED = Path(os.environ.get("NIRMLIR_SHARED", REPO_ROOT.parent / "shared"))
 MODEL = SHARED / "corpus" / "real" / "neuromorphs-NIR__cnn_sinabs.nir"
 
 
-def median_seconds(run, repeat: int) -> tuple[float, object]:
-    times, result = [], None
+def median_seconds(run, repeat: int) -> tuple[float, float, object]:
+    """Return the median wall-clock and CPU seconds of `repeat` calls, and the last result."""
+    wall, cpu, result = [], [], None
     for _ in range(repeat):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         result = run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
+        wall.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+    return statistics.median(wall), statistics.median(cpu), result
 
 
 def main() -> None:
@@ -51,14 +54,14 @@ def main() -> None:
     print(f"{MODEL.name}: batch {args.batch}, {args.steps} steps; Python {platform.python_version()}, "
           f"numpy {np.__version__}, {os.cpu_count()} CPUs ({platform.processor() or platform.machine()})")
     for level in ("snn", "fxp"):
-        compile_seconds, program = median_seconds(
+        compile_seconds, _, program = median_seconds(
             lambda: api.prepare(module, preset="sinabs", dt=1e-3, level=level), args.repeat
         )
         inputs = {"input": x.astype(np.int64) if level == "fxp" else x}
-        run_seconds, traces = median_seconds(lambda: program.run(inputs), args.repeat)
+        run_seconds, run_cpu, traces = median_seconds(lambda: program.run(inputs), args.repeat)
         spikes = int(traces["output"]["spikes"].sum())
         print(
-            f"{level}: compile {compile_seconds * 1e3:.0f} ms, run {run_seconds:.2f} s "
+            f"{level}: compile {compile_seconds * 1e3:.0f} ms, run {run_seconds:.2f} s wall, {run_cpu:.2f} s CPU "
             f"({args.steps / run_seconds:.0f} steps/s, {args.batch * args.steps / run_seconds:.0f} sample-steps/s), "
             f"{spikes} output spikes"
         )
