@@ -27,8 +27,7 @@ from xdsl.dialects.builtin import (
     StringAttr,
     TensorType,
 )
-from xdsl.ir import Attribute
-from xdsl.utils.exceptions import VerifyException
+from xdsl.ir import Attribute, Operation
 
 from nirmlir.dense import numpy_dtype_for, numpy_from_dense
 from nirmlir.diagnostics import DiagnosticError, Location
@@ -43,6 +42,8 @@ from nirmlir.dialects.nir import (
 )
 from nirmlir.hdf5_format import FORMAT_VERSION, GRAPH_TYPE, NODE_FIELDS, FieldKind
 from nirmlir.hdf5_raw import MAX_CHUNK_BYTES
+from nirmlir.text_syntax import escape_string
+from nirmlir.verification import verify_module
 
 _STRING = h5py.string_dtype()
 
@@ -59,19 +60,19 @@ def export_nir(
     and is renamed into place, so on failure an existing file is left untouched. A
     binary file object (such as ``sys.stdout.buffer``) receives the bytes in one write
     once the whole file has been built in memory. ``compression`` is an h5py filter
-    name ("gzip", "lzf") or None. Raises `DiagnosticError` for a module that NIR cannot
-    hold.
+    name ("gzip", "lzf") or None.
+
+    Raises `DiagnosticError` for a module that NIR cannot hold. Such an error carries the
+    op at fault and a location with the graph path and node. The location names no file,
+    because only the caller knows the input file. Errors in writing name the output file.
     """
     if isinstance(destination, (str, os.PathLike)):
         file_name = os.fspath(destination)
     else:
         file_name = getattr(destination, "name", None)
         file_name = file_name if isinstance(file_name, str) else "<stream>"
-    try:
-        module.verify()
-    except VerifyException as error:
-        raise DiagnosticError(f"the module does not verify: {error}", Location(file=file_name)) from error
-    writer = _GraphWriter(module, compression, file_name)
+    verify_module(module)
+    writer = _GraphWriter(module, compression)
 
     if not isinstance(destination, (str, os.PathLike)):
         buffer = io.BytesIO()
@@ -115,25 +116,31 @@ def _create_temporary(path: str) -> str:
 class _GraphWriter:
     """Writes the graphs of one module into an HDF5 file."""
 
-    def __init__(self, module: ModuleOp, compression: str | None, file_name: str):
+    def __init__(self, module: ModuleOp, compression: str | None):
         self.compression = compression
-        self.file_name = file_name
         self.graphs = [op for op in module.ops if isinstance(op, GraphOp)]
-        self.main = self._find_main()
+        self.main = self._find_main(module)
         # The symbols of the graphs being written, outermost first.
         self.active_symbols = [self.main.sym_name.data]
 
-    def _find_main(self) -> GraphOp:
+    def _find_main(self, module: ModuleOp) -> GraphOp:
         for graph in self.graphs:
             if graph.sym_name.data == "main":
                 return graph
         if len(self.graphs) == 1:
             return self.graphs[0]
-        names = ", ".join(f"@{graph.sym_name.data}" for graph in self.graphs) or "none"
-        raise self._error(
+        if not self.graphs:
+            contents = ", ".join(_describe_op(op) for op in module.ops) or "no ops"
+            raise DiagnosticError(
+                f"HDF5 export reads only the nir dialect, but the module contains {contents}"
+                " and no nir.graph; export the nir-level module, the one before discretize",
+                op=module,
+            )
+        names = ", ".join(f"@{graph.sym_name.data}" for graph in self.graphs)
+        raise DiagnosticError(
             f"the module has no @main graph (graphs: {names}); HDF5 export writes @main and "
             "the graphs it instantiates",
-            (),
+            op=module,
         )
 
     def write_file(self, target: str | IO[bytes]) -> None:
@@ -142,13 +149,28 @@ class _GraphWriter:
             metadata = self.main.attributes.get("metadata")
             self._write_graph(file.create_group("node"), self.main, (), metadata)
 
-    def _error(self, message: str, path: tuple[str, ...], field: str | None = None) -> DiagnosticError:
-        return DiagnosticError(message, Location(file=self.file_name, node_path=path, field=field))
+    @staticmethod
+    def _error(
+        message: str, op: Operation, path: tuple[str, ...], field: str | None = None
+    ) -> DiagnosticError:
+        """Build an error at ``op``, located by graph path, node and field."""
+        return DiagnosticError(message, Location(node_path=path, field=field), op=op)
 
     def _write_graph(
         self, group: h5py.Group, graph: GraphOp, path: tuple[str, ...], metadata: Attribute | None
     ) -> None:
         group.create_dataset("type", data=GRAPH_TYPE, dtype=_STRING)
+        # Node names are group names and the strings of the edges dataset.
+        for op in graph.nodes:
+            name = op.node_name.data
+            problem = _hdf5_name_problem(name)
+            if problem is not None:
+                raise self._error(
+                    f"node name {_quoted(name)} cannot be an HDF5 group name ({problem}); "
+                    "rename the node",
+                    op,
+                    path + (name,),
+                )
         edges = self._edges(graph, path)
         if edges:
             group.create_dataset("edges", data=np.array(edges, dtype=_STRING))
@@ -158,7 +180,7 @@ class _GraphWriter:
         nodes = group.create_group("nodes")
         for op in graph.nodes:
             self._write_node(nodes, op, path)
-        self._write_metadata(group, metadata, path)
+        self._write_metadata(group, metadata, graph, path)
 
     def _edges(self, graph: GraphOp, path: tuple[str, ...]) -> list[tuple[str, str]]:
         edges: list[tuple[str, str]] = []
@@ -171,6 +193,7 @@ class _GraphWriter:
                     raise self._error(
                         f"node '{destination}' takes a value that no node of this graph "
                         "produces; NIR edges connect nodes of one graph",
+                        op,
                         path + (destination,),
                     )
                 source = owner.node_name.data
@@ -178,6 +201,7 @@ class _GraphWriter:
                     raise self._error(
                         f"node '{destination}' takes the output of '{source}' twice, but NIR "
                         "has no duplicate edges; sum the two uses before export",
+                        op,
                         path + (destination,),
                     )
                 sources.add(source)
@@ -187,12 +211,6 @@ class _GraphWriter:
     def _write_node(self, nodes: h5py.Group, op: NIRNodeOp, path: tuple[str, ...]) -> None:
         name = op.node_name.data
         node_path = path + (name,)
-        if "/" in name or name in ("", ".", ".."):
-            raise self._error(
-                f"node name '{name}' cannot be an HDF5 group name ('/' separates groups); "
-                "rename the node",
-                node_path,
-            )
         group = nodes.create_group(name)
         if isinstance(op, SubgraphOp):
             self._write_subgraph(group, op, node_path)
@@ -202,10 +220,12 @@ class _GraphWriter:
             if spec.kind is FieldKind.SHAPE:
                 self._write_array(group, spec.name, np.array(_node_shape(op), dtype=np.int64))
             elif spec.name in op.properties:
-                self._write_property(group, spec.name, spec.kind, op)
+                self._write_property(group, spec.name, spec.kind, op, node_path)
             elif spec.required:
-                raise self._error(f"node '{name}' has no '{spec.name}' property", node_path, spec.name)
-        self._write_metadata(group, op.attributes.get("metadata"), node_path)
+                raise self._error(
+                    f"node '{name}' has no '{spec.name}' property", op, node_path, spec.name
+                )
+        self._write_metadata(group, op.attributes.get("metadata"), op, node_path)
 
     def _write_subgraph(self, group: h5py.Group, op: SubgraphOp, path: tuple[str, ...]) -> None:
         callee = op.callee()
@@ -214,6 +234,7 @@ class _GraphWriter:
             raise self._error(
                 f"graph @{symbol} instantiates itself, directly or through other graphs; an "
                 "HDF5 file holds nested graphs inline, so it cannot hold a recursive one",
+                op,
                 path,
             )
         # Metadata on the nir.subgraph op takes precedence over that of its graph.
@@ -224,11 +245,14 @@ class _GraphWriter:
         finally:
             self.active_symbols.pop()
 
-    def _write_property(self, group: h5py.Group, name: str, kind: FieldKind, op: NIRNodeOp) -> None:
+    def _write_property(
+        self, group: h5py.Group, name: str, kind: FieldKind, op: NIRNodeOp, path: tuple[str, ...]
+    ) -> None:
         value = attribute_to_value(op.properties[name])
         if kind is FieldKind.TENSOR:
             self._write_array(group, name, value)
         elif isinstance(value, str):
+            self._check_string(value, f"'{name}'", op, path, name)
             group.create_dataset(name, data=value, dtype=_STRING)
         elif kind is FieldKind.SPATIAL_SHAPE and len(value) == 1:
             # nir 1.0.8 keeps the Conv1d input size as one integer.
@@ -249,28 +273,58 @@ class _GraphWriter:
 
     # -- metadata ---------------------------------------------------------------------
 
-    def _write_metadata(self, group: h5py.Group, metadata: Attribute | None, path: tuple[str, ...]) -> None:
+    def _check_string(
+        self, value: str, subject: str, op: Operation, path: tuple[str, ...], field: str
+    ) -> None:
+        """Reject a string with a NUL character, which would end an HDF5 string."""
+        if "\0" in value:
+            raise self._error(
+                f"{subject} is {_quoted(value)}, which contains a NUL character; HDF5 "
+                "strings cannot contain NUL, so remove it",
+                op,
+                path,
+                field,
+            )
+
+    def _write_metadata(
+        self, group: h5py.Group, metadata: Attribute | None, op: Operation, path: tuple[str, ...]
+    ) -> None:
+        """Write the metadata of ``op``, a node op or a graph op."""
         if metadata is None:
             return
         if not isinstance(metadata, DictionaryAttr):
             raise self._error(
-                f"the 'metadata' attribute must be a dictionary; got {metadata}", path, "metadata"
+                f"the 'metadata' attribute must be a dictionary; got {metadata}",
+                op,
+                path,
+                "metadata",
             )
         if metadata.data:
-            self._write_metadata_group(group.create_group("metadata"), metadata, path, "metadata")
+            self._write_metadata_group(group.create_group("metadata"), metadata, op, path, "metadata")
 
     def _write_metadata_group(
-        self, group: h5py.Group, metadata: DictionaryAttr, path: tuple[str, ...], prefix: str
+        self,
+        group: h5py.Group,
+        metadata: DictionaryAttr,
+        op: Operation,
+        path: tuple[str, ...],
+        prefix: str,
     ) -> None:
         for key, value in metadata.data.items():
             field = f"{prefix}/{key}"
-            if "/" in key or key in ("", ".", ".."):
+            problem = _hdf5_name_problem(key)
+            if problem is not None:
                 raise self._error(
-                    f"metadata key '{key}' cannot be an HDF5 name; rename it", path, field
+                    f"metadata key {_quoted(key)} cannot be an HDF5 name ({problem}); "
+                    "rename it",
+                    op,
+                    path,
+                    field,
                 )
             if isinstance(value, DictionaryAttr):
-                self._write_metadata_group(group.create_group(key), value, path, field)
+                self._write_metadata_group(group.create_group(key), value, op, path, field)
             elif isinstance(value, StringAttr):
+                self._check_string(value.data, f"metadata entry '{field}'", op, path, field)
                 group.create_dataset(key, data=value.data, dtype=_STRING)
             elif isinstance(value, IntegerAttr | FloatAttr):
                 group.create_dataset(key, data=_scalar(value))
@@ -278,15 +332,44 @@ class _GraphWriter:
                 self._write_array(group, key, _metadata_array(value))
             elif isinstance(value, ArrayAttr) and _is_string_array(value):
                 strings = _string_lists(value)
+                for string in _flatten_strings(value):
+                    self._check_string(string, f"an element of metadata entry '{field}'", op, path, field)
                 group.create_dataset(key, data=np.array(strings, dtype=_STRING) if strings else np.empty(0))
             else:
                 raise self._error(
                     f"metadata entry '{field}' contains {value}, which HDF5 export does not "
                     "support; metadata holds strings, integers, floats, booleans, dense "
                     "tensors, string arrays and dictionaries",
+                    op,
                     path,
                     field,
                 )
+
+
+def _hdf5_name_problem(name: str) -> str | None:
+    """Return why HDF5 cannot name a group or dataset ``name``, or None when it can."""
+    if "/" in name:
+        return "'/' separates groups"
+    if name == "":
+        return "HDF5 names cannot be empty"
+    if name == ".":
+        return "HDF5 reads '.' as the group itself"
+    if "\0" in name:
+        return "HDF5 names end at a NUL character"
+    return None
+
+
+def _quoted(text: str) -> str:
+    """Quote text for a message. Text with control characters is escaped as in IR text."""
+    return f"'{text}'" if text.isprintable() else escape_string(text)
+
+
+def _describe_op(op: Operation) -> str:
+    """Return ``snn.graph @main`` for a symbol op, else the op name."""
+    symbol = op.properties.get("sym_name")
+    if isinstance(symbol, StringAttr):
+        return f"{op.name} @{symbol.data}"
+    return op.name
 
 
 def _node_shape(op: NIRNodeOp) -> tuple[int, ...]:
@@ -321,6 +404,16 @@ def _is_string_array(attr: ArrayAttr) -> bool:
         isinstance(item, StringAttr) or (isinstance(item, ArrayAttr) and _is_string_array(item))
         for item in attr.data
     )
+
+
+def _flatten_strings(attr: ArrayAttr) -> list[str]:
+    strings: list[str] = []
+    for item in attr.data:
+        if isinstance(item, StringAttr):
+            strings.append(item.data)
+        else:
+            strings.extend(_flatten_strings(item))
+    return strings
 
 
 def _string_lists(attr: ArrayAttr) -> list:

@@ -28,4 +28,4 @@ def verify_module(module: Operation, locate: OpLocator | None = None) -> None:
             message = str(error).strip()
             if not message.startswith("'"):
                 message = f"'{op.name}' op {message}"
-            raise DiagnosticError(message, location) from error
+            raise DiagnosticError(message, location, op=op) from error

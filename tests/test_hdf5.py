@@ -1133,3 +1133,97 @@ def test_null_dataspace_parameter_rejected(tmp_path: Path) -> None:
         "(HDF5 null dataspace)"
     )
     assert error.location.field == "tau"
+
+
+# --------------------------------------------------------------------------------------
+# Export errors: the op at fault, names HDF5 cannot hold, the wrong dialect
+# --------------------------------------------------------------------------------------
+
+
+def export_error(module: ModuleOp, path: Path) -> DiagnosticError:
+    with pytest.raises(DiagnosticError) as caught:
+        export_nir(module, path)
+    assert not path.exists()
+    return caught.value
+
+
+def test_export_error_names_op_not_output(tmp_path: Path) -> None:
+    module = load(simple_lif_file(tmp_path / "g.nir"))
+    lif_op = node(module, "lif")
+    lif_op.properties["node_name"] = StringAttr("a/b")
+    error = export_error(module, tmp_path / "out.nir")
+
+    assert error.op is lif_op
+    assert error.location == Location(node_path=("a/b",))
+    assert "out.nir" not in str(error)
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("", "node name '' cannot be an HDF5 group name (HDF5 names cannot be empty)"),
+        (".", "node name '.' cannot be an HDF5 group name (HDF5 reads '.' as the group itself)"),
+        (
+            "a\0b",
+            'node name "a\\00b" cannot be an HDF5 group name (HDF5 names end at a NUL character)',
+        ),
+    ],
+)
+def test_export_rejects_invalid_hdf5_names(tmp_path: Path, name: str, message: str) -> None:
+    module = load(simple_lif_file(tmp_path / "g.nir"))
+    lif_op = node(module, "lif")
+    lif_op.properties["node_name"] = StringAttr(name)
+    error = export_error(module, tmp_path / "out.nir")
+
+    assert error.message == message + "; rename the node"
+    assert error.op is lif_op
+
+
+def test_export_accepts_dot_dot_name(tmp_path: Path, same_nir_graph) -> None:
+    module = load(simple_lif_file(tmp_path / "g.nir"))
+    node(module, "lif").properties["node_name"] = StringAttr("..")
+    path = tmp_path / "out.nir"
+    export_nir(module, path)
+
+    assert set(nir.read(path).nodes) == {"input", "..", "output"}
+
+
+def test_export_rejects_nul_in_metadata(tmp_path: Path) -> None:
+    module = load(simple_lif_file(tmp_path / "g.nir"))
+    main = graph_op(module)
+    main.attributes["metadata"] = DictionaryAttr({"note": StringAttr("a\0b")})
+    error = export_error(module, tmp_path / "out.nir")
+
+    assert error.message == (
+        "metadata entry 'metadata/note' is \"a\\00b\", which contains a NUL character; "
+        "HDF5 strings cannot contain NUL, so remove it"
+    )
+    assert error.op is main
+    assert error.location == Location(field="metadata/note")
+
+
+def test_export_rejects_nul_in_string_list(tmp_path: Path) -> None:
+    from xdsl.dialects.builtin import ArrayAttr
+
+    module = load(simple_lif_file(tmp_path / "g.nir"))
+    lif_op = node(module, "lif")
+    names = ArrayAttr([StringAttr("ok"), ArrayAttr([StringAttr("x\0")])])
+    lif_op.attributes["metadata"] = DictionaryAttr({"names": names})
+    error = export_error(module, tmp_path / "out.nir")
+
+    assert error.message.startswith("an element of metadata entry 'metadata/names' is \"x\\00\"")
+    assert error.location == Location(node_path=("lif",), field="metadata/names")
+
+
+def test_export_rejects_snn_module(tmp_path: Path) -> None:
+    from nirmlir.registry import load_pass
+
+    module = load(simple_lif_file(tmp_path / "g.nir"))
+    load_pass("discretize")(dt=1e-4).apply(make_context(), module)
+    error = export_error(module, tmp_path / "out.nir")
+
+    assert error.message == (
+        "HDF5 export reads only the nir dialect, but the module contains snn.graph @main "
+        "and no nir.graph; export the nir-level module, the one before discretize"
+    )
+    assert error.op is module
