@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-INSTALL_HINT = "install the peers with: pip install -r tests/peers/requirements.txt"
+INSTALL_HINT = "install the peers with: pip install -e '.[test,peers]'"
 
 CORPUS_FILES = {
     "cnn": "neuromorphs-NIR__cnn_sinabs.nir",
