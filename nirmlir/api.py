@@ -207,22 +207,9 @@ def _discretize(module, preset: str | None, dt: float | None) -> None:
 
 
 def _run_pipeline(module, pipeline: str) -> None:
-    from xdsl.passes import PassPipeline
-    from xdsl.utils.exceptions import ArgSpecParseError
+    from nirmlir.pipeline import run_pass_pipeline
 
-    from nirmlir.context import make_context
-    from nirmlir.registry import PASSES, load_pass
-
-    available = {name: (lambda name=name: load_pass(name)) for name in PASSES}
-    try:
-        passes = PassPipeline.parse_spec(available, pipeline)
-    except (ArgSpecParseError, ValueError, KeyError, TypeError) as error:
-        # xDSL 0.74's ArgSpecParseError derives from BaseException, so it is named here.
-        detail = " ".join(str(error).split())
-        raise DiagnosticError(
-            f"invalid pass pipeline '{pipeline}': {detail}; available passes: {', '.join(sorted(PASSES))}"
-        ) from None
-    passes.apply(make_context(), module)
+    run_pass_pipeline(module, pipeline)
 
 
 # --------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import sys
 import time
 
 from nirmlir.diagnostics import Diagnostic, DiagnosticError
+from nirmlir.pipeline import parse_pass_pipeline
 from nirmlir.registry import PASS_SUMMARIES, PASSES
 
 from .common import (
@@ -139,59 +140,6 @@ def split_chunks(text: str, split: bool) -> list[tuple[str, int]]:
         start = marker.end() + 1
     chunks.append((text[start:], line_offset))
     return chunks
-
-
-def parse_pipeline(specs: list[str]):
-    """Turn pipeline strings into ModulePass instances, with diagnostics for bad names."""
-    from xdsl.utils.arg_spec import parse_pipeline as parse_arg_specs
-    from xdsl.utils.exceptions import ArgSpecParseError
-
-    from nirmlir.registry import load_pass
-
-    passes = []
-    for spec in specs:
-        spec = spec.strip()
-        wrapped = re.fullmatch(r"builtin\.module\((.*)\)", spec, re.DOTALL)
-        if wrapped:
-            spec = wrapped.group(1)
-        if not spec:
-            continue
-        try:
-            arg_specs = list(parse_arg_specs(spec))
-        except (ArgSpecParseError, ValueError) as error:
-            # xDSL 0.74's ArgSpecParseError derives from BaseException, not Exception.
-            detail = " ".join(str(error).split())
-            raise DiagnosticError(f"invalid pass pipeline '{spec}': {detail}") from None
-        for arg_spec in arg_specs:
-            if arg_spec.name not in PASSES:
-                raise DiagnosticError(
-                    f"unknown pass '{arg_spec.name}'; available passes: "
-                    + ", ".join(sorted(PASSES))
-                )
-            pass_class = load_pass(arg_spec.name)
-            check_option_names(arg_spec, pass_class)
-            try:
-                passes.append(pass_class.from_pass_spec(arg_spec))
-            except (ValueError, TypeError) as error:
-                detail = str(error).replace("Incompatible types: ", "")
-                raise DiagnosticError(
-                    f"invalid options for pass '{arg_spec.name}': {detail}; run "
-                    "'nir-opt --help-passes' for the options and their types"
-                ) from None
-    return passes
-
-
-def check_option_names(arg_spec, pass_class) -> None:
-    """Reject options the pass does not have, naming them as the command line spells them."""
-    import dataclasses
-
-    known = [field.name.replace("_", "-") for field in dataclasses.fields(pass_class)]
-    for option in arg_spec.parameters:
-        if option.replace("_", "-") not in known:
-            raise DiagnosticError(
-                f"unknown option '{option}' for pass '{arg_spec.name}'; its options are: "
-                + ", ".join(known)
-            )
 
 
 def print_pass_help() -> None:
@@ -340,7 +288,7 @@ def run(args) -> int:
     check_print_options(args)
     timer = _Timer(args.mlir_timing)
     specs = list(args.pass_pipeline) + list(args.flag_passes)
-    passes = parse_pipeline(specs)
+    passes = parse_pass_pipeline(specs)
     ctx = make_context()
 
     source, filename = read_input(args.input)

@@ -1,0 +1,73 @@
+"""Pass pipelines written as text: `discretize{dt=1e-4 preset=norse},quantize`.
+
+The grammar is xDSL's (`a,b{option=value option=value}`, list items separated by commas),
+also accepted wrapped in MLIR's `builtin.module(...)`. Every error is a `DiagnosticError`
+that names the pass or option as the command line spells it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Iterable
+
+from nirmlir.diagnostics import DiagnosticError
+from nirmlir.registry import PASSES, load_pass
+
+
+def parse_pass_pipeline(specs: str | Iterable[str]) -> list:
+    """Return the ModulePass instances of one or more pipeline strings, in order."""
+    from xdsl.utils.arg_spec import parse_pipeline as parse_arg_specs
+    from xdsl.utils.exceptions import ArgSpecParseError
+
+    if isinstance(specs, str):
+        specs = [specs]
+    passes = []
+    for spec in specs:
+        spec = spec.strip()
+        wrapped = re.fullmatch(r"builtin\.module\((.*)\)", spec, re.DOTALL)
+        if wrapped:
+            spec = wrapped.group(1)
+        if not spec:
+            continue
+        try:
+            arg_specs = list(parse_arg_specs(spec))
+        except (ArgSpecParseError, ValueError) as error:
+            # xDSL 0.74's ArgSpecParseError derives from BaseException, not Exception.
+            detail = " ".join(str(error).split())
+            raise DiagnosticError(f"invalid pass pipeline '{spec}': {detail}") from None
+        for arg_spec in arg_specs:
+            passes.append(_instantiate(arg_spec))
+    return passes
+
+
+def _instantiate(arg_spec):
+    if arg_spec.name not in PASSES:
+        raise DiagnosticError(
+            f"unknown pass '{arg_spec.name}'; available passes: " + ", ".join(sorted(PASSES))
+        )
+    pass_class = load_pass(arg_spec.name)
+    known = [field.name.replace("_", "-") for field in dataclasses.fields(pass_class)]
+    for option in arg_spec.parameters:
+        if option.replace("_", "-") not in known:
+            raise DiagnosticError(
+                f"unknown option '{option}' for pass '{arg_spec.name}'; its options are: "
+                + ", ".join(known)
+            )
+    try:
+        return pass_class.from_pass_spec(arg_spec)
+    except (ValueError, TypeError) as error:
+        detail = str(error).replace("Incompatible types: ", "")
+        raise DiagnosticError(
+            f"invalid options for pass '{arg_spec.name}': {detail}; run "
+            "'nir-opt --help-passes' for the options and their types"
+        ) from None
+
+
+def run_pass_pipeline(module, specs: str | Iterable[str], ctx=None) -> None:
+    """Parse a pipeline and apply its passes to ``module`` in place."""
+    from nirmlir.context import make_context
+
+    ctx = ctx or make_context()
+    for pass_instance in parse_pass_pipeline(specs):
+        pass_instance.apply(ctx, module)
