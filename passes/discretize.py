@@ -24,6 +24,7 @@ from xdsl.dialects.builtin import (
     ModuleOp,
     StringAttr,
     f64,
+    i1,
     i64,
 )
 from xdsl.ir import Attribute, Block, Operation, Region
@@ -31,10 +32,12 @@ from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
 
 from nirmlir.dense import dense_from_numpy, i64_array, numpy_from_dense
-from nirmlir.diagnostics import DiagnosticError, Location
+from nirmlir.diagnostics import DiagnosticError, Location, emit_warning
 from nirmlir.dialects import nir, snn
 from nirmlir.passes.inline_subgraphs import inline_subgraphs
+from nirmlir.passes.levels import check_input_level
 from nirmlir.presets import OVERRIDABLE_FIELDS, Preset, get_preset
+from nirmlir.text_format import AttributeFormatter
 
 MISSING_DT_MESSAGE = "discretize needs dt in seconds; e.g. -p 'discretize{dt=1e-4}'"
 
@@ -68,22 +71,36 @@ def parse_dt(value: float | int | str | None) -> float | None:
 
 
 def metadata_dt(graph: nir.GraphOp) -> float | None:
-    """Return the `dt` entry of the graph's `metadata` dictionary attribute, if it has a number there."""
+    """Return the `dt` entry of the graph's `metadata` dictionary in seconds, or None without one.
+
+    The entry may be a number, a one-element dense tensor or a string containing a number.
+    Raises DiagnosticError naming the graph for any other value, because ignoring it would
+    silently use another step.
+    """
     metadata = graph.attributes.get("metadata")
     if not isinstance(metadata, DictionaryAttr) or "dt" not in metadata.data:
         return None
     value = metadata.data["dt"]
-    if isinstance(value, FloatAttr | IntegerAttr):
+    if isinstance(value, FloatAttr):
         return float(value.value.data)
-    if isinstance(value, DenseIntOrFPElementsAttr):
+    if isinstance(value, IntegerAttr) and value.type != i1:
+        return float(value.value.data)
+    if isinstance(value, DenseIntOrFPElementsAttr) and value.get_element_type() != i1:
         array = numpy_from_dense(value)
-        return float(array.reshape(-1)[0]) if array.size == 1 else None
+        if array.size == 1:
+            return float(array.reshape(-1)[0])
     if isinstance(value, StringAttr):
         try:
             return float(value.data)
         except ValueError:
-            return None
-    return None
+            pass
+    name = graph.sym_name.data
+    raise DiagnosticError(
+        f"graph @{name} has metadata dt {AttributeFormatter().format(value)}, which is not a"
+        " number of seconds; set it to a number such as 1e-4, or give dt as a pass option",
+        Location(node_path=(name,)),
+        op=graph,
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -176,7 +193,7 @@ class _NodeContext:
         self.location = Location(node_path=(graph_name, self.name))
 
     def error(self, message: str) -> DiagnosticError:
-        return DiagnosticError(f"node '{self.name}': {message}", self.location)
+        return DiagnosticError(f"node '{self.name}': {message}", self.location, op=self.op)
 
     def neuron_param(self, field: str) -> np.ndarray:
         """Return a NIR parameter as float64, broadcast to the neuron shape (0-d values are repeated)."""
@@ -459,6 +476,7 @@ def discretize_graph(graph: nir.GraphOp, dt: float, preset: Preset) -> snn.Graph
             raise DiagnosticError(
                 f"node '{op.node_name.data}' is a nir.subgraph; run nir-inline-subgraphs before discretize",
                 Location(node_path=(graph_name, op.node_name.data)),
+                op=op,
             )
         node = _NodeContext(graph_name, op, dt, preset)
         op_class, properties = NODE_LOWERINGS[type(op)](node)
@@ -508,31 +526,45 @@ def discretize_graph(graph: nir.GraphOp, dt: float, preset: Preset) -> snn.Graph
 def discretize_module(module: ModuleOp, preset: Preset, dt: float | None, fallback_dt: float | None = None) -> None:
     """Replace every nir.graph of the module by its snn.graph.
 
-    The step is `dt` if given, else the graph's metadata `dt`, else `fallback_dt`; without any
-    of them the pass raises a DiagnosticError that requests dt.
+    The step is `dt` if given, else the graph's metadata `dt`, else `fallback_dt` with a
+    warning; without any of them the pass raises a DiagnosticError that requests dt. A
+    module whose graphs are all at another level raises DiagnosticError.
     """
+    check_input_level(module, "discretize", "nir", "snn")
     inline_subgraphs(module)
     for graph in [op for op in module.ops if isinstance(op, nir.GraphOp)]:
+        name = graph.sym_name.data
+        location = Location(node_path=(name,))
         step = dt if dt is not None else metadata_dt(graph)
-        if step is None:
+        if step is None and fallback_dt is not None:
             step = fallback_dt
+            emit_warning(
+                f"no dt given for graph @{name}; using dt={fallback_dt:g} s. Give dt as a pass"
+                " option or as the graph's metadata dt",
+                location,
+                op=graph,
+            )
         if step is None:
-            raise DiagnosticError(MISSING_DT_MESSAGE, Location(node_path=(graph.sym_name.data,)))
+            raise DiagnosticError(MISSING_DT_MESSAGE, location, op=graph)
         if not math.isfinite(step) or step <= 0:
             raise DiagnosticError(
-                f"graph @{graph.sym_name.data} has metadata dt {step}; dt must be a positive number of seconds",
-                Location(node_path=(graph.sym_name.data,)),
+                f"graph @{name} has metadata dt {step}; dt must be a positive number of seconds",
+                location,
+                op=graph,
             )
         Rewriter.insert_op(discretize_graph(graph, step, preset), InsertPoint.before(graph))
         Rewriter.erase_op(graph)
 
 
-def resolve_preset(name: str, **overrides: object) -> Preset:
-    """Return the preset `name` with the non-None overrides; raise DiagnosticError for invalid values."""
+def resolve_preset(name: str, pass_name: str = "discretize", **overrides: object) -> Preset:
+    """Return the preset `name` with the non-None overrides; raise DiagnosticError for invalid values.
+
+    ``pass_name`` is the pass whose options the user wrote, which the message names.
+    """
     try:
         return get_preset(name).with_overrides(**overrides)
     except ValueError as error:
-        raise DiagnosticError(f"discretize: {error}") from None
+        raise DiagnosticError(f"{pass_name}: {error}") from None
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from xdsl.rewriter import InsertPoint, Rewriter
 
 from nirmlir.diagnostics import DiagnosticError, Location
 from nirmlir.dialects import nir
+from nirmlir.passes.levels import check_input_level
 
 
 def _graphs_by_name(module: ModuleOp) -> dict[str, nir.GraphOp]:
@@ -36,7 +37,11 @@ def _inline_order(graphs: dict[str, nir.GraphOp]) -> list[str]:
             return
         if state.get(name) == "active":
             cycle = " -> ".join(f"@{step}" for step in [*chain[chain.index(name) :], name])
-            raise DiagnosticError(f"graph @{name} instantiates itself ({cycle}); a NIR graph cannot contain itself")
+            raise DiagnosticError(
+                f"graph @{name} instantiates itself ({cycle}); a NIR graph cannot contain itself",
+                Location(node_path=(name,)),
+                op=graphs[name],
+            )
         state[name] = "active"
         for op in graphs[name].body.block.ops:
             if isinstance(op, nir.SubgraphOp):
@@ -45,6 +50,7 @@ def _inline_order(graphs: dict[str, nir.GraphOp]) -> list[str]:
                     raise DiagnosticError(
                         f"node '{op.node_name.data}' instantiates graph @{callee}, which is not defined in this module",
                         Location(node_path=(name, op.node_name.data)),
+                        op=op,
                     )
                 visit(callee, [*chain, name])
         state[name] = "done"
@@ -73,6 +79,7 @@ def _inline_one(graph_name: str, site: nir.SubgraphOp, callee: nir.GraphOp, take
             f"node '{prefix}' instantiates graph @{callee.sym_name.data}, which has {len(inputs)} inputs and "
             f"{len(outputs)} outputs; a nested graph needs exactly one of each",
             location,
+            op=site,
         )
 
     # The inner input stands for the sum of the edges into the subgraph node.
@@ -90,6 +97,7 @@ def _inline_one(graph_name: str, site: nir.SubgraphOp, callee: nir.GraphOp, take
                 f"inlining node '{prefix}' creates node '{name}', but graph @{graph_name} already has a node of "
                 "that name; rename one of them",
                 location,
+                op=site,
             )
         taken_names.add(name)
         properties = dict(inner.properties)
@@ -119,8 +127,10 @@ def inline_subgraphs(module: ModuleOp) -> None:
 
     Inner nodes are renamed `<subgraph node>.<inner node>`. Graphs that were only used through
     `nir.subgraph` are erased once nothing references them; graphs never instantiated (the
-    top-level graphs) stay. Raises DiagnosticError naming the graph and node at fault.
+    top-level graphs) stay. Raises DiagnosticError naming the graph and node at fault, and for
+    a module whose graphs are all at another level.
     """
+    check_input_level(module, "nir-inline-subgraphs", "nir", "nir")
     graphs = _graphs_by_name(module)
     instantiated = {
         _callee_name(op) for graph in graphs.values() for op in graph.body.block.ops if isinstance(op, nir.SubgraphOp)

@@ -10,6 +10,7 @@ from xdsl.passes import ModulePass
 
 from nirmlir.passes.discretize import discretize_module, parse_dt, resolve_preset
 from nirmlir.passes.inline_subgraphs import inline_subgraphs
+from nirmlir.passes.levels import check_input_level
 from nirmlir.passes.quantize import QuantizationReport, QuantizeOptions, quantize_module
 
 DEFAULT_DT = 1e-4
@@ -24,11 +25,16 @@ def lower_to_fixedpoint(
 ) -> QuantizationReport:
     """Run nir-inline-subgraphs, discretize and quantize on the module; return the quantization report.
 
-    The step is `dt` if given, else each graph's metadata dt, else DEFAULT_DT.
+    The step is `dt` if given, else each graph's metadata dt, else DEFAULT_DT with a warning.
+    Errors in the options name lower-to-fixedpoint, whose options the user wrote.
     """
+    options = options or QuantizeOptions()
+    options.validate(LowerToFixedPointPass.name)
+    resolved = resolve_preset(preset, LowerToFixedPointPass.name)
+    check_input_level(module, LowerToFixedPointPass.name, "nir", "fxp")
     inline_subgraphs(module)
-    discretize_module(module, resolve_preset(preset), dt, fallback_dt=DEFAULT_DT)
-    return quantize_module(module, options or QuantizeOptions())
+    discretize_module(module, resolved, dt, fallback_dt=DEFAULT_DT)
+    return quantize_module(module, options)
 
 
 @dataclass(frozen=True)

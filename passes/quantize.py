@@ -45,6 +45,7 @@ from nirmlir.dense import dense_from_numpy
 from nirmlir.diagnostics import DiagnosticError, Location
 from nirmlir.dialects import fxp, snn
 from nirmlir.dialects.fxp import DECAY_KINDS, ROUNDINGS, signed_range
+from nirmlir.passes.levels import check_input_level
 from nirmlir.passes.quantize_numbers import (
     QuantizationReport,
     bits_for_magnitude,
@@ -90,8 +91,11 @@ class QuantizeOptions:
     seed: int | None = None
     saturate: bool = True
 
-    def validate(self) -> None:
-        """Raise DiagnosticError naming the first option whose value is not supported."""
+    def validate(self, pass_name: str = "quantize") -> None:
+        """Raise DiagnosticError naming the first option whose value is not supported.
+
+        ``pass_name`` is the pass whose options the user wrote, which the message names.
+        """
         ranges = {
             "weight-bits": (self.weight_bits, 2, 16),
             "state-bits": (self.state_bits, 4, 32),
@@ -102,9 +106,9 @@ class QuantizeOptions:
         }
         for option, (value, low, high) in ranges.items():
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-                raise DiagnosticError(f"quantize: invalid {option} {value}; expected an integer from {low} to {high}")
+                raise DiagnosticError(f"{pass_name}: invalid {option} {value}; expected an integer from {low} to {high}")
         if self.spike_bits not in (1, 8):
-            raise DiagnosticError(f"quantize: invalid spike-bits {self.spike_bits}; expected 1 or 8")
+            raise DiagnosticError(f"{pass_name}: invalid spike-bits {self.spike_bits}; expected 1 or 8")
         choices = {
             "weight-scale-rule": (self.weight_scale_rule, WEIGHT_SCALE_RULES),
             "weight-granularity": (self.weight_granularity, WEIGHT_GRANULARITIES),
@@ -113,11 +117,11 @@ class QuantizeOptions:
         }
         for option, (value, allowed) in choices.items():
             if value not in allowed:
-                raise DiagnosticError(f"quantize: invalid {option} '{value}'; expected one of {', '.join(allowed)}")
+                raise DiagnosticError(f"{pass_name}: invalid {option} '{value}'; expected one of {', '.join(allowed)}")
         if not math.isfinite(self.input_scale) or self.input_scale <= 0:
-            raise DiagnosticError(f"quantize: invalid input-scale {self.input_scale}; expected a positive number")
+            raise DiagnosticError(f"{pass_name}: invalid input-scale {self.input_scale}; expected a positive number")
         if self.seed is not None and self.rounding != "stochastic":
-            raise DiagnosticError("quantize: seed is used only with rounding=stochastic; remove it or set that rounding")
+            raise DiagnosticError(f"{pass_name}: seed is used only with rounding=stochastic; remove it or set that rounding")
 
 
 # --------------------------------------------------------------------------------------
@@ -209,7 +213,9 @@ class _GraphQuantizer:
 
     def error(self, op: Operation, message: str) -> DiagnosticError:
         name = op.node_name.data
-        return DiagnosticError(f"node '{name}': {message}", Location(node_path=(self.graph_name, name)))
+        return DiagnosticError(
+            f"node '{name}': {message}", Location(node_path=(self.graph_name, name)), op=op
+        )
 
     def record(self, node: str, parameter: str, exact: np.ndarray, approximate: np.ndarray) -> None:
         entry = self.report.record(self.graph_name, node, parameter, exact, approximate)
@@ -750,8 +756,13 @@ class _GraphQuantizer:
 
 
 def quantize_module(module: ModuleOp, options: QuantizeOptions) -> QuantizationReport:
-    """Replace every snn.graph of the module by its fxp.graph and return the errors of all parameters."""
+    """Replace every snn.graph of the module by its fxp.graph and return the errors of all parameters.
+
+    Raises DiagnosticError for invalid options, a node that cannot be quantized, and a
+    module whose graphs are all at another level.
+    """
     options.validate()
+    check_input_level(module, "quantize", "snn", "fxp")
     report = QuantizationReport()
     for graph in [op for op in module.ops if isinstance(op, snn.GraphOp)]:
         Rewriter.insert_op(_GraphQuantizer(graph, options, report).lower(), InsertPoint.before(graph))

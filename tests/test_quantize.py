@@ -13,7 +13,7 @@ from xdsl.passes import PassPipeline
 
 from nirmlir.context import make_context
 from nirmlir.dense import dense_from_numpy, i64_array, numpy_from_dense
-from nirmlir.diagnostics import DiagnosticError
+from nirmlir.diagnostics import DiagnosticError, DiagnosticWarning
 from nirmlir.dialects import fxp, nir
 from nirmlir.passes.discretize import discretize_module, resolve_preset
 from nirmlir.passes.lower_to_fixedpoint import LowerToFixedPointPass, lower_to_fixedpoint
@@ -491,9 +491,15 @@ def test_pipeline_from_text_spec():
 
 def test_pipeline_defaults_to_paper_dt():
     module = paper_lif_module()
-    LowerToFixedPointPass().apply(make_context(), module)
+    with pytest.warns(DiagnosticWarning) as caught:
+        LowerToFixedPointPass().apply(make_context(), module)
     assert_only_fixed_point(module)
     assert list(module.ops)[0].dt.value.data == 1e-4
+    assert len(caught) == 1
+    warning = caught[0].message
+    assert warning.diagnostic.message.startswith("no dt given for graph @main; using dt=0.0001 s")
+    assert warning.diagnostic.location.node_path == ("main",)
+    assert warning.op is not None and warning.op.sym_name.data == "main"
 
 
 def test_pipeline_uses_metadata_dt():
@@ -518,5 +524,7 @@ PAPER_FILES = [
 def test_paper_file_lowers_to_fixed_point(file_name):
     hdf5 = pytest.importorskip("nirmlir.hdf5", reason="the HDF5 importer is not installed")
     module = hdf5.import_nir(require_shared(SHARED / "corpus" / "real" / file_name), make_context())
-    LowerToFixedPointPass().apply(make_context(), module)
+    # The paper files give no dt, so the pipeline warns and uses its default.
+    with pytest.warns(DiagnosticWarning, match="no dt given"):
+        LowerToFixedPointPass().apply(make_context(), module)
     assert_only_fixed_point(module)

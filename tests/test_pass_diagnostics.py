@@ -1,0 +1,186 @@
+"""Diagnostics of the lowering passes: input levels, dt, option names and op locations."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+
+from nirmlir.context import make_context
+from nirmlir.diagnostics import DiagnosticError, DiagnosticWarning
+from nirmlir.parser import location_of, parse_module
+from nirmlir.registry import load_pass
+from nirmlir.verification import verify_module
+
+LIF_GRAPH = """\
+nir.graph @main {metadata} {{
+  %input = nir.input "input" : tensor<2xf32>
+  %fc = nir.affine "fc"(%input) {{weight = dense<{weight}> : tensor<2x2xf64>, bias = dense<{bias}> : tensor<2xf64>}} : tensor<2xf32>
+  %lif = nir.lif "lif"(%fc) {{tau = dense<{tau}> : tensor<2xf64>, r = dense<{r}> : tensor<2xf64>, v_leak = dense<0.0> : tensor<2xf64>, v_threshold = dense<{v_threshold}> : tensor<2xf64>, v_reset = dense<0.0> : tensor<2xf64>}} : tensor<2xf32>
+  nir.output "output"(%lif) : tensor<2xf32>
+}}
+"""
+
+DEFAULTS = {"weight": "1.0", "bias": "0.0", "tau": "1.0e-02", "r": "1.0", "v_threshold": "1.0"}
+
+
+def lif_module(metadata: str = "", **values: str):
+    """Parse the LIF graph; ``metadata`` is the text after ``@main``, values replace DEFAULTS."""
+    text = LIF_GRAPH.format(metadata=metadata, **{**DEFAULTS, **values})
+    module = parse_module(text, make_context(), "lif.mlir")
+    verify_module(module)
+    return module
+
+
+def run(module, spec: str, **options) -> None:
+    load_pass(spec)(**options).apply(make_context(), module)
+
+
+def pass_error(module, spec: str, **options) -> DiagnosticError:
+    with pytest.raises(DiagnosticError) as caught:
+        run(module, spec, **options)
+    return caught.value
+
+
+def snn_module():
+    module = lif_module()
+    run(module, "discretize", dt=1e-4)
+    return module
+
+
+# Input levels: a pass given another dialect's graphs rejects them instead of doing nothing.
+
+
+@pytest.mark.parametrize(
+    ("level", "spec", "message"),
+    [
+        ("nir", "quantize", "quantize takes the snn dialect; this module contains nir.graph @main; run discretize first"),
+        ("snn", "discretize", "discretize takes the nir dialect; this module contains snn.graph @main, which is already discretized"),
+        ("fxp", "discretize", "discretize takes the nir dialect; this module contains fxp.graph @main, which is already quantized"),
+        ("fxp", "quantize", "quantize takes the snn dialect; this module contains fxp.graph @main, which is already quantized"),
+        ("snn", "nir-inline-subgraphs", "nir-inline-subgraphs takes the nir dialect; this module contains snn.graph @main, which is already discretized"),
+        (
+            "snn",
+            "lower-to-fixedpoint",
+            "lower-to-fixedpoint takes the nir dialect; this module contains snn.graph @main, which is already discretized; run quantize instead",
+        ),
+    ],
+)
+def test_pass_rejects_wrong_level(level: str, spec: str, message: str):
+    module = lif_module()
+    if level != "nir":
+        run(module, "discretize", dt=1e-4)
+    if level == "fxp":
+        run(module, "quantize")
+    before = str(module)
+    error = pass_error(module, spec)
+
+    assert error.message == message
+    assert error.op is list(module.ops)[0]
+    assert str(module) == before
+
+
+def test_level_error_located_at_graph():
+    error = pass_error(lif_module(), "quantize")
+
+    location = location_of(error.op)
+    assert (location.file, location.line, location.column) == ("lif.mlir", 1, 1)
+
+
+def test_module_without_graphs_accepted():
+    module = parse_module("builtin.module {\n}\n", make_context())
+    for spec in ("nir-inline-subgraphs", "discretize", "quantize"):
+        run(module, spec)
+
+
+# dt: the default of lower-to-fixedpoint warns, and metadata dt must be a number.
+
+
+def test_default_dt_warns_at_graph():
+    module = lif_module()
+    with pytest.warns(DiagnosticWarning) as caught:
+        run(module, "lower-to-fixedpoint")
+
+    assert len(caught) == 1
+    warning = caught[0].message
+    assert warning.diagnostic.message == (
+        "no dt given for graph @main; using dt=0.0001 s. Give dt as a pass option or as the "
+        "graph's metadata dt"
+    )
+    assert warning.op.name == "nir.graph"
+
+
+def test_given_dt_does_not_warn():
+    for options, metadata in (({"dt": 1e-4}, ""), ({}, "attributes {metadata = {dt = 1.0e-04 : f64}}")):
+        module = lif_module(metadata)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            run(module, "lower-to-fixedpoint", **options)
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [('"abc"', '"abc"'), ("true", "true"), ("dense<[1.0, 2.0]> : tensor<2xf64>", "dense<[1.0, 2.0]> : tensor<2xf64>")],
+)
+@pytest.mark.parametrize("spec", ["discretize", "lower-to-fixedpoint"])
+def test_invalid_metadata_dt_rejected(value: str, shown: str, spec: str):
+    module = lif_module(f"attributes {{metadata = {{dt = {value}}}}}")
+    error = pass_error(module, spec)
+
+    assert error.message == (
+        f"graph @main has metadata dt {shown}, which is not a number of seconds; set it to a "
+        "number such as 1e-4, or give dt as a pass option"
+    )
+    assert error.op.name == "nir.graph"
+
+
+def test_metadata_dt_string_number_accepted():
+    module = lif_module('attributes {metadata = {dt = "2e-4"}}')
+    run(module, "discretize")
+
+    assert list(module.ops)[0].dt.value.data == 2e-4
+
+
+# Options: errors name the pass whose options the user wrote.
+
+
+def test_pipeline_option_error_names_pipeline():
+    error = pass_error(lif_module(), "lower-to-fixedpoint", dt=1e-4, weight_bits=64)
+
+    assert error.message == "lower-to-fixedpoint: invalid weight-bits 64; expected an integer from 2 to 16"
+
+
+def test_pipeline_preset_error_names_pipeline():
+    error = pass_error(lif_module(), "lower-to-fixedpoint", dt=1e-4, preset="bogus")
+
+    assert error.message.startswith("lower-to-fixedpoint: unknown preset 'bogus'")
+
+
+def test_quantize_option_error_names_quantize():
+    error = pass_error(snn_module(), "quantize", weight_bits=64)
+
+    assert error.message.startswith("quantize: invalid weight-bits 64")
+
+
+# Node errors carry the op, so tools can print the line of a parsed op.
+
+
+def test_discretize_node_error_carries_op():
+    module = lif_module(tau="1.0e-05")
+    lif_op = list(list(module.ops)[0].body.block.ops)[2]
+    error = pass_error(module, "discretize", dt=1e-3)
+
+    assert error.message.startswith("node 'lif': 'tau' 1e-05 s is shorter than dt 0.001 s")
+    assert error.op is lif_op
+    assert error.location.node_path == ("main", "lif")
+    assert location_of(error.op).line == 4
+
+
+def test_quantize_node_error_carries_op():
+    module = snn_module()
+    fc_op = list(list(module.ops)[0].body.block.ops)[1]
+    error = pass_error(module, "quantize", state_bits=4)
+
+    assert error.message.startswith("node 'fc': every weight rounds to zero")
+    assert error.op is fc_op
+    assert error.location.node_path == ("main", "fc")
