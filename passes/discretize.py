@@ -215,7 +215,10 @@ class _NodeContext:
         tau = self.neuron_param(tau_field)
         if not np.isfinite(tau).all() or (tau <= 0).any():
             raise self.error(f"'{tau_field}' has a value {tau.min()} that is not a positive number of seconds")
-        a = self.dt / tau
+        # A tau far below dt makes `a` overflow to inf, which the exact integrators handle
+        # (decay 0, gain 1) and the others report below.
+        with np.errstate(over="ignore"):
+            a = self.dt / tau
         integrator = self.preset.integrator
         if integrator == "forward_euler":
             if (a > 1).any():
@@ -225,6 +228,11 @@ class _NodeContext:
                 )
             return 1.0 - a, a
         if integrator == "exp_euler":
+            if not np.isfinite(a).all():
+                raise self.error(
+                    f"'{tau_field}' {tau.min():g} s is so much shorter than dt {self.dt:g} s that the "
+                    "exp_euler input gain dt/tau overflows; use a smaller dt or integrator=zero_order_hold"
+                )
             return np.exp(-a), a
         return np.exp(-a), -np.expm1(-a)
 
@@ -463,6 +471,22 @@ def _edge_delay_steps(destination: Operation, index: int, is_back_edge: bool, dt
     return steps
 
 
+def _lower_node(node: _NodeContext) -> Lowering:
+    """Run the node's lowering; a float64 overflow or invalid operation becomes a diagnostic.
+
+    numpy would otherwise print a RuntimeWarning and go on with inf or NaN coefficients.
+    Underflow to zero is allowed, because a decay that small is zero.
+    """
+    try:
+        with np.errstate(over="raise", divide="raise", invalid="raise", under="ignore"):
+            return NODE_LOWERINGS[type(node.op)](node)
+    except FloatingPointError as error:
+        raise node.error(
+            f"its per-step coefficients fail in float64 ({error}) at dt {node.dt:g} s; its "
+            "parameters are too large or too small"
+        ) from None
+
+
 def discretize_graph(graph: nir.GraphOp, dt: float, preset: Preset) -> snn.GraphOp:
     """Return the snn graph of one flat nir graph (no `nir.subgraph` left)."""
     graph_name = graph.sym_name.data
@@ -479,7 +503,7 @@ def discretize_graph(graph: nir.GraphOp, dt: float, preset: Preset) -> snn.Graph
                 op=op,
             )
         node = _NodeContext(graph_name, op, dt, preset)
-        op_class, properties = NODE_LOWERINGS[type(op)](node)
+        op_class, properties = _lower_node(node)
         properties["node_name"] = StringAttr(node.name)
         if issubclass(op_class, snn.NeuronOp):
             properties["integrator"] = StringAttr(preset.integrator)

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -216,6 +218,23 @@ class _GraphQuantizer:
         return DiagnosticError(
             f"node '{name}': {message}", Location(node_path=(self.graph_name, name)), op=op
         )
+
+    @contextmanager
+    def numeric_errors(self, op: Operation) -> Iterator[None]:
+        """Turn a float64 overflow or invalid operation while quantizing `op` into a diagnostic.
+
+        numpy would otherwise print a RuntimeWarning and go on with inf or NaN. Underflow to
+        zero is allowed, because a tiny decay or scale rounds to zero anyway.
+        """
+        try:
+            with np.errstate(over="raise", divide="raise", invalid="raise", under="ignore"):
+                yield
+        except FloatingPointError as error:
+            raise self.error(
+                op,
+                f"quantizing its parameters fails in float64 ({error}); its parameters, or those of "
+                "the nodes feeding it, are too large or too small for fixed point",
+            ) from None
 
     def record(self, node: str, parameter: str, exact: np.ndarray, approximate: np.ndarray) -> None:
         entry = self.report.record(self.graph_name, node, parameter, exact, approximate)
@@ -514,13 +533,18 @@ class _GraphQuantizer:
         """Return the fxp graph; raise DiagnosticError naming the node that cannot be quantized."""
         for op in self.ops:
             if isinstance(op, NEURON_OPS):
-                self.plan(op)
+                with self.numeric_errors(op):
+                    self.plan(op)
         for op in self.ops:
-            for result in op.results:
-                self.scale_of(result)
+            with self.numeric_errors(op):
+                for result in op.results:
+                    self.scale_of(result)
 
         # Create the fxp ops without operands, because delays may be read before they are computed.
-        lowered = {op: self.lower_op(op) for op in self.ops}
+        lowered: dict[Operation, Operation] = {}
+        for op in self.ops:
+            with self.numeric_errors(op):
+                lowered[op] = self.lower_op(op)
         for op, new_op in lowered.items():
             for result, new_result in zip(op.results, new_op.results):
                 new_result.name_hint = result.name_hint
@@ -531,7 +555,8 @@ class _GraphQuantizer:
                 value = lowered[operand.owner].results[0]
                 if (op, index) in self._rescaled_edges:
                     factor, name = self._rescaled_edges[(op, index)]
-                    rescale = self.make_rescale(name, factor, snn.tensor_shape(operand.type), "multiplier")
+                    with self.numeric_errors(op):
+                        rescale = self.make_rescale(name, factor, snn.tensor_shape(operand.type), "multiplier")
                     rescale.operands = [value]
                     before[op].append(rescale)
                     value = rescale.results[0]
@@ -627,7 +652,16 @@ class _GraphQuantizer:
         integers = round_half_away(threshold / input_scale)
         self.record(op.node_name.data, "threshold", threshold, integers * input_scale)
         input_bits = self.type_of(op.inputs[0]).get_element_type().width.data
-        properties = {"threshold": _dense_int(integers, max(input_bits, 8)), "spike_test": op.spike_test}
+        bits = max(input_bits, 8)
+        low, high = signed_range(bits)
+        if integers.size and (integers.min() < low or integers.max() > high):
+            # Storing it would wrap around to a small threshold that fires.
+            raise self.error(
+                op,
+                f"'threshold' needs {int(np.abs(integers).max()).bit_length() + 1} bits in the unit of "
+                f"its input, but the input has {input_bits} bits; lower the threshold",
+            )
+        properties = {"threshold": _dense_int(integers, bits), "spike_test": op.spike_test}
         return self.create(fxp.ThresholdOp, op, properties, result_type)
 
     def lower_weight_op(self, op: Operation, result_type: TensorType) -> Operation:

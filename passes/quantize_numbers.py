@@ -10,10 +10,19 @@ import numpy as np
 from nirmlir.dialects.fxp import MAX_SHIFT, Q12_ONE, signed_range
 
 
+INT64_SATURATION = float(2**63 - 1024)
+"""The largest float64 below 2^63: `round_half_away` clamps to ± this value, so the cast to int64 stays defined."""
+
+
 def round_half_away(values: np.ndarray) -> np.ndarray:
-    """Round to the nearest integer, halves away from zero, as int64 (parameters are rounded offline this way)."""
+    """Round to the nearest integer, halves away from zero, as int64 (parameters are rounded offline this way).
+
+    Finite values beyond the int64 range saturate at ±`INT64_SATURATION`, so that the callers'
+    width checks report them as too wide.
+    """
     values = np.asarray(values, dtype=np.float64)
-    return (np.sign(values) * np.floor(np.abs(values) + 0.5)).astype(np.int64)
+    rounded = np.sign(values) * np.floor(np.abs(values) + 0.5)
+    return np.clip(rounded, -INT64_SATURATION, INT64_SATURATION).astype(np.int64)
 
 
 def storage_bits(bits: int) -> int:
@@ -75,7 +84,9 @@ def multiplier_and_shift(factor: np.ndarray, multiplier_bits: int) -> tuple[np.n
     if largest == 0.0:
         return np.zeros(factor.shape, dtype=np.int64), 0
     _, high = signed_range(multiplier_bits)
-    shift = int(math.floor(math.log2(high / largest)))
+    ratio = high / largest
+    # A subnormal factor makes the ratio overflow to inf; any shift then fits, so take the largest.
+    shift = MAX_SHIFT if math.isinf(ratio) else int(math.floor(math.log2(ratio)))
     shift = min(max(shift, 0), MAX_SHIFT)
     multiplier = round_half_away(factor * 2.0**shift)
     while shift > 0 and np.abs(multiplier).max() > high:

@@ -1,14 +1,17 @@
-"""Diagnostics of the lowering passes: input levels, dt, option names and op locations."""
+"""Diagnostics of the lowering passes: input levels, dt, option names, op locations and
+numeric edge cases that must never reach the user as numpy warnings."""
 
 from __future__ import annotations
 
 import warnings
 
+import numpy as np
 import pytest
 
 from nirmlir.context import make_context
 from nirmlir.diagnostics import DiagnosticError, DiagnosticWarning
 from nirmlir.parser import location_of, parse_module
+from nirmlir.passes.quantize_numbers import multiplier_and_shift, round_half_away
 from nirmlir.registry import load_pass
 from nirmlir.verification import verify_module
 
@@ -184,3 +187,94 @@ def test_quantize_node_error_carries_op():
     assert error.message.startswith("node 'fc': every weight rounds to zero")
     assert error.op is fc_op
     assert error.location.node_path == ("main", "fc")
+
+
+# Numeric edge cases: a diagnostic or a result, never a numpy RuntimeWarning.
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"bias": "1.0e+38"},
+        {"bias": "1.7e+308"},
+        {"weight": "1.7e+308"},
+        {"r": "1.0e+300"},
+        {"tau": "4.9e-324"},
+        {"tau": "1.0e-300"},
+        {"v_threshold": "1.7e+308"},
+        {"v_threshold": "1.0e-300"},
+        {"weight": "4.9e-324"},
+    ],
+)
+@pytest.mark.parametrize("preset", ["norse", "sinabs", "nengo"])
+def test_extreme_parameters_give_no_numpy_warning(values: dict[str, str], preset: str):
+    module = lif_module(**values)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        try:
+            run(module, "lower-to-fixedpoint", dt=1e-4, preset=preset)
+        except DiagnosticError as error:
+            assert error.message.startswith("node '")
+            assert error.op is not None
+        else:
+            verify_module(module)
+
+
+def test_discretize_overflow_is_a_node_diagnostic():
+    # sinabs keeps the Euler gain dt/tau, here 1e300, and r scales it past float64.
+    module = lif_module(r="1.0e+10", tau="1.0e-300")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        error = pass_error(module, "discretize", dt=1.0, preset="sinabs")
+
+    assert error.message == (
+        "node 'lif': its per-step coefficients fail in float64 (overflow encountered in multiply) "
+        "at dt 1 s; its parameters are too large or too small"
+    )
+    assert error.op.name == "nir.lif"
+
+
+def test_quantize_overflow_is_a_node_diagnostic():
+    module = lif_module(weight="1.7e+308", r="1.7e+308")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        error = pass_error(module, "lower-to-fixedpoint", dt=1e-4)
+
+    assert error.message.startswith(
+        "node 'lif': quantizing its parameters fails in float64 (overflow encountered in multiply)"
+    )
+    assert error.op.name == "snn.lif"
+
+
+def test_threshold_beyond_input_range_rejected():
+    text = """\
+nir.graph @main {
+  %in = nir.input "in" : tensor<2xf32>
+  %t = nir.threshold "t"(%in) {threshold = dense<1.0e+30> : tensor<2xf64>} : tensor<2xf32>
+  nir.output "o"(%t) : tensor<2xf32>
+}
+"""
+    module = parse_module(text, make_context())
+    error = pass_error(module, "lower-to-fixedpoint", dt=1e-4)
+
+    assert error.message == (
+        "node 't': 'threshold' needs 64 bits in the unit of its input, but the input has 8 bits; "
+        "lower the threshold"
+    )
+
+
+def test_round_half_away_saturates():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        rounded = round_half_away(np.array([1e300, -1e300, 2.5, -2.5]))
+
+    assert rounded.tolist() == [2**63 - 1024, -(2**63 - 1024), 3, -3]
+
+
+def test_multiplier_of_subnormal_factor():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        multiplier, shift = multiplier_and_shift(np.array([5e-324]), 16)
+
+    assert multiplier.tolist() == [0]
+    assert shift >= 0
