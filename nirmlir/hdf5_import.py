@@ -25,13 +25,10 @@ import h5py
 import numpy as np
 from xdsl.context import Context
 from xdsl.dialects.builtin import (
-    ArrayAttr,
     BytesAttr,
     DenseIntOrFPElementsAttr,
     DictionaryAttr,
-    FloatAttr,
     IntegerAttr,
-    IntegerType,
     ModuleOp,
     StringAttr,
     SymbolRefAttr,
@@ -54,6 +51,15 @@ from nirmlir.hdf5_format import (
     FieldSpec,
 )
 from nirmlir.hdf5_raw import bytes_backing, read_array
+from nirmlir.hdf5_values import (
+    bool_dense,
+    broken_link,
+    dataset_value,
+    describe,
+    integers,
+    scalar_attr,
+    string_array_attr,
+)
 from nirmlir.hdf5_graph import (
     GraphRecord,
     NodeRecord,
@@ -229,15 +235,15 @@ class _FileReader:
                 link = group.get(name, getlink=True)
                 location = (path + (name,), None) if nodes else (path, name)
                 subject = f"node '{name}'" if nodes else f"'{name}'"
-                raise self.error(f"{subject} is {_broken_link(link)}", *location)
+                raise self.error(f"{subject} is {broken_link(link)}", *location)
             members[name] = item
         return members
 
     def _value(self, dataset: h5py.Dataset, path: tuple[str, ...], field: str) -> str | np.ndarray | object:
-        """Read a dataset with `_dataset_value` after checking its size."""
+        """Read a dataset with `dataset_value` after checking its size."""
         self._check_size(dataset, path, field)
         try:
-            return _dataset_value(dataset)
+            return dataset_value(dataset)
         except UnicodeDecodeError as error:
             raise self.error(
                 f"'{field}' contains the bytes {error.object!r}, which are not UTF-8 text; "
@@ -284,7 +290,7 @@ class _FileReader:
         value = self._value(item, path, "type") if isinstance(item, h5py.Dataset) else item
         if not isinstance(value, str):
             raise self.error(
-                f"the 'type' dataset must be a string naming the NIR node type; got {_describe(value)}",
+                f"the 'type' dataset must be a string naming the NIR node type; got {describe(value)}",
                 path,
                 "type",
             )
@@ -433,7 +439,7 @@ class _FileReader:
         def fail(expected: str) -> DiagnosticError:
             return self.error(
                 f"field '{spec.name}' of node '{path[-1]}' ({nir_type}) {expected}; got "
-                f"{_describe(value)}",
+                f"{describe(value)}",
                 path,
                 spec.name,
             )
@@ -447,7 +453,7 @@ class _FileReader:
             case FieldKind.TENSOR:
                 raise fail("must be a numeric array")
             case FieldKind.INT:
-                ints = _integers(value)
+                ints = integers(value)
                 if ints is None or len(ints) != 1:
                     raise fail("must be one integer")
                 return ints[0]
@@ -456,14 +462,14 @@ class _FileReader:
                     raise fail("must be integers, 'same' or 'valid'")
                 return value
             case FieldKind.INTS | FieldKind.PADDING:
-                ints = _integers(value)
+                ints = integers(value)
                 if ints is not None and np.ndim(value) == 0:
                     ints = ints * rank
                 if ints is None or len(ints) != rank:
                     raise fail(f"must be {rank} integer(s), one per spatial axis, or one integer")
                 return ints
             case FieldKind.SPATIAL_SHAPE:
-                ints = _integers(value)
+                ints = integers(value)
                 if ints is not None and len(ints) == rank + 1:
                     raise fail(
                         f"must hold only the {rank} spatial size(s), without the channel count"
@@ -472,7 +478,7 @@ class _FileReader:
                     raise fail(f"must be {rank} positive integer(s)")
                 return ints
             case FieldKind.SHAPE:
-                ints = _integers(value)
+                ints = integers(value)
                 if ints is None:
                     raise fail("must be a list of dimension sizes")
                 if nir_type == "Flatten" and ints and not any(ints):
@@ -492,7 +498,7 @@ class _FileReader:
         value = self._value(dataset, graph.path, "edges")
         if not isinstance(value, np.ndarray) or value.ndim != 2 or value.shape[1] != 2:
             raise self.error(
-                f"'edges' must be an (E, 2) dataset of node names; got {_describe(value)}",
+                f"'edges' must be an (E, 2) dataset of node names; got {describe(value)}",
                 graph.path,
                 "edges",
             )
@@ -500,7 +506,7 @@ class _FileReader:
             return self._integer_edges(value, graph)
         if value.dtype != object:
             raise self.error(
-                f"'edges' must hold node names; got {_describe(value)}", graph.path, "edges"
+                f"'edges' must hold node names; got {describe(value)}", graph.path, "edges"
             )
         return [(str(source), str(destination)) for source, destination in value]
 
@@ -577,15 +583,15 @@ class _FileReader:
         if isinstance(value, str):
             return StringAttr(value)
         if isinstance(value, np.ndarray) and value.dtype == object:
-            return _string_array_attr(value.tolist())
+            return string_array_attr(value.tolist())
         if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
             if value.ndim == 0:
-                return _scalar_attr(value)
+                return scalar_attr(value)
             if value.dtype.kind == "b":
-                return _bool_dense(value)
+                return bool_dense(value)
             return dense_from_numpy(value)
         raise self.error(
-            f"metadata entry '{field}' has an unsupported type ({_describe(value)}); metadata "
+            f"metadata entry '{field}' has an unsupported type ({describe(value)}); metadata "
             "holds strings, numbers, booleans, numeric arrays, string lists and nested groups",
             path,
             field,
@@ -643,105 +649,6 @@ def _fill_defaults(node: NodeRecord) -> None:
         base = params["v_threshold" if node.nir_type == "CubaLIF" else "v_leak"]
         dtype = base.dtype if base.dtype.kind == "f" else np.dtype(np.float64)
         params["w_in"] = np.broadcast_to(np.ones((), dtype), base.shape)
-
-
-def _dataset_value(dataset: h5py.Dataset) -> str | np.ndarray | object:
-    """Read a dataset as a numpy array, 0-d for a scalar.
-
-    A scalar string becomes a decoded str and a string array an object array of str. A
-    null dataset gives h5py.Empty. Raises UnicodeDecodeError for strings that are not
-    UTF-8.
-    """
-    if h5py.check_string_dtype(dataset.dtype) is not None:
-        try:
-            value = dataset.asstr()[()]
-        except UnicodeDecodeError:
-            # h5py decodes with the declared encoding, and writers tag UTF-8 bytes as
-            # ASCII (h5py itself does for `bytes`), so decode them as UTF-8.
-            value = _decode_utf8(dataset[()])
-        return value if isinstance(value, str) else np.asarray(value, dtype=object)
-    value = dataset[()]
-    if isinstance(value, h5py.Empty):
-        return value
-    return np.asarray(value)
-
-
-def _decode_utf8(raw: bytes | np.ndarray) -> str | np.ndarray:
-    """Decode a bytes scalar or an array of bytes (fixed-length or variable-length)."""
-    if isinstance(raw, bytes):
-        return raw.decode("utf-8")
-    array = np.asarray(raw)
-    decoded = np.empty(array.shape, dtype=object)
-    for index, item in np.ndenumerate(array):
-        decoded[index] = item.decode("utf-8") if isinstance(item, bytes) else str(item)
-    return decoded
-
-
-def _broken_link(link: h5py.SoftLink | h5py.ExternalLink | h5py.HardLink) -> str:
-    """Describe a link that ``h5py.Group.get`` could not follow."""
-    if isinstance(link, h5py.SoftLink):
-        return (
-            f"a dangling soft link to '{link.path}', which does not exist in the file; "
-            "remove the link or point it at an existing group"
-        )
-    if isinstance(link, h5py.ExternalLink):
-        return (
-            f"an external link to '{link.path}' in the file '{link.filename}', which "
-            "cannot be opened"
-        )
-    return "a link that HDF5 cannot open"
-
-
-def _describe(value: object) -> str:
-    if isinstance(value, str):
-        return f"the string '{value}'"
-    if isinstance(value, np.ndarray):
-        if value.size <= 8 and value.dtype.kind in "biuf":
-            return f"{value.tolist()} (dtype {value.dtype})"
-        return f"an array of dtype {value.dtype} and shape {list(value.shape)}"
-    if isinstance(value, h5py.Group):
-        return "a group"
-    if isinstance(value, h5py.Empty):
-        return "an empty dataset (HDF5 null dataspace)"
-    return type(value).__name__
-
-
-def _integers(value: object) -> tuple[int, ...] | None:
-    """Return the values of a scalar or 1-D integer array (or integral floats), else None."""
-    if not isinstance(value, np.ndarray) or value.ndim > 1 or value.dtype.kind not in "iuf":
-        return None
-    flat = value.reshape(-1)
-    if value.dtype.kind == "f" and not np.all(np.isfinite(flat) & (flat == np.round(flat))):
-        return None
-    integers = tuple(int(v) for v in flat)
-    if any(not -(2**63) <= v < 2**63 for v in integers):
-        return None
-    return integers
-
-
-def _scalar_attr(value: np.ndarray) -> Attribute:
-    if value.dtype.kind == "b":
-        return IntegerAttr(int(value), IntegerType(1))
-    element_type = element_type_for(value.dtype)
-    if value.dtype.kind == "f":
-        return FloatAttr(float(value), element_type)
-    return IntegerAttr(int(value), element_type)
-
-
-def _bool_dense(value: np.ndarray) -> DenseIntOrFPElementsAttr:
-    # xDSL stores each i1 element as one byte, 0xff for true, as its parser does.
-    data = np.where(value, 0xFF, 0).astype(np.uint8).tobytes()
-    return DenseIntOrFPElementsAttr(TensorType(IntegerType(1), value.shape), BytesAttr(data))
-
-
-def _string_array_attr(values: list) -> ArrayAttr:
-    return ArrayAttr(
-        [_string_array_attr(v) if isinstance(v, list) else StringAttr(_text(v)) for v in values]
-    )
-
-
-def _text(value: object) -> str:
-    return value.decode("utf-8", errors="replace") if isinstance(value, bytes) else str(value)
 
 
 # --------------------------------------------------------------------------------------
