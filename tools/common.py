@@ -6,6 +6,7 @@ argument errors never pay for them.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 import traceback
@@ -109,6 +110,23 @@ def write_text(path: str | None, text: str) -> None:
             stream.write(text)
     except OSError as error:
         raise DiagnosticError(f"cannot write '{path}': {error.strerror}") from None
+
+
+def attach_location(error: DiagnosticError, locate, filename: str) -> None:
+    """Point a diagnostic at its op's parse location, or at least at the input file.
+
+    Errors raised about an op carry it; when the parser recorded where the op was, that
+    file, line and column replace the location. Otherwise a location that names a graph
+    and node but no file gets the input's name.
+    """
+    if locate is not None and error.op is not None:
+        location = locate(error.op)
+        if location is not None:
+            error.diagnostic.location = location
+            return
+    location = error.diagnostic.location
+    if location.file == Location().file and (location.node_path or location.field):
+        error.diagnostic.location = dataclasses.replace(location, file=filename)
 
 
 def locator():

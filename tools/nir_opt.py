@@ -19,6 +19,7 @@ from nirmlir.registry import PASS_SUMMARIES, PASSES
 from .common import (
     EXIT_FAILURE,
     EXIT_OK,
+    attach_location,
     is_hdf5_path,
     locator,
     read_text,
@@ -181,17 +182,10 @@ def _print_options(args) -> dict:
     }
 
 
-def locate_error(error: DiagnosticError, locate) -> None:
-    """Point a diagnostic at its op's parse location when the parser recorded one."""
-    if locate is None or error.op is None:
-        return
-    location = locate(error.op)
-    if location is not None:
-        error.diagnostic.location = location
-
-
-def warning_diagnostics(caught, locate) -> list[Diagnostic]:
+def warning_diagnostics(caught, locate, filename: str) -> list[Diagnostic]:
     """Turn caught Python warnings into diagnostics; foreign warnings become plain ones."""
+    import dataclasses
+
     from nirmlir.diagnostics import DiagnosticWarning, Location, Severity
 
     diagnostics = []
@@ -203,6 +197,9 @@ def warning_diagnostics(caught, locate) -> list[Diagnostic]:
                 diagnostic.location = locate(warning.op) or diagnostic.location
         else:
             diagnostic = Diagnostic(Severity.WARNING, str(warning), Location())
+        location = diagnostic.location
+        if location.file == Location().file and (location.node_path or location.field):
+            diagnostic.location = dataclasses.replace(location, file=filename)
         diagnostics.append(diagnostic)
     return diagnostics
 
@@ -222,7 +219,7 @@ def process_module(module, ctx, args, passes, timer: _Timer, locate) -> str:
         try:
             pass_instance.apply(ctx, module)
         except DiagnosticError as error:
-            locate_error(error, locate)
+            attach_location(error, locate, args.display_name)
             raise
         timer.measure(pass_instance.name, start)
         if not args.disable_verify:
@@ -279,7 +276,7 @@ def run_chunk(chunk: str, line_offset: int, filename: str, ctx, args, passes, ti
             text = process_module(module, ctx, args, passes, timer, locate)
         except DiagnosticError as error:
             diagnostics.append(error.diagnostic)
-    return text, warning_diagnostics(caught, locate) + diagnostics
+    return text, warning_diagnostics(caught, locate, filename) + diagnostics
 
 
 def run(args) -> int:
@@ -292,6 +289,7 @@ def run(args) -> int:
     ctx = make_context()
 
     source, filename = read_input(args.input)
+    args.display_name = filename
     if not isinstance(source, str):
         if args.split_input_file or args.verify_diagnostics:
             raise DiagnosticError(
@@ -344,7 +342,7 @@ def run_hdf5(source: bytes | None, filename: str, ctx, args, passes, timer) -> i
             timer.measure("import HDF5", start)
             text = process_module(module, ctx, args, passes, timer, None)
         finally:
-            for diagnostic in warning_diagnostics(caught, None):
+            for diagnostic in warning_diagnostics(caught, None, filename):
                 report(diagnostic)
     write_text(args.output, text)
     timer.print()

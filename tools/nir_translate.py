@@ -12,7 +12,15 @@ import sys
 
 from nirmlir.diagnostics import DiagnosticError
 
-from .common import EXIT_OK, import_hdf5, locator, read_text, run_guarded, write_text
+from .common import (
+    EXIT_OK,
+    attach_location,
+    import_hdf5,
+    locator,
+    read_text,
+    run_guarded,
+    write_text,
+)
 
 
 def build_argument_parser() -> argparse.ArgumentParser:
@@ -76,13 +84,24 @@ def run_import(args) -> int:
 
 def run_export(args) -> int:
     from nirmlir.context import make_context
-    from nirmlir.hdf5 import export_nir
     from nirmlir.parser import parse_module
     from nirmlir.verification import verify_module
 
     text, filename = read_text(args.input)
     module = parse_module(text, make_context(), filename)
-    verify_module(module, locator())
+    try:
+        verify_module(module, locator())
+        write_hdf5(module, args)
+    except DiagnosticError as error:
+        attach_location(error, locator(), filename)
+        raise
+    return EXIT_OK
+
+
+def write_hdf5(module, args) -> None:
+    """Export a verified nir module to the output file, or to stdout when it is a pipe."""
+    from nirmlir.hdf5 import export_nir
+
     compression = None if args.no_compression else "gzip"
     if args.output in (None, "-"):
         if sys.stdout.isatty():
@@ -91,16 +110,15 @@ def run_export(args) -> int:
             )
         export_nir(module, sys.stdout.buffer, compression=compression)
         sys.stdout.buffer.flush()
-        return EXIT_OK
+        return
     target = os.path.realpath(args.output)
     if os.path.exists(target) and not os.path.isfile(target):
         # A device or FIFO (e.g. /dev/null) is written in place; renaming onto it would
         # replace it with a regular file.
         with open(target, "wb") as stream:
             export_nir(module, stream, compression=compression)
-        return EXIT_OK
+        return
     export_nir(module, target, compression=compression)
-    return EXIT_OK
 
 
 def main(argv: list[str] | None = None) -> int:
