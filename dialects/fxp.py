@@ -581,10 +581,15 @@ class DecayingNeuronOp(NeuronOp):
 
 
 class SpikingNeuronOp(NeuronOp):
-    """A neuron group whose result is spike counts, with integer threshold and reset values."""
+    """A neuron group whose result is spike counts, with integer threshold and reset values.
+
+    The optional `threshold_bits` states a narrower signed width of v_threshold and v_reset (a
+    chip's threshold register); without it they have voltage_bits.
+    """
 
     v_threshold = prop_def(DenseIntOrFPElementsAttr)
     v_reset = prop_def(DenseIntOrFPElementsAttr)
+    threshold_bits = opt_prop_def(IntegerAttr)
     spike_test = prop_def(StringAttr)
     spike_timing = prop_def(StringAttr)
     reset = prop_def(StringAttr)
@@ -592,6 +597,10 @@ class SpikingNeuronOp(NeuronOp):
 
     def verify_(self) -> None:
         super().verify_()
+        if self.threshold_bits is not None:
+            bits = check_bits(self.label, "threshold_bits", self.threshold_bits, 2, self.voltage_bits.value.data)
+            for field in ("v_threshold", "v_reset"):
+                check_fits(self.label, field, int_array(self.label, field, self.properties[field]), bits)
         check_choice(self.label, "spike_test", self.spike_test, SPIKE_TESTS)
         check_choice(self.label, "spike_timing", self.spike_timing, SPIKE_TIMINGS)
         check_choice(self.label, "reset", self.reset, RESETS)

@@ -44,17 +44,19 @@ def describe_options(name: str) -> list[tuple[str, str, str]]:
 
     pass_class = load_pass(name)
     descriptions: dict[str, str] = {}
-    tree = ast.parse(textwrap.dedent(inspect.getsource(pass_class)))
-    body = tree.body[0].body if tree.body and isinstance(tree.body[0], ast.ClassDef) else []
-    for statement, following in zip(body, body[1:]):
-        if (
-            isinstance(statement, ast.AnnAssign)
-            and isinstance(statement.target, ast.Name)
-            and isinstance(following, ast.Expr)
-            and isinstance(following.value, ast.Constant)
-            and isinstance(following.value.value, str)
-        ):
-            descriptions[statement.target.id] = " ".join(following.value.value.split())
+    # Options may be declared in a base class; the class nearest the pass wins.
+    for declaring in reversed([cls for cls in pass_class.__mro__ if dataclasses.is_dataclass(cls)]):
+        tree = ast.parse(textwrap.dedent(inspect.getsource(declaring)))
+        body = tree.body[0].body if tree.body and isinstance(tree.body[0], ast.ClassDef) else []
+        for statement, following in zip(body, body[1:]):
+            if (
+                isinstance(statement, ast.AnnAssign)
+                and isinstance(statement.target, ast.Name)
+                and isinstance(following, ast.Expr)
+                and isinstance(following.value, ast.Constant)
+                and isinstance(following.value.value, str)
+            ):
+                descriptions[statement.target.id] = " ".join(following.value.value.split())
     rows = []
     for field in dataclasses.fields(pass_class):
         default = "" if field.default is dataclasses.MISSING else str(field.default)

@@ -6,15 +6,18 @@ neuron's result has its voltage scale.
 
 A weight op (affine, conv) whose only use is a neuron group, directly or through delays, has the
 group's input gain folded into its weights. Its integer result then adds straight into the
-group's state, which therefore has the unit of the accumulated input. Every other edge into a group gets
-an `fxp.rescale` that applies the gain. The weights of one group share a symmetric scale, chosen
-by max-abs over all its inputs (per tensor or per output channel), such that the largest input
-uses the full weight range. When a threshold or reset value would not fit in half the state range,
-the scale is made coarser until it does. Decays are encoded as `decay-kind`, 12-bit kept fractions
-by default.
+group's state. Under state-scale=range the state unit is finer than the weights' unit by a power
+of two, and an `fxp.rescale` shifts the weight op's input left by it, so that the bias has the
+state's precision. Every other edge into a group gets an `fxp.rescale` that applies the gain. The weights of
+one group share a symmetric scale per tensor, per output channel or per target neuron, chosen so
+that the largest input (or the clip percentile of the inputs) uses the full weight range. When a
+threshold or reset value would not fit in half the state range or in threshold-bits, or a state
+recorded on the calibration input would not fit the state range, the scale is made coarser until
+it does. Decays are encoded as `decay-kind`, 12-bit kept fractions by default.
 
 Each approximated parameter is recorded in the returned `QuantizationReport` and in the
-`quantization_error` attribute of its op (the max relative error per parameter).
+`quantization_error` attribute of its op (the max relative error per parameter). The range
+analysis then bounds every result and state (`range_analysis`).
 """
 
 from __future__ import annotations
@@ -40,15 +43,16 @@ from xdsl.dialects.builtin import (
     i64,
 )
 from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
-from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
 
-from nirmlir.dense import dense_from_numpy
+from nirmlir.dense import dense_from_numpy, numpy_from_dense
 from nirmlir.diagnostics import DiagnosticError, Location
 from nirmlir.dialects import fxp, snn
-from nirmlir.dialects.fxp import DECAY_KINDS, ROUNDINGS, signed_range
+from nirmlir.dialects.fxp import signed_range
 from nirmlir.passes.levels import check_input_level
+from nirmlir.passes.quantize_calibration import CalibrationSource, graph_inputs, record_activity, spike_agreement
 from nirmlir.passes.quantize_numbers import (
+    LayerRecord,
     QuantizationReport,
     bits_for_magnitude,
     encode_decay,
@@ -57,9 +61,12 @@ from nirmlir.passes.quantize_numbers import (
     round_half_away,
     storage_bits,
 )
+from nirmlir.passes.quantize_options import QuantizeOptions, QuantizingPass
+from nirmlir.passes.quantize_report import report_document
+from nirmlir.passes.range_analysis import analyze_ranges, check_ranges
+from nirmlir.quantization_report import publish
 
-WEIGHT_SCALE_RULES = ("max-abs", "power-of-two")
-WEIGHT_GRANULARITIES = ("per-tensor", "per-channel")
+__all__ = ["QuantizationReport", "QuantizeOptions", "QuantizePass", "quantize_module"]
 
 SYNAPSE_OPS = (snn.AffineOp, snn.Conv1dOp, snn.Conv2dOp)
 DELAY_OPS = (snn.StepDelayOp, snn.DelayOp)
@@ -67,63 +74,6 @@ SPIKING_OPS = (snn.LIFOp, snn.CubaLIFOp)
 STATE_OPS = (snn.LIOp, snn.CubaLIOp, snn.IntegratorOp)
 CURRENT_OPS = (snn.CubaLIFOp, snn.CubaLIOp)
 NEURON_OPS = SPIKING_OPS + STATE_OPS
-
-
-# --------------------------------------------------------------------------------------
-# Options
-# --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class QuantizeOptions:
-    """The number formats `quantize` targets; see `QuantizePass` for each field's meaning."""
-
-    weight_bits: int = 8
-    state_bits: int = 16
-    accumulator_bits: int = 32
-    spike_bits: int = 8
-    input_bits: int = 8
-    input_scale: float = 1.0
-    multiplier_bits: int = 16
-    weight_scale_rule: str = "max-abs"
-    weight_granularity: str = "per-tensor"
-    decay_kind: str = "kept_fraction_q12"
-    decay_min_step: int = 0
-    rounding: str = "toward_zero"
-    seed: int | None = None
-    saturate: bool = True
-
-    def validate(self, pass_name: str = "quantize") -> None:
-        """Raise DiagnosticError naming the first option whose value is not supported.
-
-        ``pass_name`` is the pass whose options the user wrote, which the message names.
-        """
-        ranges = {
-            "weight-bits": (self.weight_bits, 2, 16),
-            "state-bits": (self.state_bits, 4, 32),
-            "accumulator-bits": (self.accumulator_bits, 8, 64),
-            "input-bits": (self.input_bits, 1, 32),
-            "multiplier-bits": (self.multiplier_bits, 2, 32),
-            "decay-min-step": (self.decay_min_step, 0, 1 << 16),
-        }
-        for option, (value, low, high) in ranges.items():
-            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-                raise DiagnosticError(f"{pass_name}: invalid {option} {value}; expected an integer from {low} to {high}")
-        if self.spike_bits not in (1, 8):
-            raise DiagnosticError(f"{pass_name}: invalid spike-bits {self.spike_bits}; expected 1 or 8")
-        choices = {
-            "weight-scale-rule": (self.weight_scale_rule, WEIGHT_SCALE_RULES),
-            "weight-granularity": (self.weight_granularity, WEIGHT_GRANULARITIES),
-            "decay-kind": (self.decay_kind, DECAY_KINDS),
-            "rounding": (self.rounding, ROUNDINGS),
-        }
-        for option, (value, allowed) in choices.items():
-            if value not in allowed:
-                raise DiagnosticError(f"{pass_name}: invalid {option} '{value}'; expected one of {', '.join(allowed)}")
-        if not math.isfinite(self.input_scale) or self.input_scale <= 0:
-            raise DiagnosticError(f"{pass_name}: invalid input-scale {self.input_scale}; expected a positive number")
-        if self.seed is not None and self.rounding != "stochastic":
-            raise DiagnosticError(f"{pass_name}: seed is used only with rounding=stochastic; remove it or set that rounding")
 
 
 # --------------------------------------------------------------------------------------
@@ -139,15 +89,6 @@ def _compress(values: np.ndarray) -> np.ndarray:
     return values
 
 
-def _max_to_shape(values: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """Return max |values| over every axis that `shape` broadcasts (size 1), as an array of `shape`."""
-    values = np.abs(np.asarray(values, dtype=np.float64))
-    if shape == ():
-        return np.asarray(values.max() if values.size else 0.0)
-    axes = tuple(axis for axis, size in enumerate(shape) if size == 1 and values.shape[axis] != 1)
-    return values.max(axis=axes, keepdims=True) if axes else values
-
-
 def _dense_f64(values: np.ndarray):
     return dense_from_numpy(np.asarray(values, dtype=np.float64))
 
@@ -157,12 +98,20 @@ def _dense_int(values: np.ndarray, bits: int):
     return dense_from_numpy(np.asarray(values, dtype=np.dtype(f"<i{storage_bits(bits) // 8}")))
 
 
-def _channel_shape(op: Operation, rank: int) -> tuple[int, ...]:
-    """Return the scale shape of one value per output channel of a weight op, broadcastable to its result."""
-    weight_shape = tuple(op.weight.get_shape())
-    if isinstance(op, snn.AffineOp):
-        return weight_shape[:-1]
-    return (weight_shape[0],) + (1,) * (rank - 1)
+def _groups(values: np.ndarray, group_count: int) -> np.ndarray:
+    """Return the elements of each scale group as the rows of a (groups, n) array.
+
+    The groups (the whole tensor, each output channel or each neuron) are contiguous blocks of
+    `values` in C order, whose leading axes are the neuron axes: weights (neurons..., inputs),
+    or per-neuron values.
+    """
+    return np.asarray(values, dtype=np.float64).reshape(group_count, -1)
+
+
+def _trace_groups(trace: np.ndarray, group_count: int) -> np.ndarray:
+    """Return a recorded trace (batch, steps, *neuron shape) as the rows of a (groups, n) array."""
+    per_step = np.asarray(trace, dtype=np.float64).reshape(-1, group_count, trace[0, 0].size // group_count)
+    return per_step.transpose(1, 0, 2).reshape(group_count, -1)
 
 
 @dataclass
@@ -176,6 +125,12 @@ class _NeuronPlan:
     """The per-neuron input gain, folded into weights or applied by rescales."""
     weight_inputs: dict[Operation, float]
     """Each folded weight op and the scale of its input."""
+    accumulator_scale: np.ndarray
+    """The unit that sets the integer weights, input_scale times 2^shift: the state unit if the inputs were not shifted."""
+    shift: int
+    """The left shift in bits of the folded weight ops' inputs, which makes their results the state unit."""
+    calibrated: dict[str, float]
+    """The largest |voltage| and |current| of the float model on the calibration input, in NIR units."""
 
 
 @dataclass
@@ -186,6 +141,23 @@ class _WeightPlan:
     input_scale: float
 
 
+def _fed_neuron(op: Operation) -> Operation | None:
+    """Return the fxp neuron group that reads `op`'s result through delays, rescales and weight ops, or None."""
+    value = op.results[0]
+    while True:
+        uses = list(value.uses)
+        if len(uses) != 1:
+            return None
+        user = uses[0].operation
+        if isinstance(user, fxp.NeuronOp):
+            return user
+        if not isinstance(user, fxp.StepDelayOp | fxp.DelayOp | fxp.RescaleOp | fxp.WeightOp):
+            return None
+        if len(user.operands) != 1 and not isinstance(user, fxp.WeightOp):
+            return None
+        value = user.results[0]
+
+
 # --------------------------------------------------------------------------------------
 # One graph
 # --------------------------------------------------------------------------------------
@@ -194,8 +166,16 @@ class _WeightPlan:
 class _GraphQuantizer:
     """Plans the units of every value of one snn graph, then builds its fxp graph."""
 
-    def __init__(self, graph: snn.GraphOp, options: QuantizeOptions, report: QuantizationReport):
+    def __init__(
+        self,
+        graph: snn.GraphOp,
+        options: QuantizeOptions,
+        report: QuantizationReport,
+        activity: dict[str, dict[str, np.ndarray]] | None = None,
+    ):
         self.graph = graph
+        # Traces of the float model on the calibration input: node -> v, i, spikes as (batch, steps, *shape).
+        self.activity = activity or {}
         self.graph_name = graph.sym_name.data
         self.options = options
         self.report = report
@@ -209,6 +189,8 @@ class _GraphQuantizer:
         self._in_progress: set[object] = set()
         # Edges into neuron groups that need an fxp.rescale: (consumer op, operand index) -> (factor, edge name).
         self._rescaled_edges: dict[tuple[Operation, int], tuple[np.ndarray, str]] = {}
+        # Inputs of folded weight ops that state-scale=range shifts left: (weight op, operand index) -> (shift, name).
+        self._shifted_edges: dict[tuple[Operation, int], tuple[int, str]] = {}
         # Delay results between such a rescale and its neuron group carry the group's state unit.
         self._rescaled_delays: set[SSAValue] = set()
         self._errors: dict[str, dict[str, float]] = defaultdict(dict)
@@ -393,14 +375,23 @@ class _GraphQuantizer:
             return np.asarray(values)
         return values.reshape(out_shape[0], -1).max(axis=1)
 
-    def weight_contribution(self, op: Operation, gain: np.ndarray, input_scale: float, target: Operation | None):
-        """Return the largest NIR input per integer input unit that each output channel receives."""
+    def weight_magnitudes(self, op: Operation, gain: np.ndarray, input_scale: float, target: Operation | None):
+        """Return |folded weight|·input scale, the NIR input per integer input unit, with output channels first."""
         folded, _, _ = self.effective_weights(op, gain, target)
-        rank = len(snn.tensor_shape(op.output.type))
-        if isinstance(op, snn.AffineOp):
-            return np.abs(folded).max(axis=-1) * input_scale
-        per_channel = np.abs(folded).reshape(folded.shape[0], -1).max(axis=1)
-        return per_channel.reshape((folded.shape[0],) + (1,) * (rank - 1)) * input_scale
+        return np.abs(folded) * input_scale
+
+    def clip_value(self, samples: np.ndarray) -> np.ndarray:
+        """Return the value each row of `samples` is scaled to cover: its max, or its clip percentile.
+
+        A percentile of 0 in a row that has nonzero entries (very sparse weights) falls back to the max.
+        """
+        if samples.shape[1] == 0:
+            return np.zeros(samples.shape[0])
+        largest = samples.max(axis=1)
+        if self.options.clip == "max":
+            return largest
+        covered = np.percentile(samples, self.options.clip_percentile, axis=1)
+        return np.where(covered > 0, covered, largest)
 
     def finish_scale(self, scale: np.ndarray, fallback: float) -> np.ndarray:
         """Apply the weight scale rule and replace zero scales (all-zero inputs) by `fallback`."""
@@ -416,15 +407,73 @@ class _GraphQuantizer:
         self._enter(op, op)
         input_scale = self.scalar_input_scale(op)
         out_shape = snn.tensor_shape(op.output.type)
-        contribution = self.weight_contribution(op, np.ones(out_shape), input_scale, None)
-        if self.options.weight_granularity == "per-tensor":
-            contribution = _max_to_shape(contribution, ())
-        scale = self.finish_scale(contribution / self.weight_max, input_scale)
+        magnitudes = self.weight_magnitudes(op, np.ones(out_shape), input_scale, None)
+        if self.options.granularity == "per-tensor":
+            scale_shape: tuple[int, ...] = ()
+        elif isinstance(op, snn.AffineOp):
+            scale_shape = out_shape
+        else:
+            scale_shape = (out_shape[0],) + (1,) * (len(out_shape) - 1)
+        covered = self.clip_value(_groups(magnitudes, math.prod(scale_shape))).reshape(scale_shape)
+        scale = self.finish_scale(covered / self.weight_max, input_scale)
         self._in_progress.discard(op)
         self._standalone[op] = _WeightPlan(scale, input_scale)
         return self._standalone[op]
 
     # -- neuron groups -----------------------------------------------------------------
+
+    def scale_shape(self, shape: tuple[int, ...], weight_sources: list[Operation]) -> tuple[int, ...]:
+        """Return the shape of a neuron group's scale under the weight granularity option.
+
+        A conv shares its kernel across positions, so a group fed by one has at most one scale per channel.
+        """
+        granularity = self.options.granularity
+        if granularity == "per-tensor" or (granularity == "per-output-channel" and not weight_sources):
+            return ()
+        if any(not isinstance(source, snn.AffineOp) for source in weight_sources):
+            return (shape[0],) + (1,) * (len(shape) - 1)
+        return shape
+
+    def minimum_scale(self, op: Operation, scale_shape: tuple[int, ...]) -> np.ndarray:
+        """Return the finest state unit (of the operands' sum) that the group's thresholds and recorded states allow.
+
+        Thresholds and reset values stay within half the state range, the other half being headroom
+        for the input of the step that crosses the threshold, and within threshold-bits. With
+        calibration, the recorded voltages and currents stay within the state range.
+        """
+        shape = snn.tensor_shape(op.output.type)
+        group_count = math.prod(scale_shape)
+        current = isinstance(op, CURRENT_OPS)
+        voltage_gain = np.broadcast_to(op.coefficient("voltage_gain"), shape)
+        # A voltage v needs an operand unit of v / voltage_gain when the current adds to the voltage.
+        voltage_unit = voltage_gain if current else np.ones(shape)
+        needed = np.zeros(group_count)
+        if isinstance(op, SPIKING_OPS):
+            magnitude = np.maximum(np.abs(op.coefficient("v_threshold")), np.abs(op.coefficient("v_reset")))
+            threshold_max = signed_range(self.options.threshold_width)[1]
+            per_neuron = np.maximum(2 * magnitude / self.state_max, magnitude / threshold_max) / voltage_unit
+            needed = _groups(per_neuron, group_count).max(axis=1)
+        activity = self.activity.get(op.node_name.data) if self.options.calibrate else None
+        if activity is not None:
+            recorded = np.abs(activity["v"]) / voltage_unit
+            needed = np.maximum(needed, self.clip_value(_trace_groups(recorded, group_count)) / self.state_max)
+            if current:
+                needed = np.maximum(needed, self.clip_value(_trace_groups(np.abs(activity["i"]), group_count)) / self.state_max)
+        return needed.reshape(scale_shape)
+
+    def state_shift(self, accumulator_scale: np.ndarray, minimum: np.ndarray) -> int:
+        """Return the left shift that state-scale=range applies to the inputs of a group's weight ops.
+
+        The shift is the largest that keeps the state unit of every scale group at or above
+        `minimum`, and 0 when nothing bounds the state (no threshold, reset value or
+        calibration). 2^shift must fit multiplier-bits, because an fxp.rescale applies it.
+        """
+        bounded = np.broadcast_to(minimum, np.shape(accumulator_scale)) > 0
+        if self.options.state_scale != "range" or not bounded.any():
+            return 0
+        ratio = np.broadcast_to(accumulator_scale, bounded.shape)[bounded] / np.broadcast_to(minimum, bounded.shape)[bounded]
+        shift = int(np.floor(np.log2(max(float(ratio.min()), 1.0))))
+        return min(shift, self.options.multiplier_bits - 2)
 
     def plan(self, op: Operation) -> _NeuronPlan:
         """Choose the units of a neuron group from all its inputs, its gains and its threshold."""
@@ -434,53 +483,56 @@ class _GraphQuantizer:
         shape = snn.tensor_shape(op.output.type)
         current = isinstance(op, CURRENT_OPS)
         gain = op.coefficient("current_gain" if current else "voltage_gain")
+        voltage_gain = op.coefficient("voltage_gain")
+        if current and (voltage_gain <= 0).any():
+            raise self.error(op, "quantize needs a positive voltage_gain, because the current adds to the voltage")
 
-        # Sort the edges into folded weight ops and plain edges, with the largest input of each.
+        # Sort the edges into folded weight ops and plain edges.
         weight_inputs: dict[Operation, float] = {}
         plain_edges: list[tuple[int, list[Operation], SSAValue]] = []
-        contributions: list[np.ndarray] = []
         for index, operand in enumerate(op.operands):
             chain, origin = self.trace_to_origin(operand)
             source = origin.owner
             if isinstance(source, SYNAPSE_OPS) and self.fold_target(source) is op:
                 weight_inputs[source] = self.scalar_input_scale(source)
-                contributions.append(self.weight_contribution(source, gain, weight_inputs[source], op))
             else:
-                source_scale = np.broadcast_to(self.scale_of(origin), shape)
-                contributions.append(np.abs(gain) * source_scale)
                 plain_edges.append((index, chain, origin))
 
-        # One scale per tensor, or per output channel of the weight ops that feed the group.
-        scale_shape: tuple[int, ...] = ()
-        if self.options.weight_granularity == "per-channel" and weight_inputs:
-            if any(not isinstance(source, snn.AffineOp) for source in weight_inputs):
-                scale_shape = (shape[0],) + (1,) * (len(shape) - 1)
-            else:
-                scale_shape = shape
-        largest = np.zeros(scale_shape)
-        for contribution in contributions:
-            largest = np.maximum(largest, _max_to_shape(np.broadcast_to(contribution, shape), scale_shape))
-        input_scale = largest / self.weight_max
+        # The weights use the full range for the largest input (or the clip percentile) of each scale group.
+        scale_shape = self.scale_shape(shape, list(weight_inputs))
+        group_count = math.prod(scale_shape)
+        samples = [_groups(self.weight_magnitudes(source, gain, scale, op), group_count) for source, scale in weight_inputs.items()]
+        for _, _, origin in plain_edges:
+            magnitudes = np.abs(gain) * np.broadcast_to(self.scale_of(origin), shape)
+            samples.append(_groups(magnitudes, group_count))
+        covered = self.clip_value(np.concatenate(samples, axis=1) if samples else np.zeros((group_count, 0)))
+        weight_scale = covered.reshape(scale_shape) / self.weight_max
 
-        # Keep the threshold and reset value within half the state range; the other half is
-        # headroom for the input of the step that crosses the threshold.
-        voltage_gain = op.coefficient("voltage_gain")
-        if current and (voltage_gain <= 0).any():
-            raise self.error(op, "quantize needs a positive voltage_gain, because the current adds to the voltage")
-        if isinstance(op, SPIKING_OPS):
-            magnitude = np.maximum(np.abs(op.coefficient("v_threshold")), np.abs(op.coefficient("v_reset")))
-            needed = 2 * magnitude / self.state_max
-            if current:
-                needed = needed / voltage_gain
-            input_scale = np.maximum(input_scale, _max_to_shape(needed, scale_shape))
-        input_scale = self.finish_scale(input_scale, 1.0)
+        # The state unit is at least what thresholds and recorded states need; state-scale=range
+        # makes it finer by a power of two where they allow.
+        minimum = self.minimum_scale(op, scale_shape)
+        accumulator_scale = self.finish_scale(np.maximum(weight_scale, minimum), 1.0)
+        shift = self.state_shift(accumulator_scale, minimum)
+        input_scale = accumulator_scale / 2.0**shift
         voltage_scale = _compress(voltage_gain * input_scale) if current else _compress(input_scale)
 
-        plan = _NeuronPlan(_compress(input_scale), voltage_scale, gain, weight_inputs)
+        calibrated: dict[str, float] = {}
+        activity = self.activity.get(op.node_name.data)
+        if activity is not None:
+            calibrated = {key: float(np.abs(trace).max(initial=0.0)) for key, trace in activity.items() if key in ("v", "i")}
+        plan = _NeuronPlan(
+            _compress(input_scale), voltage_scale, gain, weight_inputs, _compress(accumulator_scale), shift, calibrated
+        )
         self._in_progress.discard(op)
         self._plans[op] = plan
 
-        # Each plain edge gets a rescale right after its origin, before any delay on the way.
+        # Each input of a folded weight op gets a left shift when the state unit is finer, and
+        # each plain edge an fxp.rescale by its factor right after its origin, before any delay.
+        if shift:
+            for source in weight_inputs:
+                for operand_index, operand in enumerate(source.operands):
+                    name = f"{operand.owner.node_name.data}->{source.node_name.data}.rescale"
+                    self._shifted_edges[(source, operand_index)] = (shift, name)
         for index, chain, origin in plain_edges:
             factor = gain * np.broadcast_to(self.scale_of(origin), shape) / np.broadcast_to(input_scale, shape)
             consumer, operand_index = (chain[-1], 0) if chain else (op, index)
@@ -553,6 +605,12 @@ class _GraphQuantizer:
             operands = []
             for index, operand in enumerate(op.operands):
                 value = lowered[operand.owner].results[0]
+                if (op, index) in self._shifted_edges:
+                    shift, name = self._shifted_edges[(op, index)]
+                    rescale = self.make_shift(name, shift, snn.tensor_shape(operand.type))
+                    rescale.operands = [value]
+                    before[op].append(rescale)
+                    value = rescale.results[0]
                 if (op, index) in self._rescaled_edges:
                     factor, name = self._rescaled_edges[(op, index)]
                     with self.numeric_errors(op):
@@ -573,10 +631,43 @@ class _GraphQuantizer:
                 new_op.attributes["quantization_error"] = DictionaryAttr(
                     {name: FloatAttr(error, f64) for name, error in errors.items()}
                 )
+        self.record_layers(lowered, block)
         return fxp.GraphOp.create(
             properties={"sym_name": self.graph.sym_name, "dt": self.graph.dt},
             regions=[Region(block)],
         )
+
+    def record_layers(self, lowered: dict[Operation, Operation], block: Block) -> None:
+        """Add one LayerRecord per neuron group to the report, naming the ops whose parameters belong to it."""
+        members: dict[Operation, list[str]] = defaultdict(list)
+        weight_scales: dict[Operation, dict[str, np.ndarray]] = defaultdict(dict)
+        for new_op in block.ops:
+            if isinstance(new_op, fxp.WeightOp | fxp.RescaleOp):
+                target = _fed_neuron(new_op)
+                if target is not None:
+                    members[target].append(new_op.node_name.data)
+                if target is not None and isinstance(new_op, fxp.WeightOp):
+                    weight_scales[target][new_op.node_name.data] = numpy_from_dense(new_op.weight_scale)
+        for op in self.ops:
+            if not isinstance(op, NEURON_OPS):
+                continue
+            plan, new_op = self._plans[op], lowered[op]
+            current_scale = plan.input_scale if isinstance(op, CURRENT_OPS) else None
+            self.report.layers.append(
+                LayerRecord(
+                    graph=self.graph_name,
+                    node=op.node_name.data,
+                    op=new_op.name,
+                    shape=snn.tensor_shape(op.output.type),
+                    voltage_scale=np.asarray(plan.voltage_scale),
+                    current_scale=None if current_scale is None else np.asarray(current_scale),
+                    accumulator_scale=np.asarray(plan.accumulator_scale),
+                    state_shift=plan.shift,
+                    inputs=members[new_op],
+                    weight_scales=weight_scales[new_op],
+                    calibrated=plan.calibrated,
+                )
+            )
 
     def create(self, op_class: type[fxp.FXPNodeOp], node: Operation | str, properties: dict[str, Attribute], result_type=None):
         name = node if isinstance(node, str) else node.node_name.data
@@ -598,6 +689,17 @@ class _GraphQuantizer:
 
     def saturate(self) -> Attribute:
         return IntegerAttr(int(self.options.saturate), i1)
+
+    def make_shift(self, name: str, shift: int, shape: tuple[int, ...]) -> fxp.RescaleOp:
+        """Build an fxp.rescale (without operands) that shifts left by `shift` bits: multiplier 2^shift, shift 0, exact."""
+        properties = {
+            "multiplier": _dense_int(np.asarray(1 << shift), self.options.multiplier_bits),
+            "shift": IntegerAttr(0, i64),
+            "saturate": self.saturate(),
+        }
+        properties.update(self.rounding_properties())
+        result_type = TensorType(IntegerType(self.options.accumulator_bits), shape)
+        return self.create(fxp.RescaleOp, name, properties, result_type)
 
     def make_rescale(self, name: str, factor: np.ndarray, shape: tuple[int, ...], parameter: str) -> fxp.RescaleOp:
         """Build an fxp.rescale multiplying by `factor` (without operands) and record its error."""
@@ -670,7 +772,9 @@ class _GraphQuantizer:
         out_shape = snn.tensor_shape(op.output.type)
         if target is not None:
             plan = self.plan(target)
-            gain, accumulator_scale, input_scale = plan.gain, plan.input_scale, plan.weight_inputs[op]
+            # A shifted input has a unit 2^shift times finer, so the result has the state unit.
+            gain, accumulator_scale = plan.gain, plan.input_scale
+            input_scale = plan.weight_inputs[op] / 2.0**plan.shift
         else:
             standalone = self.standalone_plan(op)
             gain, accumulator_scale, input_scale = np.ones(out_shape), standalone.accumulator_scale, standalone.input_scale
@@ -725,17 +829,17 @@ class _GraphQuantizer:
             op_class = fxp.AffineOp
         return self.create(op_class, op, properties, result_type)
 
-    def state_integers(self, op: Operation, field: str, scale: np.ndarray) -> np.ndarray:
-        """Quantize a per-neuron voltage parameter to the state unit, record its error and check its range."""
+    def state_integers(self, op: Operation, field: str, scale: np.ndarray, bits: int, option: str = "state-bits") -> np.ndarray:
+        """Quantize a per-neuron voltage parameter to the state unit, record its error and check that it fits `bits`."""
         exact = op.coefficient(field)
         integers = round_half_away(exact / scale)
         self.record(op.node_name.data, field, exact, integers * scale)
-        low, high = signed_range(self.options.state_bits)
+        low, high = signed_range(bits)
         if integers.size and (integers.min() < low or integers.max() > high):
             raise self.error(
                 op,
                 f"'{field}' needs {int(np.abs(integers).max()).bit_length() + 1} bits in the state unit but "
-                f"state-bits is {self.options.state_bits}; raise state-bits",
+                f"{option} is {bits}; raise {option}",
             )
         return integers
 
@@ -765,13 +869,21 @@ class _GraphQuantizer:
             properties["decay_min_step"] = IntegerAttr(self.options.decay_min_step, i64)
             properties.update(self.rounding_properties())
         if "leak" in op.COEFFICIENTS:
-            properties["leak"] = _dense_int(self.state_integers(op, "leak", voltage_scale), bits)
+            properties["leak"] = _dense_int(self.state_integers(op, "leak", voltage_scale, bits), bits)
         if isinstance(op, SPIKING_OPS):
             max_spikes = op.max_spikes_per_step.value.data
             if self.options.spike_bits == 1 and max_spikes > 1:
                 raise self.error(op, f"spike-bits=1 cannot count max_spikes_per_step={max_spikes}; use spike-bits=8")
-            properties["v_threshold"] = _dense_int(self.state_integers(op, "v_threshold", voltage_scale), bits)
-            properties["v_reset"] = _dense_int(self.state_integers(op, "v_reset", voltage_scale), bits)
+            # Thresholds and reset values have threshold-bits, which only a chip with narrower
+            # threshold registers sets below state-bits; the fxp op then states it.
+            threshold_bits, option = self.options.threshold_width, "threshold-bits"
+            if self.options.threshold_bits is None:
+                option = "state-bits"
+            else:
+                properties["threshold_bits"] = IntegerAttr(threshold_bits, i64)
+            for field in ("v_threshold", "v_reset"):
+                integers = self.state_integers(op, field, voltage_scale, threshold_bits, option)
+                properties[field] = _dense_int(integers, threshold_bits)
             for field in ("spike_test", "spike_timing", "reset", "max_spikes_per_step"):
                 properties[field] = op.properties[field]
         if isinstance(op, CURRENT_OPS):
@@ -789,85 +901,72 @@ class _GraphQuantizer:
         return self.create(op_class, op, properties, result_type)
 
 
-def quantize_module(module: ModuleOp, options: QuantizeOptions) -> QuantizationReport:
-    """Replace every snn.graph of the module by its fxp.graph and return the errors of all parameters.
+def _quantize_graph(
+    graph: snn.GraphOp,
+    options: QuantizeOptions,
+    report: QuantizationReport,
+    calibration: CalibrationSource | None,
+) -> fxp.GraphOp:
+    """Return the fxp graph of one snn graph after checking its ranges; with calibration data, measure its spikes."""
+    inputs = graph_inputs(graph, calibration) if calibration is not None else None
+    activity = record_activity(graph, inputs) if inputs is not None else None
+    if inputs is not None:
+        report.calibration_steps = next(iter(inputs.values())).shape[1]
+    snn_ops = {op.node_name.data: op for op in graph.body.block.ops}
+    fxp_graph = _GraphQuantizer(graph, options, report, activity).lower()
 
-    Raises DiagnosticError for invalid options, a node that cannot be quantized, and a
-    module whose graphs are all at another level.
+    # Inputs within input-min..input-max bound every value; a bound past its width is an error
+    # unless the op saturates.
+    bounds = analyze_ranges(fxp_graph, (options.input_min, options.input_max))
+    report.ranges.extend(bounds)
+    check_ranges(bounds, snn_ops.get)
+
+    if inputs is not None and activity is not None:
+        fxp_graph.verify()
+        for node, agreement in spike_agreement(fxp_graph, inputs, activity).items():
+            report.layer(node, graph.sym_name.data).agreement = agreement
+    return fxp_graph
+
+
+def quantize_module(
+    module: ModuleOp,
+    options: QuantizeOptions,
+    calibration: CalibrationSource | None = None,
+    pass_name: str = "quantize",
+) -> QuantizationReport:
+    """Replace every snn.graph of the module by its fxp.graph and return the report: errors, units and bounds.
+
+    `calibration` (a file path or arrays, see `CalibrationSource`) is run through each float
+    graph: with `calibrate`, its voltages and currents size the states, and the report gets the
+    spike agreement of every spiking group. Raises DiagnosticError for invalid options, a node
+    that cannot be quantized, a value that can exceed the width of an op that wraps, and a
+    module whose graphs are all at another level. `pass_name` is the pass that option errors name.
     """
-    options.validate()
+    options.validate(pass_name)
+    if options.calibrate and calibration is None:
+        raise DiagnosticError(
+            f"{pass_name}: calibrate=true needs calibration data; give calibration-input=FILE, or "
+            "--calibration-input FILE to nir-opt"
+        )
     check_input_level(module, "quantize", "snn", "fxp")
     report = QuantizationReport()
     for graph in [op for op in module.ops if isinstance(op, snn.GraphOp)]:
-        Rewriter.insert_op(_GraphQuantizer(graph, options, report).lower(), InsertPoint.before(graph))
+        Rewriter.insert_op(_quantize_graph(graph, options, report, calibration), InsertPoint.before(graph))
         Rewriter.erase_op(graph)
     return report
 
 
-def parse_positive_number(option: str, value: float | int | str) -> float:
-    """Return a numeric option; the pass-option lexer of xDSL 0.74 reads `1e-3` as a word."""
-    try:
-        number = float(value)
-    except ValueError:
-        raise DiagnosticError(f"quantize: invalid {option} '{value}'; expected a positive number") from None
-    return number
-
-
 @dataclass(frozen=True)
-class QuantizePass(ModulePass):
+class QuantizePass(QuantizingPass):
     """Lower snn graphs to fixed-point fxp graphs; options set the number formats."""
 
     name = "quantize"
 
-    weight_bits: int = 8
-    """Signed width of the integer weights, in bits."""
-    state_bits: int = 16
-    """Signed width of the voltage and current states, in bits; thresholds use the same unit."""
-    accumulator_bits: int = 32
-    """Signed width of weight op, rescale and bias results, in bits."""
-    spike_bits: int = 8
-    """Width of spike counts: 1 (one spike per step at most) or 8."""
-    input_bits: int = 8
-    """Signed width of the graph inputs, in bits."""
-    input_scale: float | int | str = 1.0
-    """NIR units per integer unit of the graph inputs (1 for spike inputs)."""
-    multiplier_bits: int = 16
-    """Signed width of the integer multipliers of fxp.rescale, in bits."""
-    weight_scale_rule: str = "max-abs"
-    """max-abs (largest weight uses the full range) or power-of-two (that scale rounded up to a power of two)."""
-    weight_granularity: str = "per-tensor"
-    """per-tensor (one weight scale per neuron group) or per-channel (one per output channel)."""
-    decay_kind: str = "kept_fraction_q12"
-    """kept_fraction_q12, lost_fraction_q12 or shift; decays of exactly 1 stay kept_fraction_q12 under shift."""
-    decay_min_step: int = 0
-    """Smallest step toward zero of a nonzero decaying state, in integer units (0 disables it)."""
-    rounding: str = "toward_zero"
-    """Runtime rounding of decays and rescales: nearest, toward_zero, floor or stochastic."""
-    seed: int | None = None
-    """Seed of the stochastic rounding (0 when absent); only valid with rounding=stochastic."""
-    saturate: bool = True
-    """Whether results and states clamp to their width (true) or wrap (false)."""
-
     def options(self) -> QuantizeOptions:
         """Return the validated number formats of this pass."""
-        options = QuantizeOptions(
-            weight_bits=self.weight_bits,
-            state_bits=self.state_bits,
-            accumulator_bits=self.accumulator_bits,
-            spike_bits=self.spike_bits,
-            input_bits=self.input_bits,
-            input_scale=parse_positive_number("input-scale", self.input_scale),
-            multiplier_bits=self.multiplier_bits,
-            weight_scale_rule=self.weight_scale_rule,
-            weight_granularity=self.weight_granularity,
-            decay_kind=self.decay_kind,
-            decay_min_step=self.decay_min_step,
-            rounding=self.rounding,
-            seed=self.seed,
-            saturate=self.saturate,
-        )
-        options.validate()
-        return options
+        return self.quantize_options()
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        quantize_module(op, self.options())
+        options = self.options()
+        report = quantize_module(op, options, self.calibration_input, self.name)
+        publish(report_document(report, self.name, options, self.calibration_input))

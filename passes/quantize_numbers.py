@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from nirmlir.dialects.fxp import MAX_SHIFT, Q12_ONE, signed_range
+
+if TYPE_CHECKING:
+    from nirmlir.passes.quantize_calibration import SpikeAgreement
+    from nirmlir.passes.range_analysis import RangeBound
 
 
 INT64_SATURATION = float(2**63 - 1024)
@@ -109,10 +114,41 @@ class ParameterError:
 
 
 @dataclass
+class LayerRecord:
+    """The units `quantize` chose for one neuron group, and its spike agreement when an input was given."""
+
+    graph: str
+    node: str
+    op: str
+    """The fxp op name, e.g. fxp.cuba_lif."""
+    shape: tuple[int, ...]
+    voltage_scale: np.ndarray
+    """NIR volts per voltage unit; one number, or one per channel or neuron."""
+    current_scale: np.ndarray | None
+    accumulator_scale: np.ndarray
+    """The unit that sets the integer weights: the state unit times 2^state_shift."""
+    state_shift: int
+    """Left shift in bits of the weight ops' inputs into the state unit (0 under state-scale=weights)."""
+    inputs: list[str]
+    """The weight ops and rescales that feed the group, whose parameters the report lists with it."""
+    weight_scales: dict[str, np.ndarray]
+    """Weight op name -> NIR weight units (after the folded gain) per integer weight."""
+    calibrated: dict[str, float]
+    """The largest |v| and |i| of the float model on the calibration input, in NIR units."""
+    agreement: SpikeAgreement | None = None
+    """The spike agreement of a spiking group on the calibration input, when one was given."""
+
+
+@dataclass
 class QuantizationReport:
-    """Every parameter that `quantize` approximated, with its error."""
+    """Every parameter that `quantize` approximated, with its error, and the units and bounds of each neuron group."""
 
     parameters: list[ParameterError] = field(default_factory=list)
+    layers: list[LayerRecord] = field(default_factory=list)
+    ranges: list[RangeBound] = field(default_factory=list)
+    """The static bound of every weighted sum, rescale, pool and neuron state."""
+    calibration_steps: int | None = None
+    """Steps of the calibration input, when one was given."""
 
     def record(self, graph: str, node: str, parameter: str, exact: np.ndarray, approximate: np.ndarray) -> ParameterError:
         """Compute and store the error of `approximate` against `exact`; return the entry."""
@@ -134,6 +170,13 @@ class QuantizationReport:
             if entry.node == node and entry.parameter == parameter and graph in (None, entry.graph):
                 return entry
         raise KeyError(f"no quantization error recorded for node '{node}' parameter '{parameter}'")
+
+    def layer(self, node: str, graph: str | None = None) -> LayerRecord:
+        """Return the record of one neuron group; raise KeyError if there is none."""
+        for layer in self.layers:
+            if layer.node == node and graph in (None, layer.graph):
+                return layer
+        raise KeyError(f"no neuron group '{node}' in the quantization report")
 
     def worst(self) -> ParameterError | None:
         """Return the entry with the largest relative error, or None for an empty report."""

@@ -150,7 +150,7 @@ def test_metadata_dt_string_number_accepted():
 def test_pipeline_option_error_names_pipeline():
     error = pass_error(lif_module(), "lower-to-fixedpoint", dt=1e-4, weight_bits=64)
 
-    assert error.message == "lower-to-fixedpoint: invalid weight-bits 64; expected an integer from 2 to 16"
+    assert error.message == "lower-to-fixedpoint: invalid weight-bits 64; expected an integer from 2 to 32"
 
 
 def test_pipeline_preset_error_names_pipeline():

@@ -438,7 +438,7 @@ def test_power_of_two_weight_scale():
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"weight_bits": 1}, "invalid weight-bits 1; expected an integer from 2 to 16"),
+        ({"weight_bits": 1}, "invalid weight-bits 1; expected an integer from 2 to 32"),
         ({"spike_bits": 4}, "invalid spike-bits 4; expected 1 or 8"),
         ({"rounding": "banker"}, "invalid rounding 'banker'; expected one of nearest, toward_zero, floor, stochastic"),
         ({"decay_kind": "q15"}, "invalid decay-kind 'q15'"),
