@@ -156,7 +156,7 @@ def test_overflow_with_saturation_warns_once():
 
 
 def test_state_overflow_names_state_bits():
-    # With 8-bit weights the voltage unit puts the threshold near 1/128 of the input, so one step of 127 overshoots a 4-bit state.
+    # The tiny threshold does not coarsen the unit, so one input step adds 127 units, past a 6-bit state.
     graph = feedforward(np.array([[1.0]]), lif(1, threshold=0.001))
     with pytest.raises(DiagnosticError, match=r"node 'neuron': the voltage can reach [0-9,]+, which needs \d+ bits, but it has 6; widen state-bits"):
         lowered(graph, state_bits=6, saturate=False)

@@ -120,6 +120,21 @@ def build_argument_parser() -> argparse.ArgumentParser:
         help="print tensors with more than N elements as hex strings (default: 16; -1: never)",
     )
     parser.add_argument(
+        "--quantization-report",
+        metavar="FILE",
+        help="write the report of lower-to-fixedpoint or quantize as JSON: scales, parameter errors, "
+        "ranges and, with --calibration-input, spike agreement per neuron group",
+    )
+    parser.add_argument(
+        "--calibration-input",
+        metavar="FILE",
+        help="input data (.npy, .npz, .csv or NIR data) for lower-to-fixedpoint and quantize: sizes the "
+        "states under calibrate=true and gives the report's spike agreement",
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="print the quantization report as a table on stderr"
+    )
+    parser.add_argument(
         "--disable-verify", action="store_true", help="do not verify after parsing and each pass"
     )
     parser.add_argument(
@@ -285,7 +300,7 @@ def run(args) -> int:
     check_print_options(args)
     timer = _Timer(args.mlir_timing)
     specs = list(args.pass_pipeline) + list(args.flag_passes)
-    passes = parse_pass_pipeline(specs)
+    passes = with_calibration_input(parse_pass_pipeline(specs), args.calibration_input)
     ctx = make_context()
 
     source, filename = read_input(args.input)
@@ -374,13 +389,51 @@ def read_input(path: str | None) -> tuple[str | bytes | None, str]:
     return read_text(path)
 
 
+def with_calibration_input(passes: list, path: str | None) -> list:
+    """Give --calibration-input to every quantizing pass that does not name its own calibration-input."""
+    if path is None:
+        return passes
+    import dataclasses
+
+    quantizing = [index for index, instance in enumerate(passes) if hasattr(instance, "calibration_input")]
+    if not quantizing:
+        raise DiagnosticError("--calibration-input needs lower-to-fixedpoint or quantize in the pipeline")
+    passes = list(passes)
+    for index in quantizing:
+        if passes[index].calibration_input is None:
+            passes[index] = dataclasses.replace(passes[index], calibration_input=path)
+    return passes
+
+
+def run_with_quantization_report(args) -> int:
+    """Run nir-opt; write the quantizing passes' report to --quantization-report and print it with -v."""
+    if args.quantization_report is None and not args.verbose:
+        return run(args)
+    from nirmlir.quantization_report import collect_reports, format_table, merge_documents, write_report
+
+    with collect_reports() as documents:
+        status = run(args)
+    if status != EXIT_OK:
+        return status
+    if not documents:
+        if args.quantization_report is None:
+            return status
+        raise DiagnosticError("--quantization-report needs lower-to-fixedpoint or quantize in the pipeline")
+    document = merge_documents(documents)
+    if args.quantization_report is not None:
+        write_report(args.quantization_report, document)
+    if args.verbose:
+        print(format_table(document), file=sys.stderr)
+    return status
+
+
 def main(argv: list[str] | None = None) -> int:
     remaining, flag_passes = extract_pass_flags(sys.argv[1:] if argv is None else argv)
     args = build_argument_parser().parse_args(remaining)
     args.flag_passes = flag_passes
     if args.help_passes:
         return run_guarded(lambda: print_pass_help() or EXIT_OK, args.debug, "nir-opt")
-    return run_guarded(lambda: run(args), args.debug, "nir-opt")
+    return run_guarded(lambda: run_with_quantization_report(args), args.debug, "nir-opt")
 
 
 if __name__ == "__main__":
