@@ -78,3 +78,21 @@ fxp.graph @g attributes {dt = 0.0001 : f64} {
   // expected-error @+1 {{'fxp.integrator' op node 'i': the result type tensor<1xi8> must have voltage_bits (16) bits, because the result is the voltage}}
   %i = fxp.integrator "i"(%a) {voltage_scale = dense<0.001> : tensor<f64>, voltage_bits = 16 : i64, voltage_saturate = true} : tensor<1xi16> -> tensor<1xi8>
 }
+
+// -----
+
+// A threshold must fit threshold_bits when the op narrows it.
+fxp.graph @g attributes {dt = 0.0001 : f64} {
+  %a = fxp.input "a" {scale = 1.0 : f64} : tensor<2xi16>
+  // expected-error @+1 {{'fxp.lif' op node 'lif': 'v_threshold' has values in [200, 200], outside the 8-bit range [-128, 127]}}
+  %lif = fxp.lif "lif"(%a) {voltage_decay = dense<4096> : tensor<2xi16>, leak = dense<0> : tensor<2xi16>, v_threshold = dense<200> : tensor<2xi16>, v_reset = dense<0> : tensor<2xi16>, threshold_bits = 8 : i64, spike_test = "gt", spike_timing = "after_update", reset = "to_reset_value", max_spikes_per_step = 1 : i64, decay_kind = "kept_fraction_q12", decay_min_step = 0 : i64, rounding = "toward_zero", voltage_scale = dense<0.001> : tensor<f64>, voltage_bits = 16 : i64, voltage_saturate = true} : tensor<2xi16> -> tensor<2xi8>
+}
+
+// -----
+
+// threshold_bits cannot exceed the voltage width.
+fxp.graph @g attributes {dt = 0.0001 : f64} {
+  %a = fxp.input "a" {scale = 1.0 : f64} : tensor<2xi16>
+  // expected-error @+1 {{'fxp.lif' op node 'lif': 'threshold_bits' is 20; expected 2 to 16}}
+  %lif = fxp.lif "lif"(%a) {voltage_decay = dense<4096> : tensor<2xi16>, leak = dense<0> : tensor<2xi16>, v_threshold = dense<100> : tensor<2xi16>, v_reset = dense<0> : tensor<2xi16>, threshold_bits = 20 : i64, spike_test = "gt", spike_timing = "after_update", reset = "to_reset_value", max_spikes_per_step = 1 : i64, decay_kind = "kept_fraction_q12", decay_min_step = 0 : i64, rounding = "toward_zero", voltage_scale = dense<0.001> : tensor<f64>, voltage_bits = 16 : i64, voltage_saturate = true} : tensor<2xi16> -> tensor<2xi8>
+}

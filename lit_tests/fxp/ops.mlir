@@ -45,3 +45,12 @@ fxp.graph @neurons attributes {dt = 0.0001 : f64} {
   %lif = fxp.lif "lif"(%integrator) {voltage_decay = dense<4096> : tensor<2xi16>, leak = dense<0> : tensor<2xi16>, v_threshold = dense<100> : tensor<2xi16>, v_reset = dense<0> : tensor<2xi16>, spike_test = "ge", spike_timing = "after_update", reset = "subtract", max_spikes_per_step = 31 : i64, decay_kind = "kept_fraction_q12", decay_min_step = 0 : i64, rounding = "toward_zero", voltage_scale = dense<0.001> : tensor<f64>, voltage_bits = 16 : i64, voltage_saturate = true} : tensor<2xi16> -> tensor<2xi8>
   fxp.output "out"(%lif) {scale = dense<1.0> : tensor<f64>} : tensor<2xi8>
 }
+
+// A chip with 8-bit threshold registers: threshold_bits narrows v_threshold and v_reset.
+// CHECK-LABEL: fxp.graph @thresholds
+// CHECK:         fxp.lif "lif"(%{{.*}}) {voltage_decay = dense<4096> : tensor<2xi16>, leak = dense<0> : tensor<2xi16>, v_threshold = dense<100> : tensor<2xi8>, v_reset = dense<-20> : tensor<2xi8>, threshold_bits = 8 : i64, spike_test = "gt"
+fxp.graph @thresholds attributes {dt = 0.0001 : f64} {
+  %in = fxp.input "in" {scale = 1.0 : f64} : tensor<2xi16>
+  %lif = fxp.lif "lif"(%in) {voltage_decay = dense<4096> : tensor<2xi16>, leak = dense<0> : tensor<2xi16>, v_threshold = dense<100> : tensor<2xi8>, v_reset = dense<-20> : tensor<2xi8>, threshold_bits = 8 : i64, spike_test = "gt", spike_timing = "after_update", reset = "to_reset_value", max_spikes_per_step = 1 : i64, decay_kind = "kept_fraction_q12", decay_min_step = 0 : i64, rounding = "toward_zero", voltage_scale = dense<0.001> : tensor<f64>, voltage_bits = 16 : i64, voltage_saturate = true} : tensor<2xi16> -> tensor<2xi8>
+  fxp.output "out"(%lif) {scale = dense<1.0> : tensor<f64>} : tensor<2xi8>
+}
