@@ -291,7 +291,8 @@ class _GraphQuantizer:
             raise self.error(
                 op,
                 "the input of this weight op has one scale per element (a non-spiking neuron quantized with "
-                "weight-granularity=per-channel); quantize needs one input scale, so use per-tensor",
+                f"weight-granularity={self.options.weight_granularity}); quantize needs one input scale, so use "
+                "per-tensor",
             )
         return float(scale)
 

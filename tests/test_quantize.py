@@ -528,3 +528,89 @@ def test_paper_file_lowers_to_fixed_point(file_name):
     with pytest.warns(DiagnosticWarning, match="no dt given"):
         LowerToFixedPointPass().apply(make_context(), module)
     assert_only_fixed_point(module)
+
+
+# --------------------------------------------------------------------------------------
+# Scale options
+# --------------------------------------------------------------------------------------
+
+
+def direct_lif_module() -> ModuleOp:
+    """Input[2] -> LIF with two time constants, on a plain edge that needs an fxp.rescale."""
+    builder = GraphBuilder()
+    source = builder.node(nir.InputOp, "input", shape=(2,))
+    params = neuron_params(2, r=1.0, v_leak=0.0, v_threshold=0.1, v_reset=0.0)
+    params["tau"] = np.array([2.5e-3, 5e-3])
+    builder.node(nir.LIFOp, "lif", [source.output], (2,), **params)
+    return builder.module()
+
+
+def test_per_channel_is_per_output_channel():
+    per_channel, _ = quantized(paper_rnn_module(), weight_granularity="per-channel")
+    per_output, _ = quantized(paper_rnn_module(), weight_granularity="per-output-channel")
+    for name in ("fc1", "lif1.w_rec", "fc2"):
+        np.testing.assert_array_equal(values(find(per_channel, name), "weight"), values(find(per_output, name), "weight"))
+        np.testing.assert_array_equal(values(find(per_channel, name), "weight_scale"), values(find(per_output, name), "weight_scale"))
+
+
+def test_per_target_neuron_scales_plain_edges():
+    per_output, _ = quantized(direct_lif_module(), weight_granularity="per-output-channel")
+    per_neuron, _ = quantized(direct_lif_module(), weight_granularity="per-target-neuron")
+    # No weight op feeds the group, so per-output-channel has one scale; per-target-neuron has one per neuron.
+    assert values(find(per_output, "lif"), "voltage_scale").shape == ()
+    scales = values(find(per_neuron, "lif"), "voltage_scale")
+    assert scales.shape == (2,)
+    np.testing.assert_allclose(scales[0] / scales[1], 2.0, rtol=1e-6)
+
+
+def test_percentile_clip_saturates_outlier():
+    builder = GraphBuilder()
+    source = builder.node(nir.InputOp, "input", shape=(8,))
+    weight = np.full((1, 8), 0.1)
+    weight[0, 0] = 1.0
+    affine = builder.node(nir.AffineOp, "fc", [source.output], (1,), weight=weight, bias=np.zeros(1))
+    builder.node(nir.LIFOp, "lif", [affine.output], (1,), **neuron_params(1, tau=2.5e-3, r=1.0, v_leak=0.0, v_threshold=0.1, v_reset=0.0))
+    ops, report = quantized(builder.module(), clip="percentile", clip_percentile=50)
+    integers = values(find(ops, "fc"), "weight")
+    # The median weight uses the full range, and the outlier saturates at it.
+    assert integers.tolist() == [[127] * 8]
+    assert report.find("fc", "weight").max_rel_error == pytest.approx(0.9, rel=1e-3)
+
+
+def test_threshold_bits_coarsen_state_unit():
+    ops, report = quantized(paper_lif_module(), threshold_bits=6)
+    lif = find(ops, "1")
+    assert values(lif, "v_threshold").tolist() == [31]
+    assert values(lif, "v_threshold").dtype == np.int8
+    assert lif.threshold_bits.value.data == 6
+    assert report.find("1", "v_threshold").max_rel_error < 0.02
+
+
+def test_state_scale_range_refines_threshold(corpus_dir):
+    hdf5 = pytest.importorskip("nirmlir.hdf5", reason="the HDF5 importer is not installed")
+    path = corpus_dir / "neuromorphs-NIR__braille_noDelay_bias_zero.nir"
+    errors = {}
+    for state_scale in ("weights", "range"):
+        module = hdf5.import_nir(path, make_context())
+        discretize_module(module, resolve_preset("snntorch"), DT)
+        report = quantize_module(module, QuantizeOptions(state_scale=state_scale))
+        errors[state_scale] = report.find("lif1.lif", "v_threshold").max_rel_error, report.find("fc1", "bias").max_rel_error
+        assert report.layer("lif1.lif").state_shift == (0 if state_scale == "weights" else 10)
+    # The threshold is about 10 units of the weights' unit, so it rounds by up to 5%; a unit
+    # 2^10 times finer rounds it, and the bias that the shifted input lets it keep, 1000 times better.
+    assert errors["weights"][0] > 0.04
+    assert errors["range"][0] < errors["weights"][0] / 100
+    assert errors["range"][1] < errors["weights"][1] / 10
+
+
+def test_state_scale_range_shifts_inputs_exactly():
+    ops, _ = quantized(paper_lif_module(), state_scale="range")
+    rescale, affine, lif = find(ops, "input->0.rescale"), find(ops, "0"), find(ops, "1")
+    assert affine.operands[0] is rescale.output
+    shift = int(np.log2(values(rescale, "multiplier")))
+    assert values(rescale, "multiplier") == 2**shift
+    assert rescale.shift.value.data == 0
+    # The integer weights stay those of the weights' unit; the state unit is 2^shift times finer.
+    assert values(affine, "weight").tolist() == [[127]]
+    np.testing.assert_allclose(values(lif, "voltage_scale") * 2**shift, 0.04 / 127, rtol=1e-6)
+    assert 2 * values(lif, "v_threshold")[0] <= 32767
