@@ -151,7 +151,7 @@ class QuantizingPass(ModulePass):
     """Size the state ranges from the float snn model's voltages and currents on calibration-input."""
     calibration_input: str | None = None
     """Input file (.npy, .npz, .csv or NIR data) whose float run sizes the states (calibrate=true) and gives the
-    spike agreement of the quantization report."""
+    spike agreement of the quantization report; quote a path that contains '/'."""
     decay_kind: str = "kept_fraction_q12"
     """kept_fraction_q12, lost_fraction_q12 or shift; decays of exactly 1 stay kept_fraction_q12 under shift."""
     decay_min_step: int = 0

@@ -237,8 +237,9 @@ class _RangeAnalysis:
     def add(self, op: Operation, quantity: str, bounds: Interval, bits: int, saturate: bool) -> None:
         low, high = bounds
         # NaN comes from inf - inf in an unbounded state, so it counts as unbounded.
-        low_value = float(np.where(np.isnan(low), -np.inf, low).min(initial=0.0))
-        high_value = float(np.where(np.isnan(high), np.inf, high).max(initial=0.0))
+        # Adding 0.0 turns a -0.0 bound (the negated bound of a state that stays at 0) into 0.0.
+        low_value = float(np.where(np.isnan(low), -np.inf, low).min(initial=0.0)) + 0.0
+        high_value = float(np.where(np.isnan(high), np.inf, high).max(initial=0.0)) + 0.0
         self.bounds.append(RangeBound(self.graph_name, op.node_name.data, quantity, low_value, high_value, bits, saturate))
 
     def summed(self, op: Operation) -> Interval:
