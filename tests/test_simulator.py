@@ -197,6 +197,52 @@ def test_pool_padding_counts_zeros():
     np.testing.assert_array_equal(traces["avg"]["value"], [[[[0.0, 0.75], [2.25, 6.0]]]])
 
 
+CONVOLUTION_CASES = [
+    # input shape, weight shape, stride, padding, dilation, groups
+    ((3, 2, 9, 8), (4, 2, 3, 3), (1, 1), (1, 1), (1, 1), 1),
+    ((2, 4, 7, 6), (4, 2, 3, 2), (1, 2), (1, 0), (2, 1), 2),
+    ((2, 2, 34, 34), (16, 2, 5, 5), (2, 2), (1, 1), (1, 1), 1),
+    ((2, 3, 11), (5, 3, 3), (2,), (1,), (1,), 1),
+]
+
+
+@pytest.mark.parametrize(("shape", "weight_shape", "stride", "padding", "dilation", "groups"), CONVOLUTION_CASES)
+def test_convolution_buffers_match_one_shot(shape, weight_shape, stride, padding, dilation, groups):
+    from nirmlir.simulator import numerics
+
+    rng = np.random.default_rng(13)
+    weight, bias = rng.normal(size=weight_shape), rng.normal(size=weight_shape[0])
+    bias_axes = (-1,) + (1,) * (len(shape) - 2)
+    convolution = numerics.Convolution(weight, stride, padding, dilation, groups, bias)
+    # The second and third calls reuse the buffers; the fourth has another batch size.
+    for x in (rng.normal(size=shape), rng.normal(size=shape), rng.normal(size=shape), rng.normal(size=(1, *shape[1:]))):
+        expected = numerics.convolution(x, weight, stride, padding, dilation, groups) + bias.reshape(bias_axes)
+        np.testing.assert_array_equal(convolution(x), expected)
+
+    integer_weight = rng.integers(-128, 128, size=weight_shape)
+    integer_convolution = numerics.Convolution(integer_weight, stride, padding, dilation, groups)
+    x = rng.integers(-(1 << 20), 1 << 20, size=shape)
+    result = integer_convolution(x)
+    assert result.dtype == np.int64
+    np.testing.assert_array_equal(result, numerics.convolution(x, integer_weight, stride, padding, dilation, groups))
+
+
+@pytest.mark.parametrize(
+    ("shape", "kernel", "stride", "padding"),
+    [((2, 3, 8, 8), (2, 2), (2, 2), (0, 0)), ((2, 3, 7, 9), (3, 2), (2, 1), (1, 0)), ((1, 2, 5, 5), (5, 5), (1, 1), (2, 2)),
+     ((1, 1, 6, 6), (1, 1), (3, 3), (0, 0))],
+)
+def test_sum_pool_matches_window_sums(shape, kernel, stride, padding):
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    from nirmlir.simulator import numerics
+
+    x = np.random.default_rng(14).integers(-9, 10, size=shape)
+    padded = np.pad(x, [(0, 0), (0, 0)] + [(p, p) for p in padding])
+    windows = sliding_window_view(padded, kernel, axis=(2, 3))[:, :, :: stride[0], :: stride[1]]
+    np.testing.assert_array_equal(numerics.sum_pool(x, kernel, stride, padding), windows.sum(axis=(-2, -1)))
+
+
 def test_flatten_row_major():
     def build(b, source):
         flat = b.node(snn.FlattenOp, "flat", [source], (6,), start_dim=0, end_dim=-1)
@@ -397,6 +443,40 @@ def test_batch_matches_single_runs():
         # BLAS may sum the matrix product in another order for another batch size, so the last bit can differ.
         np.testing.assert_allclose(batched["lif"]["v"][sample], single["lif"]["v"], rtol=1e-12, atol=1e-15)
         np.testing.assert_array_equal(batched["lif"]["spikes"][sample], single["lif"]["spikes"])
+
+
+def test_lif_per_neuron_coefficients():
+    # Coefficients that differ per neuron take the array path; uniform ones a scalar path.
+    decay, gain, leak = np.array([0.5, 1.0, 0.9]), np.array([1.0, 0.5, 2.0]), np.array([0.0, 0.125, -0.25])
+    threshold, reset_value = np.array([1.0, 0.75, 2.0]), np.array([0.0, 0.25, -0.5])
+
+    def build(b, source):
+        properties = lif_properties(3, spike_test="ge")
+        properties.update(voltage_decay=decay, voltage_gain=gain, leak=leak, v_threshold=threshold, v_reset=reset_value)
+        lif = b.node(snn.LIFOp, "lif", [source], (3,), **properties)
+        b.node(snn.OutputOp, "output", [lif])
+
+    x = np.random.default_rng(15).random((40, 3)) * 1.5
+    traces = run_snn(build, x, ["lif"])
+    v = np.zeros(3)
+    for step, row in enumerate(x):
+        updated = decay * v + gain * row + leak
+        fired = updated >= threshold
+        v = np.where(fired, reset_value, updated)
+        np.testing.assert_array_equal(traces["lif"]["v"][step], v)
+        np.testing.assert_array_equal(traces["lif"]["spikes"][step], fired.astype(int))
+    assert traces["lif"]["spikes"].sum() > 0
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.int64, np.uint8, np.bool_])
+def test_input_dtypes_match_float64(dtype):
+    x = (np.random.default_rng(16).random((2, 20, 3)) < 0.5).astype(dtype)
+    expected = nirmlir.simulate(small_network(), x.astype(np.float64), record=["lif", "input"])
+    traces = nirmlir.simulate(small_network(), x, record=["lif", "input"])
+    assert traces["input"]["value"].dtype == np.float64
+    for node in ("lif", "input"):
+        for key, array in expected[node].items():
+            np.testing.assert_array_equal(traces[node][key], array, err_msg=f"{node}/{key}")
 
 
 def test_record_single_key_and_outputs():

@@ -135,14 +135,18 @@ class InputKernel(Kernel):
     dtype = np.dtype(np.float64)
 
     def load(self, data: np.ndarray) -> None:
-        """Take the data of a run, shaped (B, T, *shape)."""
-        self.data = np.asarray(data, dtype=self.dtype)
+        """Take the data of a run, shaped (B, T, *shape), in any numeric dtype.
+
+        Each step converts its own slice to `dtype`, because converting a long float32 or
+        integer input at once allocates and writes the whole float64 copy up front.
+        """
+        self.data = np.asarray(data)
 
     def start(self, batch: int) -> None:
         self.output = np.zeros((batch, *self.shape), dtype=self.dtype)
 
     def step(self, env: list, t: int) -> None:
-        self.output = self.data[:, t]
+        self.output = np.asarray(self.data[:, t], dtype=self.dtype)
         env[self.result] = self.output
 
     def probes(self) -> dict[str, Probe]:

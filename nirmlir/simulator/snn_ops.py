@@ -108,14 +108,13 @@ class ConvKernel(ValueKernel):
         self.padding = ints_from_array(op.padding)
         self.dilation = ints_from_array(op.dilation)
         self.groups = op.groups.value.data
-        rank = len(self.stride)
-        self.bias = None
-        if op.bias is not None:
-            self.bias = snn.float_array(op.bias).reshape((-1,) + (1,) * rank)
+        bias = snn.float_array(op.bias) if op.bias is not None else None
+        self.convolution = numerics.Convolution(
+            self.weight, self.stride, self.padding, self.dilation, self.groups, bias
+        )
 
     def compute(self, x):
-        y = numerics.convolution(x, self.weight, self.stride, self.padding, self.dilation, self.groups)
-        return y + self.bias if self.bias is not None else y
+        return self.convolution(x)
 
 
 class PoolKernel(ValueKernel):
@@ -190,6 +189,47 @@ def spike_counts(tested: np.ndarray, threshold: np.ndarray, greater_equal: bool,
     return np.clip(counts, 0.0, float(max_spikes))
 
 
+def uniform_or_array(values: np.ndarray) -> float | np.ndarray:
+    """Return the one value of an array whose elements are all equal, else the array.
+
+    A Python float broadcasts like the array and gives the same results, but costs no memory reads.
+    """
+    flat = values.reshape(-1)
+    if flat.size and bool((flat == flat[0]).all()):
+        return float(flat[0])
+    return values
+
+
+def unless_identity(values: np.ndarray, identity: float) -> float | np.ndarray | None:
+    """Return None when every element equals `identity` (1 for a factor, 0 for an addend), else `uniform_or_array`."""
+    simplified = uniform_or_array(values)
+    if isinstance(simplified, float) and simplified == identity:
+        return None
+    return simplified
+
+
+class StateUpdate:
+    """The update decay ⊙ s + gain ⊙ x + addend of a state s, computed into a fresh array.
+
+    A factor of 1 is skipped, which is exact. An addend of 0 is skipped, which is exact too
+    except that it keeps the sign of a -0.0, a value that compares equal to 0.0.
+    """
+
+    def __init__(self, decay: np.ndarray | None, gain: np.ndarray, addend: np.ndarray | None = None):
+        self.decay = None if decay is None else unless_identity(decay, 1.0)
+        self.gain = unless_identity(gain, 1.0)
+        self.addend = None if addend is None else unless_identity(addend, 0.0)
+
+    def __call__(self, state: np.ndarray, x: np.ndarray) -> np.ndarray:
+        decayed = state if self.decay is None else self.decay * state
+        driven = x if self.gain is None else self.gain * x
+        # `state` has the full (B, *shape), so the sum is a new array of that shape.
+        updated = decayed + driven
+        if self.addend is not None:
+            updated += self.addend
+        return updated
+
+
 class SpikeRule:
     """The spike test and reset of a spiking snn neuron group (snn.lif, snn.cuba_lif)."""
 
@@ -200,18 +240,29 @@ class SpikeRule:
         self.before_update = op.spike_timing.data == "before_update"
         self.reset = op.reset.data
         self.max_spikes = op.max_spikes_per_step.value.data
+        self.uniform_threshold = uniform_or_array(self.threshold)
+        self.uniform_reset_value = uniform_or_array(self.reset_value)
 
     def apply(self, previous: np.ndarray, updated: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Return (v[t], z[t]) from v[t-1] and the updated voltage u."""
+        """Return (v[t], z[t]) from v[t-1] and the updated voltage u; v[t] may be `updated`, overwritten."""
         tested = previous if self.before_update else updated
-        spikes = spike_counts(tested, self.threshold, self.greater_equal, self.max_spikes)
+        if self.max_spikes > 1:
+            spikes = spike_counts(tested, self.threshold, self.greater_equal, self.max_spikes)
+            if self.reset == "to_reset_value":
+                return np.where(spikes > 0, self.reset_value, updated), spikes
+            if self.reset == "subtract":
+                updated -= spikes * self.threshold
+            return updated, spikes
+
+        # One spike per step: the reset touches the fired neurons only, in place.
+        threshold = self.uniform_threshold
+        fired = tested >= threshold if self.greater_equal else tested > threshold
+        spikes = fired.astype(FLOAT)
         if self.reset == "to_reset_value":
-            voltage = np.where(spikes > 0, self.reset_value, updated)
+            np.copyto(updated, self.uniform_reset_value, where=fired)
         elif self.reset == "subtract":
-            voltage = updated - spikes * self.threshold
-        else:
-            voltage = updated
-        return voltage, spikes
+            np.subtract(updated, threshold, out=updated, where=fired)
+        return updated, spikes
 
 
 class NeuronKernel(Kernel):
@@ -223,8 +274,11 @@ class NeuronKernel(Kernel):
     def __init__(self, op, operands, result, location):
         super().__init__(op, operands, result, location)
         self.coefficients = {field: op.coefficient(field) for field in op.COEFFICIENTS}
+        c = self.coefficients
+        self.voltage_update = StateUpdate(c.get("voltage_decay"), c["voltage_gain"], c.get("leak"))
         if isinstance(op, snn.CurrentNeuronOp):
             self.same_step = op.current_timing.data == "same_step"
+            self.current_update = StateUpdate(c["current_decay"], c["current_gain"])
         if self.spiking:
             self.rule = SpikeRule(op)
 
@@ -244,9 +298,8 @@ class NeuronKernel(Kernel):
 
     def current(self, x: np.ndarray) -> np.ndarray:
         """Update i[t] = current_decay ⊙ i[t-1] + current_gain ⊙ x and return the current the voltage reads."""
-        c = self.coefficients
         previous = self.i
-        self.i = c["current_decay"] * previous + c["current_gain"] * x
+        self.i = self.current_update(previous, x)
         return self.i if self.same_step else previous
 
 
@@ -256,8 +309,7 @@ class LIFKernel(NeuronKernel):
     spiking = True
 
     def step(self, env, t):
-        c = self.coefficients
-        updated = c["voltage_decay"] * self.v + c["voltage_gain"] * self.summed(env) + c["leak"]
+        updated = self.voltage_update(self.v, self.summed(env))
         self.v, self.spikes = self.rule.apply(self.v, updated)
         env[self.result] = self.spikes
 
@@ -269,9 +321,8 @@ class CubaLIFKernel(NeuronKernel):
     has_current = True
 
     def step(self, env, t):
-        c = self.coefficients
         current = self.current(self.summed(env))
-        updated = c["voltage_decay"] * self.v + c["voltage_gain"] * current + c["leak"]
+        updated = self.voltage_update(self.v, current)
         self.v, self.spikes = self.rule.apply(self.v, updated)
         env[self.result] = self.spikes
 
@@ -280,8 +331,7 @@ class LIKernel(NeuronKernel):
     """snn.li: v[t] = voltage_decay ⊙ v[t-1] + voltage_gain ⊙ x + leak; the result is v[t]."""
 
     def step(self, env, t):
-        c = self.coefficients
-        self.v = c["voltage_decay"] * self.v + c["voltage_gain"] * self.summed(env) + c["leak"]
+        self.v = self.voltage_update(self.v, self.summed(env))
         env[self.result] = self.v
 
 
@@ -291,9 +341,8 @@ class CubaLIKernel(NeuronKernel):
     has_current = True
 
     def step(self, env, t):
-        c = self.coefficients
         current = self.current(self.summed(env))
-        self.v = c["voltage_decay"] * self.v + c["voltage_gain"] * current + c["leak"]
+        self.v = self.voltage_update(self.v, current)
         env[self.result] = self.v
 
 
@@ -301,7 +350,7 @@ class IntegratorKernel(NeuronKernel):
     """snn.integrator: v[t] = v[t-1] + voltage_gain ⊙ x; the result is v[t]."""
 
     def step(self, env, t):
-        self.v = self.v + self.coefficients["voltage_gain"] * self.summed(env)
+        self.v = self.voltage_update(self.v, self.summed(env))
         env[self.result] = self.v
 
 
