@@ -696,6 +696,41 @@ def test_fxp_lif_rules_bit_exact(reset, spike_test, max_spikes, timing):
     np.testing.assert_array_equal(traces["lif"]["spikes"], spikes)
 
 
+@pytest.mark.parametrize(
+    ("kind", "decays", "min_step"),
+    [("kept_fraction_q12", [4096, 4096], 0), ("lost_fraction_q12", [0, 0], 0), ("kept_fraction_q12", [4096, 4096], 1),
+     ("kept_fraction_q12", [4096, 3900], 0)],
+)
+def test_fxp_lif_identity_decay_bit_exact(kind, decays, min_step):
+    # A decay that keeps every state is skipped, but a minimum step still moves the state.
+    x = np.random.default_rng(17).integers(-128, 128, size=(60, 3), dtype=np.int64)
+    module, weight = fxp_lif_network(decays, kind, "toward_zero", True, min_step=min_step)
+    traces = nirmlir.simulate(module, x, record=["lif"], integers=True)
+    voltages, spikes = reference_fxp_lif(x, weight, decays, kind, "toward_zero", True, min_step=min_step)
+    np.testing.assert_array_equal(traces["lif"]["v_int"], voltages)
+    np.testing.assert_array_equal(traces["lif"]["spikes"], spikes)
+
+
+@pytest.mark.parametrize("input_bits", [8, 48])
+def test_fxp_affine_exact_beyond_float64(input_bits):
+    # With 48-bit inputs a weighted sum can pass 2^53, where float64 rounds, so the kernel must
+    # keep integer arithmetic; with 8-bit inputs it runs in float64 and must stay exact.
+    weight = np.array([[127, -128, 101], [3, 5, -7]], dtype=np.int8)
+    b = GraphBuilder(fxp)
+    source = b.node(fxp.InputOp, "input", shape=(3,), element=IntegerType(input_bits), scale=1.0)
+    affine = b.node(fxp.AffineOp, "affine", [source], (2,), element=IntegerType(64), weight=weight, weight_bits=8,
+                    weight_scale=np.array(1.0), input_scale=1.0, folded_gain=np.array(1.0),
+                    bias=np.array([1, -1], dtype=np.int16), saturate=True)
+    b.node(fxp.OutputOp, "output", [affine], scale=np.array(1.0))
+    largest = (1 << (input_bits - 1)) - 1
+    x = np.random.default_rng(18).integers(-largest, largest, size=(20, 3), dtype=np.int64)
+    x[0] = [largest, -largest, largest - 1]
+    traces = nirmlir.simulate(b.module(), x, record=["affine"], integers=True)
+    expected = [[sum(int(w) * int(v) for w, v in zip(row, sample)) + bias for row, bias in zip(weight.tolist(), [1, -1])]
+                for sample in x.tolist()]
+    assert traces["affine"]["value_int"].tolist() == expected
+
+
 def test_fxp_wraps_without_saturation():
     # Without decay and reset, a constant input soon passes the 12-bit voltage range, where
     # wrapping and clamping part ways.

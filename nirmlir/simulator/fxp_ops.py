@@ -154,11 +154,16 @@ class WeightKernel(IntKernel):
             weight_scale = channel_scale(weight_scale, rank)
         self.value_scale = float(op.input_scale.value.data) * weight_scale
 
-    def check_bound(self, weight_rows: np.ndarray) -> None:
-        """Reject weights whose largest weighted sum, with the largest inputs, could overflow int64."""
+    def check_bound(self, weight_rows: np.ndarray) -> bool:
+        """Reject weights whose largest weighted sum, with the largest inputs, could overflow int64.
+
+        Return whether float64 computes every weighted sum exactly (the bias is added in int64),
+        which lets the product run through BLAS instead of numpy's much slower integer matmul.
+        """
         largest_row = int(np.abs(weight_rows).sum(axis=-1).max(initial=0))
         bias = int(np.abs(self.bias).max(initial=0)) if self.bias is not None else 0
         check_int64_bound(largest_row * self.input_bound + bias, "the weighted sum", self.location)
+        return largest_row * self.input_bound <= numerics.FLOAT64_EXACT_INTEGER_BOUND
 
     def finish(self, y: np.ndarray) -> np.ndarray:
         if self.bias is not None:
@@ -171,10 +176,13 @@ class AffineKernel(WeightKernel):
 
     def __init__(self, op, operands, result, location):
         super().__init__(op, operands, result, location)
-        self.check_bound(self.weight)
+        self.float_weight = self.weight.astype(np.float64) if self.check_bound(self.weight) else None
 
     def compute(self, x):
-        return self.finish(numerics.affine(x, self.weight))
+        if self.float_weight is None:
+            return self.finish(numerics.affine(x, self.weight))
+        products = numerics.affine(x.astype(np.float64), self.float_weight)
+        return self.finish(products.astype(INT))
 
 
 class ConvKernel(WeightKernel):
@@ -188,9 +196,13 @@ class ConvKernel(WeightKernel):
         self.groups = op.groups.value.data
         if self.bias is not None:
             self.bias = self.bias.reshape((-1,) + (1,) * len(self.stride))
-        self.check_bound(self.weight.reshape(self.weight.shape[0], -1))
+        self.convolution = None
+        if self.check_bound(self.weight.reshape(self.weight.shape[0], -1)):
+            self.convolution = numerics.Convolution(self.weight, self.stride, self.padding, self.dilation, self.groups)
 
     def compute(self, x):
+        if self.convolution is not None:
+            return self.finish(self.convolution(x))
         y = numerics.convolution(x, self.weight, self.stride, self.padding, self.dilation, self.groups)
         return self.finish(y)
 
@@ -282,13 +294,17 @@ class NeuronKernel(Kernel):
         self.voltage_scale = float_property(op, "voltage_scale")
         self.input_bound = sum(magnitude(operand) for operand in op.operands)
         self.fields = {field: int_property(op, field) for field in op.PER_NEURON}
+        leak = self.fields.get("leak")
+        self.leak = leak if leak is not None and leak.any() else None
         self.seed = None
+        self.identity_decays: set[str] = set()
         if op.DECAYS:
             self.decay_kind = op.decay_kind.data
             self.decay_min_step = op.decay_min_step.value.data
             self.rounding = op.rounding.data
             if op.rounding_seed is not None:
                 self.seed = op.rounding_seed.value.data
+            self.identity_decays = {field for field in op.DECAYS if self._is_identity_decay(self.fields[field])}
         if self.has_current:
             self.current_bits = op.current_bits.value.data
             self.current_saturate = bool(op.current_saturate.value.data)
@@ -326,8 +342,24 @@ class NeuronKernel(Kernel):
         self.spikes = zeros
         self.stochastic = StochasticRounding(self.seed) if self.seed is not None else None
 
+    def _is_identity_decay(self, factor: np.ndarray) -> bool:
+        """Return whether D(s) = s for every s: a kept fraction of 4096/4096 or a lost fraction of 0.
+
+        Stochastic rounding draws its random numbers even when they cannot change the result, and a
+        minimum step moves every state, so neither counts as the identity.
+        """
+        if self.rounding == "stochastic" or self.decay_min_step > 0:
+            return False
+        identities = {"kept_fraction_q12": 4096, "lost_fraction_q12": 0}
+        return self.decay_kind in identities and bool((factor == identities[self.decay_kind]).all())
+
     def decayed(self, state: np.ndarray, field: str) -> np.ndarray:
+        if field in self.identity_decays:
+            return state
         return decay(state, self.fields[field], self.decay_kind, self.decay_min_step, self.rounding, self.stochastic)
+
+    def plus_leak(self, values: np.ndarray) -> np.ndarray:
+        return values if self.leak is None else values + self.leak
 
     def to_voltage(self, values: np.ndarray) -> np.ndarray:
         return bring_to_width(values, self.voltage_bits, self.voltage_saturate)
@@ -349,8 +381,11 @@ class NeuronKernel(Kernel):
             # The k ≥ 1 with s ≥ k·θ (ge) or s > k·θ (gt), θ > 0: floor(s/θ) or floor((s-1)/θ), capped at m.
             numerator = tested if self.greater_equal else tested - 1
             spikes = np.clip(np.floor_divide(numerator, threshold), 0, self.max_spikes)
+            fired = spikes > 0
         if self.reset == "to_reset_value":
-            voltage = np.where(spikes > 0, self.reset_value, updated)
+            # `updated` is a fresh array of this step, so the reset may overwrite it.
+            voltage = updated
+            np.copyto(voltage, self.reset_value, where=fired)
         elif self.reset == "subtract":
             voltage = self.to_voltage(updated - spikes * threshold)
         else:
@@ -372,7 +407,7 @@ class LIFKernel(NeuronKernel):
     spiking = True
 
     def step(self, env, t):
-        updated = self.to_voltage(self.decayed(self.v, "voltage_decay") + self.summed(env) + self.fields["leak"])
+        updated = self.to_voltage(self.plus_leak(self.decayed(self.v, "voltage_decay") + self.summed(env)))
         self.fire(self.v, updated)
         env[self.result] = self.spikes
 
@@ -385,7 +420,7 @@ class CubaLIFKernel(NeuronKernel):
 
     def step(self, env, t):
         current = self.current(self.summed(env))
-        updated = self.to_voltage(self.decayed(self.v, "voltage_decay") + current + self.fields["leak"])
+        updated = self.to_voltage(self.plus_leak(self.decayed(self.v, "voltage_decay") + current))
         self.fire(self.v, updated)
         env[self.result] = self.spikes
 
@@ -394,7 +429,7 @@ class LIKernel(NeuronKernel):
     """fxp.li: v[t] = S_V(D(v[t-1]) + x + leak); the result is v[t]."""
 
     def step(self, env, t):
-        self.v = self.to_voltage(self.decayed(self.v, "voltage_decay") + self.summed(env) + self.fields["leak"])
+        self.v = self.to_voltage(self.plus_leak(self.decayed(self.v, "voltage_decay") + self.summed(env)))
         env[self.result] = self.v
 
 
@@ -405,7 +440,7 @@ class CubaLIKernel(NeuronKernel):
 
     def step(self, env, t):
         current = self.current(self.summed(env))
-        self.v = self.to_voltage(self.decayed(self.v, "voltage_decay") + current + self.fields["leak"])
+        self.v = self.to_voltage(self.plus_leak(self.decayed(self.v, "voltage_decay") + current))
         env[self.result] = self.v
 
 
