@@ -197,7 +197,8 @@ def run(args) -> int:
     if args.plot:
         from nirmlir.simulator.plot import plot_traces
 
-        plot_traces(args.plot, traces, program.dt, batched, title=f"{args.model}: {primary}")
+        order = [kernel.node_name for kernel in program.kernels]
+        plot_traces(args.plot, traces, program.dt, batched, title=f"{args.model}: {primary}", order=order)
     if args.compare:
         other_preset, other_level = args.preset, args.level
         if args.compare in LEVEL_NAMES:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -14,8 +15,18 @@ MAX_NEURONS = 8
 """Neurons drawn per node; a layer of thousands of lines would hide every trace."""
 
 
-def plot_traces(path: str, traces: Traces, dt: float, batched: bool, title: str = "") -> None:
-    """Write a PNG with one panel per recorded trace, time in milliseconds, atomically to `path`."""
+QUANTITIES = {"v": "voltage", "i": "current", "value": "value"}
+"""The axis label of each line trace; traces are in NIR units, which a NIR file does not name."""
+
+
+def plot_traces(
+    path: str, traces: Traces, dt: float, batched: bool, title: str = "", order: Sequence[str] | None = None
+) -> None:
+    """Write a PNG with one panel per recorded trace, time in milliseconds, atomically to `path`.
+
+    Panels follow `order` (node names, e.g. the graph's schedule), then any other node in the
+    order of `traces`. Each panel has a legend naming its node, trace and neuron index.
+    """
     try:
         import matplotlib
     except ImportError:
@@ -27,12 +38,14 @@ def plot_traces(path: str, traces: Traces, dt: float, batched: bool, title: str 
 
     from nirmlir.atomic import atomic_output
 
+    rank = {node: index for index, node in enumerate(order or ())}
+    nodes = sorted(traces, key=lambda node: rank.get(node, len(rank)))
     # Integer copies repeat the scaled traces, and an output's value repeats its spikes.
     panels = [
         (node, key, array)
-        for node, keys in traces.items()
-        for key, array in keys.items()
-        if not key.endswith("_int") and not (key == "value" and "spikes" in keys)
+        for node in nodes
+        for key, array in traces[node].items()
+        if not key.endswith("_int") and not (key == "value" and "spikes" in traces[node])
     ]
     if not panels:
         raise DiagnosticError("no traces to plot")
@@ -40,18 +53,25 @@ def plot_traces(path: str, traces: Traces, dt: float, batched: bool, title: str 
     for axis, (node, key, array) in zip(axes[:, 0], panels):
         sample = array[0] if batched else array
         steps = sample.shape[0]
+        neurons = sample.reshape(steps, -1).shape[1]
         flat = sample.reshape(steps, -1)[:, :MAX_NEURONS]
         times = np.arange(steps) * dt * 1e3
+        names = [f"{node}/{key}" if neurons == 1 else f"{node}/{key}[{neuron}]" for neuron in range(flat.shape[1])]
         if key == "spikes":
             events = [times[flat[:, neuron] > 0] for neuron in range(flat.shape[1])]
-            axis.eventplot(events, colors="black", linelengths=0.8)
-            axis.set_ylabel(f"{node}\nspikes")
+            rows = axis.eventplot(events, colors="black", linelengths=0.8)
+            if rows:
+                rows[0].set_label(f"{node} spikes")
+            axis.set_ylabel(f"{node}\nspikes (neuron index)")
             axis.set_yticks(range(flat.shape[1]))
         else:
-            axis.plot(times, flat, linewidth=0.9)
-            axis.set_ylabel(f"{node}\n{key}")
-        if sample.reshape(steps, -1).shape[1] > MAX_NEURONS:
-            axis.set_title(f"first {MAX_NEURONS} of {sample.reshape(steps, -1).shape[1]} neurons", fontsize=8, loc="right")
+            for neuron in range(flat.shape[1]):
+                axis.plot(times, flat[:, neuron], linewidth=0.9, label=names[neuron])
+            axis.set_ylabel(f"{node}\n{QUANTITIES.get(key, key)} (NIR units)")
+        # Outside the axes, on the right, the legend never hides a trace.
+        axis.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False)
+        if neurons > MAX_NEURONS:
+            axis.set_title(f"first {MAX_NEURONS} of {neurons} neurons", fontsize=8, loc="left")
     axes[-1, 0].set_xlabel("time (ms)")
     if title:
         figure.suptitle(title)
