@@ -118,7 +118,7 @@ def chain(*names: str) -> list[tuple[str, str]]:
 
 
 # --------------------------------------------------------------------------------------
-# 1. A batch dimension in the Input node
+# A batch dimension in the Input node
 # --------------------------------------------------------------------------------------
 
 
@@ -163,7 +163,7 @@ def test_batch_dim_corpus_rejected(corpus_dir: Path, name: str, input_shape: str
 
 
 # --------------------------------------------------------------------------------------
-# 2. Neurons with 0-d parameters
+# Neurons with 0-d parameters
 # --------------------------------------------------------------------------------------
 
 
@@ -174,7 +174,7 @@ def scalar_cuba_lif() -> dict:
 
 
 def test_scalar_params_broadcast_to_edge(tmp_path: Path) -> None:
-    """0-d neuron parameters take the width of the incoming edge (3), or the import rejects them."""
+    """Give 0-d neuron parameters the width of the incoming edge (3), unless the import rejects them."""
     nodes = {"input": h5_io("Input", 4),
              "fc": {"type": "Affine", "weight": ones(3, 4), "bias": zeros(3)},
              "lif": scalar_cuba_lif(),
@@ -203,7 +203,7 @@ def test_scalar_params_corpus_braille(corpus_dir: Path) -> None:
 
 
 # --------------------------------------------------------------------------------------
-# 3. LIF files with and without v_reset
+# LIF files with and without v_reset
 # --------------------------------------------------------------------------------------
 
 
@@ -217,8 +217,10 @@ def lif_file(path: Path, with_reset: bool) -> Path:
 
 @pytest.mark.parametrize("with_reset, expected_reset", [(False, 0.0), (True, 0.5)])
 def test_v_reset_optional(tmp_path: Path, with_reset: bool, expected_reset: float) -> None:
-    """With tau = dt the Euler step sets v = r·x, so an input of 2 spikes on every step and
-    the voltage after each step is the reset value: 0 when v_reset is missing."""
+    """With tau = dt the Euler step sets v = r·x, so an input of 2 spikes on every step.
+
+    The voltage after each step is then the reset value, which is 0 when v_reset is missing.
+    """
     path = lif_file(tmp_path / "lif.nir", with_reset)
     inputs = np.full((3, 2), 2.0)
 
@@ -239,7 +241,7 @@ def test_v_reset_corpus_loads(corpus_dir: Path, name: str) -> None:
 
 
 # --------------------------------------------------------------------------------------
-# 4. A graph built with NIRGraph.from_list
+# A graph built with NIRGraph.from_list
 # --------------------------------------------------------------------------------------
 
 
@@ -249,13 +251,13 @@ def test_from_list_graph_compiles() -> None:
 
     traces = nirmlir.simulate(graph, inputs, preset="norse", dt=1e-3)
 
-    (output,) = traces.values()
-    np.testing.assert_array_equal(output["spikes"] if "spikes" in output else output["value"],
-                                  [[1.0, 0.0], [0.0, 1.0]])
+    # from_list names the added nodes input and output. With tau = dt each step sets v = r·x.
+    assert list(graph.nodes) == ["input", "affine", "lif", "output"]
+    np.testing.assert_array_equal(traces["output"]["spikes"], [[1, 0], [0, 1]])
 
 
 # --------------------------------------------------------------------------------------
-# 5. SumPool2d type inference
+# SumPool2d type inference
 # --------------------------------------------------------------------------------------
 
 
@@ -270,7 +272,7 @@ def test_sum_pool_output_inferred(tmp_path: Path) -> None:
 
     assert result_shape(module, "pool") == [2, 4, 4]
 
-    # A sum over each 2x2 window of ones is 4; an average would give 1.
+    # A sum over each 2x2 window of ones is 4, but an average would give 1.
     traces = nirmlir.simulate(module, np.ones((1, 2, 8, 8)), preset="norse", dt=1e-3)
     np.testing.assert_array_equal(traces["output"]["value"], np.full((1, 2, 4, 4), 4.0))
 
@@ -284,7 +286,7 @@ def test_sum_pool_corpus_loads(corpus_dir: Path) -> None:
 
 
 # --------------------------------------------------------------------------------------
-# 6. Conv input_shape missing or present
+# Conv input_shape missing or present
 # --------------------------------------------------------------------------------------
 
 
@@ -338,7 +340,7 @@ def test_conv_no_input_shape_corpus(corpus_dir: Path, name: str) -> None:
 
 
 # --------------------------------------------------------------------------------------
-# 7. Flatten start_dim taken from a batched framework
+# Flatten start_dim taken from a batched framework
 # --------------------------------------------------------------------------------------
 
 
@@ -376,7 +378,7 @@ def test_flatten_corpus_rejected(corpus_dir: Path) -> None:
 
 
 # --------------------------------------------------------------------------------------
-# 8. IF is an ideal integrator
+# IF is an ideal integrator
 # --------------------------------------------------------------------------------------
 
 
@@ -384,8 +386,8 @@ def test_flatten_corpus_rejected(corpus_dir: Path) -> None:
     "preset, first_spike",
     # Both presets add r·x = 0.0625 per step, so v reaches exactly 1.0 at step index 15,
     # after 16 steps of input. sinabs spikes on v >= threshold, there. snnTorch spikes
-    # on v > threshold, so its first spike is one step later, at index 16 (t = 17 counted
-    # from 1, as snnTorch's own fix counts it).
+    # on v > threshold, so its first spike is one step later, at index 16 (t = 17 when
+    # counted from 1).
     [("sinabs", 15), ("snntorch", 16)],
 )
 def test_if_integrates_without_leak(tmp_path: Path, preset: str, first_spike: int) -> None:
@@ -407,7 +409,7 @@ def test_if_integrates_without_leak(tmp_path: Path, preset: str, first_spike: in
 
 
 # --------------------------------------------------------------------------------------
-# 9 and 10. The recurrent Braille network, nested and flat
+# The recurrent Braille network, nested and flat
 # --------------------------------------------------------------------------------------
 
 
@@ -496,6 +498,7 @@ def test_braille_corpus_nested_matches_flat(corpus_dir: Path) -> None:
     flat_output = nirmlir.simulate(flat, inputs, preset="snntorch", dt=1e-4)
 
     assert set(nested_output) == set(flat_output)
+    assert flat_output["output"]["spikes"].sum() > 0
     for name in flat_output:
         np.testing.assert_array_equal(nested_output[name]["value"], flat_output[name]["value"])
 
@@ -563,7 +566,7 @@ def test_top_level_loop_corpus_simulates(corpus_dir: Path, name: str) -> None:
 
 
 # --------------------------------------------------------------------------------------
-# 11. CubaLIF w_in and the Output type survive a round trip
+# CubaLIF w_in and the Output type survive a round trip
 # --------------------------------------------------------------------------------------
 
 
@@ -611,8 +614,11 @@ def test_w_in_default_recorded(tmp_path: Path, caplog: pytest.LogCaptureFixture,
 
 
 def test_w_in_missing_corpus_defaults(corpus_dir: Path, tmp_path: Path) -> None:
-    """The braille@2023-10-05 file that the bug report names also has a width mismatch at
-    ('lif1r', 'lif1'), so this test reads a later export of the same network without w_in."""
+    """Read a Braille export without w_in and check that w_in = 1 is written back.
+
+    The braille@2023-10-05 export also has a width mismatch at ('lif1r', 'lif1'), so this test
+    reads a later export of the same network, which also lacks w_in.
+    """
     exported = tmp_path / "exported.nir"
     export_nir(load(corpus_dir / "neuromorphs-NIR__braille@2023-10-19-111b0a4.nir"), exported)
 
@@ -624,7 +630,7 @@ def test_w_in_missing_corpus_defaults(corpus_dir: Path, tmp_path: Path) -> None:
 
 
 # --------------------------------------------------------------------------------------
-# R1 and R2. Edges that name a missing node
+# Edges that name a missing node
 # --------------------------------------------------------------------------------------
 
 
@@ -657,7 +663,7 @@ def test_dangling_edge_corpus_rejected(corpus_dir: Path, name: str, missing: str
 
 
 # --------------------------------------------------------------------------------------
-# R3. Weights stored (in, out)
+# Weights stored (in, out)
 # --------------------------------------------------------------------------------------
 
 
@@ -679,7 +685,7 @@ def test_transposed_weight_corpus_rejected(corpus_dir: Path) -> None:
 
 
 # --------------------------------------------------------------------------------------
-# R4. A torch.save archive with a .nir extension
+# A torch.save archive with a .nir extension
 # --------------------------------------------------------------------------------------
 
 
@@ -710,13 +716,15 @@ def test_pickle_archive_corpus_rejected(corpus_dir: Path) -> None:
 
 
 # --------------------------------------------------------------------------------------
-# R5. Mixed 0-d and shape-(1,) LIF parameters
+# Mixed 0-d and shape-(1,) LIF parameters
 # --------------------------------------------------------------------------------------
 
 
 def test_mixed_rank_params_handled(tmp_path: Path) -> None:
-    """0-d r and v_leak broadcast to the shape (1,) of tau and v_threshold, or a diagnostic
-    rejects them; a bare AssertionError is wrong."""
+    """Broadcast 0-d r and v_leak to the shape (1,) of tau and v_threshold, or reject them.
+
+    A DiagnosticError is the only acceptable failure, so a bare AssertionError fails the test.
+    """
     params = {"type": "LIF", "tau": full(1e-3, 1), "r": np.float32(1.0), "v_leak": np.float32(0.0),
               "v_threshold": ones(1)}
     nodes = {"input": h5_io("Input", 1), "lif": params, "output": h5_io("Output", 1)}
@@ -739,7 +747,7 @@ def test_mixed_rank_corpus_handled(corpus_dir: Path, name: str) -> None:
 
 
 # --------------------------------------------------------------------------------------
-# R6. Output type with extra size-1 dimensions
+# Output type with extra size-1 dimensions
 # --------------------------------------------------------------------------------------
 
 
@@ -758,7 +766,7 @@ def test_output_extra_dims_corpus_rejected(corpus_dir: Path) -> None:
 
 
 # --------------------------------------------------------------------------------------
-# R7. Time constants in seconds or in steps, and no guessed dt
+# Time constants in seconds or in steps, and no guessed dt
 # --------------------------------------------------------------------------------------
 
 
