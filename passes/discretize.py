@@ -592,38 +592,46 @@ def resolve_preset(name: str, pass_name: str = "discretize", **overrides: object
 
 
 @dataclass(frozen=True)
-class DiscretizePass(ModulePass):
+class DiscretizingPass(ModulePass):
+    """Base of the passes that discretize: dt, the preset and one override per preset field."""
+
+    dt: float | int | str | None = None
+    """Step length in seconds; defaults to the graph's metadata dt (lower-to-fixedpoint then uses 1e-4 and warns)."""
+    preset: str = "norse"
+    """Simulator whose conventions to follow: norse, snntorch, sinabs, rockpool, spyx, lava, nengo, spinnaker2, exact."""
+    integrator: str | None = None
+    """Preset override: forward_euler, exp_euler, zero_order_hold or event_exact."""
+    spike_test: str | None = None
+    """Preset override: gt (v > v_threshold) or ge (v >= v_threshold)."""
+    spike_timing: str | None = None
+    """Preset override: after_update or before_update: which voltage the spike test reads."""
+    reset: str | None = None
+    """Preset override: to_reset_value, subtract or none."""
+    max_spikes_per_step: int | None = None
+    """Preset override: maximum spikes a neuron emits per step (at least 1)."""
+    current_timing: str | None = None
+    """Preset override: same_step or previous_step: which step's current the voltage of a current-based neuron reads."""
+    if_gain: str | None = None
+    """Preset override: r (v += r*x per step) or r_dt (v += r*dt*x) for IF and integrator neurons."""
+    synapse_delay: int | None = None
+    """Preset override: steps of delay on each edge from an affine, linear or conv node into a neuron."""
+    back_edge_delay: int | None = None
+    """Preset override: steps of delay on each back edge of a cycle (at least 1)."""
+
+    def preset_overrides(self) -> dict[str, object]:
+        """Return the preset fields this pass's options override (None where not given)."""
+        return {field: getattr(self, field) for field in OVERRIDABLE_FIELDS}
+
+
+@dataclass(frozen=True)
+class DiscretizePass(DiscretizingPass):
     """Lower nir graphs to discrete-time snn graphs; every preset field can be overridden by an option."""
 
     name = "discretize"
 
-    dt: float | int | str | None = None
-    """Step length in seconds; defaults to the graph's metadata dt."""
-    preset: str = "norse"
-    """Simulator whose conventions to follow: norse, snntorch, sinabs, rockpool, spyx, lava, nengo, spinnaker2, exact."""
-    integrator: str | None = None
-    """forward_euler, exp_euler, zero_order_hold or event_exact."""
-    spike_test: str | None = None
-    """gt (v > v_threshold) or ge (v >= v_threshold)."""
-    spike_timing: str | None = None
-    """after_update or before_update: which voltage the spike test reads."""
-    reset: str | None = None
-    """to_reset_value, subtract or none."""
-    max_spikes_per_step: int | None = None
-    """Maximum spikes a neuron emits per step (at least 1)."""
-    current_timing: str | None = None
-    """same_step or previous_step: which step's current the voltage of a current-based neuron reads."""
-    if_gain: str | None = None
-    """r (v += r*x per step) or r_dt (v += r*dt*x) for IF and integrator neurons."""
-    synapse_delay: int | None = None
-    """Steps of delay on each edge from an affine, linear or conv node into a neuron."""
-    back_edge_delay: int | None = None
-    """Steps of delay on each back edge of a cycle (at least 1)."""
-
     def resolved_preset(self) -> Preset:
         """Return the preset with this pass's overrides applied."""
-        overrides = {field: getattr(self, field) for field in OVERRIDABLE_FIELDS}
-        return resolve_preset(self.preset, **overrides)
+        return resolve_preset(self.preset, **self.preset_overrides())
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         discretize_module(op, self.resolved_preset(), parse_dt(self.dt))

@@ -7,14 +7,18 @@ from dataclasses import dataclass
 from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
 
-from nirmlir.passes.discretize import discretize_module, parse_dt, resolve_preset
+from nirmlir.passes.discretize import (
+    DiscretizingPass,
+    discretize_module,
+    parse_dt,
+    resolve_preset,
+)
 from nirmlir.passes.inline_subgraphs import inline_subgraphs
 from nirmlir.passes.levels import check_input_level
 from nirmlir.passes.quantize import QuantizationReport, QuantizeOptions, quantize_module
 from nirmlir.passes.quantize_calibration import CalibrationSource
 from nirmlir.passes.quantize_options import QuantizingPass
 from nirmlir.passes.quantize_report import report_document
-from nirmlir.presets import OVERRIDABLE_FIELDS
 from nirmlir.quantization_report import publish
 
 DEFAULT_DT = 1e-4
@@ -47,41 +51,22 @@ def lower_to_fixedpoint(
 
 
 @dataclass(frozen=True)
-class LowerToFixedPointPass(QuantizingPass):
+class LowerToFixedPointPass(QuantizingPass, DiscretizingPass):
     """Lower nir graphs to fxp graphs: nir-inline-subgraphs, then discretize, then quantize.
 
-    The options are those of quantize, then dt, preset and the preset overrides of discretize.
+    The options are dt, preset and the preset overrides of discretize, then those of quantize.
     """
 
     name = "lower-to-fixedpoint"
 
-    dt: float | int | str | None = None
-    """Step length in seconds; defaults to the graph's metadata dt, else 1e-4."""
-    preset: str = "norse"
-    """Simulator whose discretization conventions to follow (see discretize)."""
-    integrator: str | None = None
-    """Preset override: forward_euler, exp_euler, zero_order_hold or event_exact."""
-    spike_test: str | None = None
-    """Preset override: gt (v > v_threshold) or ge (v >= v_threshold)."""
-    spike_timing: str | None = None
-    """Preset override: after_update or before_update: which voltage the spike test reads."""
-    reset: str | None = None
-    """Preset override: to_reset_value, subtract or none."""
-    max_spikes_per_step: int | None = None
-    """Preset override: maximum spikes a neuron emits per step (at least 1)."""
-    current_timing: str | None = None
-    """Preset override: same_step or previous_step: which step's current the voltage of a current-based neuron reads."""
-    if_gain: str | None = None
-    """Preset override: r (v += r*x per step) or r_dt (v += r*dt*x) for IF and integrator neurons."""
-    synapse_delay: int | None = None
-    """Preset override: steps of delay on each edge from an affine, linear or conv node into a neuron."""
-    back_edge_delay: int | None = None
-    """Preset override: steps of delay on each back edge of a cycle (at least 1)."""
-
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         options = self.quantize_options()
-        overrides = {field: getattr(self, field) for field in OVERRIDABLE_FIELDS}
         report = lower_to_fixedpoint(
-            op, parse_dt(self.dt), self.preset, options, overrides=overrides, calibration=self.calibration_input
+            op,
+            parse_dt(self.dt),
+            self.preset,
+            options,
+            overrides=self.preset_overrides(),
+            calibration=self.calibration_input,
         )
         publish(report_document(report, self.name, options, self.calibration_input))
