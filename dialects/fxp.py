@@ -71,7 +71,7 @@ from nirmlir.dialects.snn import (
     flatten_output_shape,
     pool_output_shape,
     tensor_shape,
-    verify_schedule,
+    verify_stepped_graph,
 )
 
 DECAY_KINDS = ("kept_fraction_q12", "lost_fraction_q12", "shift")
@@ -211,20 +211,7 @@ class GraphOp(IRDLOperation):
     traits = traits_def(NoTerminator(), SymbolOpInterface(), IsolatedFromAbove())
 
     def verify_(self) -> None:
-        label = f"'fxp.graph' op @{self.sym_name.data}"
-        dt = self.dt.value.data
-        if not isinstance(self.dt.type, Float64Type) or not np.isfinite(dt) or dt <= 0:
-            raise VerifyException(f"{label}: 'dt' is {dt} of type {self.dt.type}; expected a positive f64 number of seconds")
-        if self.body.block.args:
-            raise VerifyException(f"{label}: the body block must have no arguments; use fxp.input ops")
-        names: set[str] = set()
-        for op in self.body.block.ops:
-            if not isinstance(op, FXPNodeOp):
-                raise VerifyException(f"{label}: '{op.name}' is not an fxp node op")
-            if op.node_name.data in names:
-                raise VerifyException(f"{label}: node name '{op.node_name.data}' is used twice")
-            names.add(op.node_name.data)
-        verify_schedule(label, list(self.body.block.ops), is_delayed)
+        verify_stepped_graph(self, FXPNodeOp, is_delayed)
 
 
 @irdl_op_definition

@@ -226,6 +226,31 @@ def verify_schedule(graph_label: str, ops: Sequence[Operation], is_delayed_op) -
                 )
 
 
+def verify_stepped_graph(graph: Operation, node_class: type, is_delayed_op) -> None:
+    """Check the rules that snn and fxp graphs share.
+
+    dt is a positive f64 number of seconds, the block has no arguments, every op is a node
+    op of the graph's dialect with a unique node name, and ops are in schedule order.
+    """
+    dialect = graph.name.split(".")[0]
+    label = f"'{graph.name}' op @{graph.sym_name.data}"
+    dt = graph.dt.value.data
+    if not isinstance(graph.dt.type, Float64Type) or not np.isfinite(dt) or dt <= 0:
+        raise VerifyException(
+            f"{label}: 'dt' is {dt} of type {graph.dt.type}; expected a positive f64 number of seconds"
+        )
+    if graph.body.block.args:
+        raise VerifyException(f"{label}: the body block must have no arguments; use {dialect}.input ops")
+    names: set[str] = set()
+    for op in graph.body.block.ops:
+        if not isinstance(op, node_class):
+            raise VerifyException(f"{label}: '{op.name}' is not an {dialect} node op")
+        if op.node_name.data in names:
+            raise VerifyException(f"{label}: node name '{op.node_name.data}' is used twice")
+        names.add(op.node_name.data)
+    verify_schedule(label, list(graph.body.block.ops), is_delayed_op)
+
+
 @irdl_op_definition
 class GraphOp(IRDLOperation):
     """A discrete-time graph: node ops in schedule order, stepped every `dt` seconds."""
@@ -240,20 +265,7 @@ class GraphOp(IRDLOperation):
     traits = traits_def(NoTerminator(), SymbolOpInterface(), IsolatedFromAbove())
 
     def verify_(self) -> None:
-        label = f"'snn.graph' op @{self.sym_name.data}"
-        dt = self.dt.value.data
-        if not isinstance(self.dt.type, Float64Type) or not np.isfinite(dt) or dt <= 0:
-            raise VerifyException(f"{label}: 'dt' is {dt} of type {self.dt.type}; expected a positive f64 number of seconds")
-        if self.body.block.args:
-            raise VerifyException(f"{label}: the body block must have no arguments; use snn.input ops")
-        names: set[str] = set()
-        for op in self.body.block.ops:
-            if not isinstance(op, SNNNodeOp):
-                raise VerifyException(f"{label}: '{op.name}' is not an snn node op")
-            if op.node_name.data in names:
-                raise VerifyException(f"{label}: node name '{op.node_name.data}' is used twice")
-            names.add(op.node_name.data)
-        verify_schedule(label, list(self.body.block.ops), is_delayed)
+        verify_stepped_graph(self, SNNNodeOp, is_delayed)
 
 
 @irdl_op_definition
