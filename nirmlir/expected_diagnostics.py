@@ -1,9 +1,9 @@
 """MLIR-style ``expected-error`` annotations and their check against produced diagnostics.
 
 An annotation is a comment such as ``// expected-error @+1 {{has shape [40]}}``. The
-severity is error, warning, note or remark; ``@+N`` and ``@-N`` shift the line it
-applies to, ``@above`` and ``@below`` mean the previous and next line; the text between
-``{{`` and ``}}`` must occur in the diagnostic's message.
+severity is error, warning, note or remark. ``@+N`` and ``@-N`` shift the line it applies
+to, and ``@above`` and ``@below`` mean the previous and next line. The text between ``{{``
+and ``}}`` must occur in the diagnostic's message.
 """
 
 from __future__ import annotations

@@ -34,8 +34,8 @@ def load_pass(name: str):
 def describe_options(name: str) -> list[tuple[str, str, str]]:
     """Return (option, default, description) for each option of a registered pass.
 
-    Options are the pass dataclass fields, spelled with dashes as on the command line;
-    descriptions are the string literals that follow the fields in the class body.
+    Options are the pass dataclass fields, spelled with dashes as on the command line. The
+    descriptions are the string literals that follow the fields in the class bodies.
     """
     import ast
     import dataclasses

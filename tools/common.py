@@ -1,4 +1,4 @@
-"""What nir-opt and nir-translate share: reading inputs, writing outputs, reporting errors.
+"""Helpers that nir-opt and nir-translate share: reading inputs, writing outputs, reporting errors.
 
 Heavy modules (xDSL, h5py, the parser) are imported inside functions, so `--help` and
 argument errors never pay for them.
@@ -42,7 +42,7 @@ def run_guarded(body: Callable[[], int], debug: bool, tool: str) -> int:
         print(f"{tool}: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
-        # The reader of stdout went away (e.g. `| head`); nothing more to say.
+        # The reader of stdout went away (e.g. `| head`), so there is nobody to report to.
         sys.stderr.close()
         return EXIT_FAILURE
     except Exception as error:  # noqa: BLE001 - the last line of defence of a tool
