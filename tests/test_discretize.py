@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
-from xdsl.dialects.builtin import DictionaryAttr, FloatAttr, IntegerAttr, ModuleOp, StringAttr, SymbolRefAttr, TensorType, f32, f64, i64
-from xdsl.ir import Block, Region
+from xdsl.dialects.builtin import ModuleOp, SymbolRefAttr, TensorType, f32
 from xdsl.passes import PassPipeline
 
 from nirmlir.context import make_context
-from nirmlir.dense import dense_from_numpy, i64_array, numpy_from_dense
+from nirmlir.dense import dense_from_numpy, numpy_from_dense
 from nirmlir.diagnostics import DiagnosticError
 from nirmlir.dialects import nir, snn
 from nirmlir.passes.discretize import MISSING_DT_MESSAGE, DiscretizePass, discretize_module, resolve_preset
@@ -20,60 +17,14 @@ from nirmlir.passes.inline_subgraphs import inline_subgraphs
 from nirmlir.presets import PRESETS
 from nirmlir.registry import PASSES, load_pass
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-SHARED = Path(os.environ.get("NIRMLIR_SHARED", REPO_ROOT.parent / "shared"))
+from nir_graphs import SHARED, GraphBuilder, require_shared, to_attribute
+
 DT = 1e-4
-
-
-def require_shared(path: Path) -> Path:
-    """Return `path`, or skip the test when the shared data is absent (fail under NIRMLIR_REQUIRE_SHARED=1)."""
-    if not path.exists():
-        message = f"shared test data not found at {path}; set NIRMLIR_SHARED"
-        if os.environ.get("NIRMLIR_REQUIRE_SHARED") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
 
 
 # --------------------------------------------------------------------------------------
 # Building nir graphs
 # --------------------------------------------------------------------------------------
-
-
-def to_attribute(value):
-    if isinstance(value, str):
-        return StringAttr(value)
-    if isinstance(value, int):
-        return IntegerAttr(value, i64)
-    if isinstance(value, tuple):
-        return i64_array(value)
-    return dense_from_numpy(np.asarray(value, dtype=np.float32))
-
-
-class GraphBuilder:
-    """Build a nir.graph node by node; operands may be connected later, for recurrent edges."""
-
-    def __init__(self, name: str = "main"):
-        self.name = name
-        self.block = Block()
-
-    def node(self, op_class, name, operands=(), shape=None, **params):
-        properties = {key: to_attribute(value) for key, value in params.items()}
-        result_type = TensorType(f32, shape) if shape is not None else None
-        op = nir.make_node(op_class, name, list(operands), result_type, properties)
-        self.block.add_op(op)
-        return op
-
-    def graph(self, metadata: dict[str, float] | None = None) -> nir.GraphOp:
-        attributes = {}
-        if metadata is not None:
-            attributes["metadata"] = DictionaryAttr({key: FloatAttr(value, f64) for key, value in metadata.items()})
-        return nir.GraphOp.create(
-            properties={"sym_name": StringAttr(self.name)}, regions=[Region(self.block)], attributes=attributes
-        )
-
-    def module(self, metadata: dict[str, float] | None = None) -> ModuleOp:
-        return ModuleOp([self.graph(metadata)])
 
 
 def lif_params(n: int, tau=2.5e-3, r=1.0, v_leak=0.0, v_threshold=0.1, v_reset=0.0):

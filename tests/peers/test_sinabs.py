@@ -11,7 +11,7 @@ import pytest
 
 from . import graphs
 from .compare import compare_traces
-from .nirmlir_side import BATCHES, STATE_TOLERANCE, STEPS, simulate
+from .nirmlir_side import BATCHES, STEPS, simulate
 from .nirmlir_side import assert_agrees_float32 as assert_float32_agreement
 from .runners import PeerRun, input_shape, load_graph, random_input, run_sinabs
 
