@@ -547,7 +547,15 @@ class AttributeReader:
             # Complex elements and other rare forms: xDSL's parser.
             literal = text[content_start - 6 : content_end + 1] + " : " + str(shaped_type)
             return self._parse_with_xdsl(literal, base + content_start - 6, as_type=False)
-        element_size = element_type.compile_time_size
+        try:
+            element_size = element_type.compile_time_size
+        except NotImplementedError:
+            # xDSL 0.74 stores only 1-, 8-, 16-, 32- and 64-bit integers in dense literals.
+            self.fail(
+                f"dense literal element type {element_type} is not supported; use an integer "
+                "type of 1, 8, 16, 32 or 64 bits or a float type",
+                type_position,
+            )
         if count * element_size > MAX_TENSOR_BYTES:
             self.fail(
                 f"dense literal of type {shaped_type} needs {count * element_size} bytes,"

@@ -112,13 +112,14 @@ _PAREN_OR_STRING_RE = re.compile(r'[()"]')
 _STRING_AT_RE = re.compile(STRING)
 
 
-def scan_angle_brackets(text: str, start: int) -> int:
-    """Return the index after the ``>`` that closes the ``<`` at ``start``.
+def _scan_balanced(text: str, start: int, opening: str, closing: str, tokens: re.Pattern) -> int:
+    """Return the index after the ``closing`` bracket that matches the one at ``start``.
 
-    Returns -1 when the brackets or a string inside them are not closed.
+    ``tokens`` finds the brackets and the quotes that start strings; a string is skipped
+    whole. Returns -1 when the brackets or a string inside them are not closed.
     """
     depth = 0
-    search = _BRACKET_OR_STRING_RE.search
+    search = tokens.search
     position = start
     while True:
         match = search(text, position)
@@ -126,9 +127,9 @@ def scan_angle_brackets(text: str, start: int) -> int:
             return -1
         token = match.group()
         position = match.end()
-        if token == "<":
+        if token == opening:
             depth += 1
-        elif token == ">":
+        elif token == closing:
             depth -= 1
             if depth == 0:
                 return position
@@ -139,28 +140,17 @@ def scan_angle_brackets(text: str, start: int) -> int:
             position = string.end()
 
 
+def scan_angle_brackets(text: str, start: int) -> int:
+    """Return the index after the ``>`` that closes the ``<`` at ``start``, or -1.
+
+    The ``>`` of a ``->`` inside the brackets does not close them.
+    """
+    return _scan_balanced(text, start, "<", ">", _BRACKET_OR_STRING_RE)
+
+
 def scan_parentheses(text: str, start: int) -> int:
     """Return the index after the ``)`` that closes the ``(`` at ``start``, or -1."""
-    depth = 0
-    search = _PAREN_OR_STRING_RE.search
-    position = start
-    while True:
-        match = search(text, position)
-        if match is None:
-            return -1
-        token = match.group()
-        position = match.end()
-        if token == "(":
-            depth += 1
-        elif token == ")":
-            depth -= 1
-            if depth == 0:
-                return position
-        else:
-            string = _STRING_AT_RE.match(text, match.start())
-            if string is None:
-                return -1
-            position = string.end()
+    return _scan_balanced(text, start, "(", ")", _PAREN_OR_STRING_RE)
 
 
 _NESTING_TOKEN_RE = re.compile(r'->|[<(\[{>)\]}"]')

@@ -689,6 +689,12 @@ def test_error_line_offset_added():
         ('%x = tnir.input "x"\n', "expected ':' and a type after operation 'tnir.input', which has operands or results", 1, 6),
         ('"tnir.output"(%x) <{node_name = "x"}> : (f32, f32) -> ()\n', "operation 'tnir.output' has 1 operands but its signature has 2 operand types", 1, 41),
         ("tnir.graph {\n}\n", "expected '@name' after 'tnir.graph'", 1, 1),
+        (
+            '%x = tnir.input "x" {a = dense<[1, 2]> : tensor<2xi332>} : f32\n',
+            "dense literal element type i332 is not supported; use an integer type of 1, 8, 16, 32 or 64 bits or a float type",
+            1,
+            42,
+        ),
     ],
     ids=[
         "duplicate-key",
@@ -706,6 +712,7 @@ def test_error_line_offset_added():
         "missing-signature",
         "signature-arity",
         "graph-without-symbol",
+        "odd-integer-width",
     ],
 )
 def test_error_cases(text, message, line, column):
