@@ -67,10 +67,10 @@ from nirmlir.dialects.snn import (
     SPIKE_TIMINGS,
     Shape,
     check_choice,
-    conv_output_shape,
     flatten_output_shape,
     pool_output_shape,
     tensor_shape,
+    verify_conv_shapes,
     verify_stepped_graph,
 )
 
@@ -318,24 +318,7 @@ class _ConvOp(WeightOp):
     groups = prop_def(IntegerAttr)
 
     def verify_(self) -> None:
-        weight = tuple(self.weight.get_shape())
-        if len(weight) != self.SPATIAL_RANK + 2:
-            raise VerifyException(f"{self.label}: 'weight' has shape {list(weight)}; expected rank {self.SPATIAL_RANK + 2}")
-        input_shape = self.common_input_shape()
-        if input_shape is None:
-            raise VerifyException(f"{self.label}: a convolution needs at least one operand")
-        try:
-            out_shape = conv_output_shape(
-                input_shape,
-                weight,
-                ints_from_array(self.stride),
-                ints_from_array(self.padding),
-                ints_from_array(self.dilation),
-                self.groups.value.data,
-            )
-        except ValueError as error:
-            raise VerifyException(f"{self.label}: {error}") from error
-        self.check_result_shape(out_shape)
+        weight = verify_conv_shapes(self)
         self.verify_channels((weight[0],))
 
 

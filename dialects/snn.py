@@ -344,6 +344,33 @@ class ScaleOp(SNNNodeOp):
         self.check_result_shape(shape)
 
 
+def verify_conv_shapes(op) -> Shape:
+    """Check a convolution's weight rank, operands and result shape, and return the weight shape.
+
+    It serves the conv ops of snn and fxp, which share the fields weight, stride, padding,
+    dilation and groups and the constant SPATIAL_RANK.
+    """
+    weight = tuple(op.weight.get_shape())
+    if len(weight) != op.SPATIAL_RANK + 2:
+        raise VerifyException(f"{op.label}: 'weight' has shape {list(weight)}; expected rank {op.SPATIAL_RANK + 2}")
+    input_shape = op.common_input_shape()
+    if input_shape is None:
+        raise VerifyException(f"{op.label}: a convolution needs at least one operand")
+    try:
+        out_shape = conv_output_shape(
+            input_shape,
+            weight,
+            ints_from_array(op.stride),
+            ints_from_array(op.padding),
+            ints_from_array(op.dilation),
+            op.groups.value.data,
+        )
+    except ValueError as error:
+        raise VerifyException(f"{op.label}: {error}") from error
+    op.check_result_shape(out_shape)
+    return weight
+
+
 class _ConvOp(SNNNodeOp):
     """A cross-correlation with explicit symmetric zero padding (no "same" or "valid")."""
 
@@ -359,24 +386,7 @@ class _ConvOp(SNNNodeOp):
     groups = prop_def(IntegerAttr)
 
     def verify_(self) -> None:
-        weight = tuple(self.weight.get_shape())
-        if len(weight) != self.SPATIAL_RANK + 2:
-            raise VerifyException(f"{self.label}: 'weight' has shape {list(weight)}; expected rank {self.SPATIAL_RANK + 2}")
-        input_shape = self.common_input_shape()
-        if input_shape is None:
-            raise VerifyException(f"{self.label}: a convolution needs at least one operand")
-        try:
-            out_shape = conv_output_shape(
-                input_shape,
-                weight,
-                ints_from_array(self.stride),
-                ints_from_array(self.padding),
-                ints_from_array(self.dilation),
-                self.groups.value.data,
-            )
-        except ValueError as error:
-            raise VerifyException(f"{self.label}: {error}") from error
-        self.check_result_shape(out_shape)
+        weight = verify_conv_shapes(self)
         if self.bias is not None and tuple(self.bias.get_shape()) != (weight[0],):
             raise VerifyException(f"{self.label}: 'bias' has shape {list(self.bias.get_shape())}; expected [{weight[0]}]")
 
