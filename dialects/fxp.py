@@ -12,7 +12,7 @@ that fits their declared width, which the op names in a `*_bits` property.
 The graph and schedule rules are those of the `snn` dialect: ops run in block order once per step,
 and only `fxp.step_delay` and `fxp.delay` (at least one step) may be read before they are computed.
 
-Integer arithmetic is exact (products and sums never lose bits) except where an op says:
+Integer arithmetic is exact (products and sums never lose bits) except where an op states otherwise:
 
 * `R_s(p)`, rounding an integer p by s bits, depends on ``rounding``: ``nearest`` is
   `floor((p + 2^(s-1)) / 2^s)` (halves round up), ``toward_zero`` is `trunc(p / 2^s)`, ``floor`` is

@@ -11,8 +11,8 @@ dtype of the file, so ``numpy_from_dense`` gives them back without a copy. Each 
 its NIR node name in ``node_name`` and its NIR metadata in the discardable attribute
 ``metadata``.
 
-The continuous-time semantics of each node are in the op docstrings; `x` is the summed
-input, `y` the output, `⊙` the element-wise product, and time constants are in the
+The op docstrings state the continuous-time semantics of each node. There `x` is the
+summed input, `y` the output and `⊙` the element-wise product. Time constants are in the
 same unit as the simulation step chosen later by `discretize` (seconds in every
 published NIR file).
 """
@@ -150,7 +150,7 @@ class NIRNodeOp(IRDLOperation):
             if values.dtype.kind == "f" and not np.isfinite(values).all():
                 first = np.argwhere(~np.isfinite(values))[0]
                 raise VerifyException(
-                    f"{self.label}: '{name}' holds {values[tuple(first)]} at index "
+                    f"{self.label}: '{name}' contains {values[tuple(first)]} at index "
                     f"{tuple(int(i) for i in first)}; every parameter must be finite"
                 )
 

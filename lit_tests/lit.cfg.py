@@ -1,7 +1,7 @@
 """lit configuration: FileCheck tests of nir-opt and nir-translate.
 
 Run from the repository root with `lit -sv lit_tests` in an environment where nirmlir,
-lit and filecheck are installed; the tools are found next to the Python running lit.
+lit and filecheck are installed. The tools are found next to the Python that runs lit.
 """
 
 import os
@@ -22,7 +22,7 @@ config.environment["PATH"] = os.pathsep.join(
 )
 config.substitutions.append(("%examples", os.path.join(repository, "examples")))
 
-# The real-file corpus lives outside the repository; tests that need it say
+# The real-file corpus lives outside the repository. Tests that need it declare
 # `REQUIRES: shared` and are reported unsupported when it is absent, unless
 # NIRMLIR_REQUIRE_SHARED=1 makes its absence an error.
 shared = os.path.abspath(

@@ -15,7 +15,7 @@ class Severity(Enum):
 
 @dataclass(frozen=True)
 class Location:
-    """Where a diagnostic points.
+    """The place a diagnostic points at.
 
     Text input has a file, a line and a column (both 1-based). HDF5 input has a file
     and a path of graph and node names plus an optional field (``lif1/w_rec:weight``).
@@ -58,7 +58,7 @@ class Diagnostic:
 class DiagnosticError(Exception):
     """An error that tools report as a diagnostic and a non-zero exit, without a traceback.
 
-    ``op`` is the IR op at fault, when there is one: a tool that knows where the op was
+    ``op`` is the IR op at fault, when there is one. A tool that recorded where the op was
     parsed replaces ``location`` with that file, line and column.
     """
 

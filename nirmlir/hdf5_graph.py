@@ -58,8 +58,10 @@ class NodeRecord:
 
 @dataclass
 class GraphRecord:
-    """The nodes and edges of one NIR graph; `path` lists the names of the nested-graph
-    nodes leading to it, so the top-level graph has an empty path."""
+    """The nodes and edges of one NIR graph.
+
+    `path` lists the names of the nested-graph nodes leading to it, so the top-level graph
+    has an empty path."""
 
     file_name: str
     path: tuple[str, ...]

@@ -624,7 +624,7 @@ _QUOTED_FIELD = re.compile(r"'(\w+)'")
 def _field_in_message(op: Operation, message: str) -> str | None:
     """Return the parameter that a node verifier's message names first, if any.
 
-    The nir verifiers write ``'nir.lif' op node 'lif': 'tau' holds nan ...``.
+    The nir verifiers write ``'nir.lif' op node 'lif': 'tau' contains nan ...``.
     """
     if not isinstance(op, NIRNodeOp):
         return None

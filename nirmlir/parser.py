@@ -91,8 +91,8 @@ _PUNCTUATION = frozenset(
     + ("ARROW", "LBRACKET", "RBRACKET", "RANGLE")
 )
 
-# How syntax errors name the terminals, in the order they are listed: closing
-# brackets first, because they are the most common fix.
+# Display names of the terminals in syntax errors, in the order they are listed:
+# closing brackets first, because they are the most common fix.
 _TERMINAL_NAMES = {
     "RPAREN": "')'",
     "RBRACE": "'}'",
@@ -192,8 +192,8 @@ class _SourceLines:
         return Location(self.filename, line + self.line_offset, column)
 
 
-# Where each parsed op starts. Weak keys: an op erased by a pass drops out, and the
-# text itself is not kept alive (only its line starts).
+# Source location of each parsed op. Weak keys let an op erased by a pass drop out,
+# and only the line starts of the text are kept, not the text itself.
 _op_locations: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
@@ -292,7 +292,7 @@ def _run(text: str, builder: IRBuilder, tables: ParseTables) -> ModuleOp:
         else:
             _fail_on_character(text, start, fail)
 
-        # Feed the token: reduce as long as the table says so, then shift it.
+        # Feed the token: reduce while the table gives a reduction, then shift it.
         while True:
             action = actions[state_stack[-1]].get(kind)
             if action is None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, fields, replace
 from nirmlir.dialects.snn import CURRENT_TIMINGS, INTEGRATORS, RESETS, SPIKE_TESTS, SPIKE_TIMINGS
 
 IF_GAINS = ("r", "r_dt")
-"""How IF and integrator neurons, which have no time constant, scale their input per step:
+"""Input scaling of IF and integrator neurons, which have no time constant, per step:
 ``r`` (v += r·x each step, so dt = 1 in effect) or ``r_dt`` (v += r·dt·x, the ODE dv/dt = r·x integrated over one step)."""
 
 
@@ -151,9 +151,10 @@ within 1.5e-8 after multiplying it by v_threshold, because Nengo normalizes the 
 """
 
 SPINNAKER2 = replace(NORSE, name="spinnaker2")
-"""SpiNNaker2 (py-spinnaker2's NIR converter with the forward-Euler method of the paper): v ← (1 - a)·v + a·x.
+"""SpiNNaker2 (py-spinnaker2's NIR converter, forward-Euler method): v ← (1 - a)·v + a·x.
 
-Reset to v_reset, no connection delay. The converter's exponential method corresponds to
+The LIF experiment of the NIR repository (neuromorphs/NIR, paper/01_lif/lif_spinnaker2.py) ran
+SpiNNaker2 with this method. Reset to v_reset, no connection delay. The converter's exponential method corresponds to
 integrator=exp_euler, and its subtractive reset to reset=subtract. Trace lif_spinnaker2.csv
 (Brian2 backend, float32, weights and threshold scaled by about 102): voltage within 9.0e-7 after
 dividing it by its scale of 25·102/102.02 per NIR volt.

@@ -551,8 +551,8 @@ def discretize_module(module: ModuleOp, preset: Preset, dt: float | None, fallba
     """Replace every nir.graph of the module by its snn.graph.
 
     The step is `dt` if given, else the graph's metadata `dt`, else `fallback_dt` with a
-    warning; without any of them the pass raises a DiagnosticError that requests dt. A
-    module whose graphs are all at another level raises DiagnosticError.
+    warning. Without any of them, or when all graphs are at another level, it raises a
+    DiagnosticError naming what is missing.
     """
     check_input_level(module, "discretize", "nir", "snn")
     inline_subgraphs(module)

@@ -327,7 +327,9 @@ class _GraphQuantizer:
         return self._scales[value]
 
     def pool_scale(self, op: snn.SumPool2dOp | snn.AvgPool2dOp) -> np.ndarray:
-        """A pool keeps its input's scale; an average pool divides it by the window size, which is exact."""
+        """Return a pool's output scale: its input's scale, divided by the window size for an average pool.
+
+        The division is exact, because the sum pool it lowers to keeps every integer."""
         scale = self.common_input_scale(op)
         if scale.ndim == 3 and scale.shape[1:] != (1, 1):
             per_channel = scale.reshape(scale.shape[0], -1)

@@ -25,7 +25,7 @@ NEURON_OPS = (snn.LIFOp, snn.CubaLIFOp, snn.LIOp, snn.CubaLIOp, snn.IntegratorOp
 
 @dataclass(frozen=True)
 class SpikeAgreement:
-    """How closely a fixed-point group's spikes follow the float model's on the calibration input."""
+    """Agreement of a fixed-point group's spikes with the float model's on the calibration input."""
 
     cosine: float
     """Cosine similarity of the per-neuron spike counts over the whole input (1 when both are silent)."""

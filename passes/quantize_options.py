@@ -136,17 +136,17 @@ class QuantizingPass(ModulePass):
     weight_scale_rule: str = "max-abs"
     """max-abs (the clip value uses the full weight range) or power-of-two (every scale rounded up to a power of two)."""
     weight_granularity: str = "per-tensor"
-    """per-tensor (one scale per neuron group), per-output-channel (one per conv output channel or affine output) or
-    per-target-neuron (one per neuron; neurons fed by a conv share their channel's scale)."""
+    """per-tensor (one scale per neuron group), per-output-channel (one per conv output channel or affine
+    output) or per-target-neuron (one per neuron). Neurons fed by a conv share their channel's scale."""
     clip: str = "max"
-    """max (weight scales cover the largest weight) or percentile (they cover clip-percentile of the weights
-    and larger weights saturate; calibrated state ranges use the same percentile)."""
+    """max (weight scales cover the largest weight) or percentile (they cover clip-percentile of the
+    weights, and larger weights saturate). Calibrated state ranges use the same percentile."""
     clip_percentile: float | int | str = 99.99
     """Percentile of the weight magnitudes (and recorded states) that clip=percentile covers, in percent."""
     state_scale: str = "weights"
-    """weights (one state unit is one unit of the accumulated weights) or range (the state unit is that unit
-    divided by the largest power of two that keeps thresholds within half the state range; an fxp.rescale
-    shifts each weighted input left by it)."""
+    """weights (one state unit is one unit of the accumulated weights) or range. With range, the state
+    unit is that unit divided by the largest power of two that keeps thresholds within half the state
+    range, and an fxp.rescale shifts each weighted input left by it."""
     calibrate: bool = False
     """Size the state ranges from the float snn model's voltages and currents on calibration-input."""
     calibration_input: str | None = None
@@ -161,8 +161,8 @@ class QuantizingPass(ModulePass):
     seed: int | None = None
     """Seed of the stochastic rounding (0 when absent); only valid with rounding=stochastic."""
     saturate: bool = True
-    """Whether results and states clamp to their width (true) or wrap (false); without saturation, a state or
-    result whose static bound exceeds its width is an error."""
+    """Whether results and states clamp to their width (true) or wrap (false). Without saturation, a state
+    or result whose static bound exceeds its width is an error."""
 
     def quantize_options(self) -> QuantizeOptions:
         """Return the validated number formats of this pass; errors name the pass."""

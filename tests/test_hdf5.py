@@ -1116,7 +1116,7 @@ def test_non_finite_parameter_located_at_field(tmp_path: Path, field: str) -> No
     path = write_raw(tmp_path / "g.nir", graph(nodes, chain("input", "lif", "output")))
     error = reject(path)
 
-    assert f"'{field}' holds nan at index (1,)" in error.message
+    assert f"'{field}' contains nan at index (1,)" in error.message
     assert error.location == Location(file=str(path), node_path=("lif",), field=field)
     assert str(error.location) == f"{path}:lif:{field}"
 

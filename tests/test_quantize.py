@@ -478,7 +478,7 @@ PAPER_FILES = [
 def test_paper_file_lowers_to_fixed_point(file_name):
     hdf5 = pytest.importorskip("nirmlir.hdf5", reason="the HDF5 importer is not installed")
     module = hdf5.import_nir(require_shared(SHARED / "corpus" / "real" / file_name), make_context())
-    # The paper files give no dt, so the pipeline warns and uses its default.
+    # These graphs carry no dt in their metadata, so the pipeline warns and uses its default.
     with pytest.warns(DiagnosticWarning, match="no dt given"):
         LowerToFixedPointPass().apply(make_context(), module)
     assert_only_fixed_point(module)

@@ -42,7 +42,7 @@ def run_guarded(body: Callable[[], int], debug: bool, tool: str) -> int:
         print(f"{tool}: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
-        # The reader of stdout went away (e.g. `| head`), so there is nobody to report to.
+        # The reader of stdout went away (e.g. `| head`), so no output can reach it.
         sys.stderr.close()
         return EXIT_FAILURE
     except Exception as error:  # noqa: BLE001 - the last line of defence of a tool

@@ -261,7 +261,7 @@ nir.graph @g {
 // Parameters must be finite: 0x7FC00000 is a NaN threshold.
 nir.graph @g {
   %a = nir.input "a" : tensor<1xf32>
-  // expected-error @+1 {{'nir.lif' op node 'lif': 'v_threshold' holds nan at index (0,); every parameter must be finite}}
+  // expected-error @+1 {{'nir.lif' op node 'lif': 'v_threshold' contains nan at index (0,); every parameter must be finite}}
   %l = nir.lif "lif"(%a) {tau = dense<[0.01]> : tensor<1xf32>, r = dense<[1.0]> : tensor<1xf32>, v_leak = dense<[0.0]> : tensor<1xf32>, v_threshold = dense<"0x0000C07F"> : tensor<1xf32>, v_reset = dense<[0.0]> : tensor<1xf32>} : tensor<1xf32>
 }
 
