@@ -100,24 +100,28 @@ def _load_text(path: str, ctx):
 # --------------------------------------------------------------------------------------
 
 
-def module_level(module) -> str:
-    """Return the level of a module, "nir", "snn" or "fxp", from the dialect of its graphs."""
-    from nirmlir.dialects import fxp, nir, snn
+def _simulated_graph_ops() -> set[str]:
+    from nirmlir.simulator.engine import SIMULATORS
 
-    kinds = {nir.GraphOp: "nir", snn.GraphOp: "snn", fxp.GraphOp: "fxp"}
-    levels = {kinds[type(op)] for op in module.ops if type(op) in kinds}
+    return set(SIMULATORS)
+
+
+def module_level(module) -> str:
+    """Return the level of a module ("nir", "snn", "fxp" or a chip level) from the dialect of its graphs."""
+    graph_ops = _simulated_graph_ops() | {"nir.graph"}
+    levels = {op.name.partition(".")[0] for op in module.ops if op.name in graph_ops}
     if not levels:
-        raise DiagnosticError("the module contains no nir.graph, snn.graph or fxp.graph")
+        names = ", ".join(sorted(graph_ops))
+        raise DiagnosticError(f"the module contains no graph; expected one of these ops at the top level: {names}")
     if len(levels) > 1:
         raise DiagnosticError(f"the module mixes graph levels {sorted(levels)}; lower every graph to one level")
     return levels.pop()
 
 
 def select_graph(module, name: str | None = None):
-    """Return the snn or fxp graph to simulate: `name`, else @main, else the only graph."""
-    from nirmlir.dialects import fxp, snn
-
-    graphs = {op.sym_name.data: op for op in module.ops if isinstance(op, snn.GraphOp | fxp.GraphOp)}
+    """Return the graph to simulate (of any simulated level): `name`, else @main, else the only graph."""
+    graph_ops = _simulated_graph_ops()
+    graphs = {op.sym_name.data: op for op in module.ops if op.name in graph_ops}
     if name is not None:
         if name not in graphs:
             raise DiagnosticError(f"the module has no graph @{name}; its graphs are " + ", ".join(f"@{n}" for n in graphs))
@@ -238,7 +242,10 @@ def prepare(
     module = load(model)
     current = module_level(module)
     target = level or ("snn" if current == "nir" else current)
-    _check_level(target)
+    if current not in LEVELS and target != current:
+        raise DiagnosticError(f"the module is at the {current} level, which runs only as it is; omit the level")
+    if current in LEVELS:
+        _check_level(target)
     if target == "nir":
         raise DiagnosticError("the nir level runs through a discretization; simulate at level snn or fxp")
     if current != "nir" and dt is not None:

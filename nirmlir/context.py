@@ -2,36 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
 
 from xdsl.context import Context
 from xdsl.ir import Dialect
 
-
-def _nir() -> Dialect:
-    from nirmlir.dialects.nir import NIR
-
-    return NIR
-
-
-def _snn() -> Dialect:
-    from nirmlir.dialects.snn import SNN
-
-    return SNN
-
-
-def _fxp() -> Dialect:
-    from nirmlir.dialects.fxp import FXP
-
-    return FXP
-
-
-DIALECT_FACTORIES: dict[str, Callable[[], Dialect]] = {
-    "nir": _nir,
-    "snn": _snn,
-    "fxp": _fxp,
+DIALECTS: dict[str, str] = {
+    "nir": "nirmlir.dialects.nir:NIR",
+    "snn": "nirmlir.dialects.snn:SNN",
+    "fxp": "nirmlir.dialects.fxp:FXP",
 }
-"""Each dialect name and a function that imports and returns the dialect."""
+"""Each dialect name and the "module:attribute" of its xDSL Dialect; a new dialect is one line here."""
+
+
+def _importer(path: str):
+    module_name, attribute = path.split(":")
+
+    def load() -> Dialect:
+        return getattr(importlib.import_module(module_name), attribute)
+
+    return load
 
 
 def make_context() -> Context:
@@ -40,6 +30,6 @@ def make_context() -> Context:
 
     ctx = Context()
     ctx.load_dialect(Builtin)
-    for name, factory in DIALECT_FACTORIES.items():
-        ctx.register_dialect(name, factory)
+    for name, path in DIALECTS.items():
+        ctx.register_dialect(name, _importer(path))
     return ctx

@@ -21,7 +21,6 @@ import numpy as np
 from xdsl.ir import Operation, SSAValue
 
 from nirmlir.diagnostics import DiagnosticError, Location
-from nirmlir.dialects import fxp, snn
 
 
 @dataclass
@@ -165,7 +164,7 @@ class Program:
 
     def __init__(
         self,
-        graph: snn.GraphOp | fxp.GraphOp,
+        graph: Operation,
         factories: Mapping[type, KernelFactory],
         filename: str,
         link: Callable[[list[Kernel]], None] | None = None,
@@ -173,7 +172,7 @@ class Program:
         self.graph_name = graph.sym_name.data
         self.filename = filename
         self.dt = float(graph.dt.value.data)
-        self.level = "fxp" if isinstance(graph, fxp.GraphOp) else "snn"
+        self.level = graph.name.partition(".")[0]
         ops = list(graph.body.block.ops)
         slots: dict[SSAValue, int] = {}
         for op in ops:
@@ -194,10 +193,10 @@ class Program:
             result = slots[op.results[0]] if op.results else None
             kernel = factory(op, operands, result, location)
             self.kernels.append(kernel)
-            if isinstance(op, snn.InputOp | fxp.InputOp):
+            if op.name.endswith(".input"):
                 self.inputs[kernel.node_name] = kernel.shape
                 self.input_kernels[kernel.node_name] = kernel
-            elif isinstance(op, snn.OutputOp | fxp.OutputOp):
+            elif op.name.endswith(".output"):
                 self.outputs.append(kernel.node_name)
         if link is not None:
             link(self.kernels)
@@ -297,7 +296,8 @@ class Program:
             results[node] = {}
             for key, buffer in traces.items():
                 scale = probes[key].scale
-                if self.level != "fxp" or key == "spikes":
+                # Float traces are in NIR units already; integer ones (fxp and chip levels) carry a scale.
+                if key == "spikes" or not np.issubdtype(buffer.dtype, np.integer):
                     results[node][key] = buffer
                     continue
                 if scale is not None:
@@ -339,14 +339,29 @@ class Program:
         return int(batch), int(steps)
 
 
-def compile_graph(graph: snn.GraphOp | fxp.GraphOp, filename: str = "<module>") -> Program:
-    """Compile an snn or fxp graph into a Program; raise DiagnosticError for ops it cannot run."""
-    if isinstance(graph, fxp.GraphOp):
-        from nirmlir.simulator import fxp_ops
+SIMULATORS: dict[str, str] = {
+    "snn.graph": "nirmlir.simulator.snn_ops",
+    "fxp.graph": "nirmlir.simulator.fxp_ops",
+}
+"""The name of each simulated graph op -> the module that runs its level.
 
-        return Program(graph, fxp_ops.KERNEL_FACTORIES, filename, fxp_ops.LINK)
-    if isinstance(graph, snn.GraphOp):
-        from nirmlir.simulator import snn_ops
+The module defines ``KERNEL_FACTORIES`` (op class -> kernel factory) and may define ``LINK``, a
+function called with the kernels once they are built. A level whose graphs are a one-block region
+of ops with ``node_name`` attributes, an ``.input`` and an ``.output`` op, and a ``dt`` attribute on
+the graph, registers here with one line; `nirmlir.api` then loads, selects and runs it.
+"""
 
-        return Program(graph, snn_ops.KERNEL_FACTORIES, filename)
-    raise DiagnosticError(f"'{graph.name}' is not an snn.graph or fxp.graph; discretize it first")
+
+def compile_graph(graph: Operation, filename: str = "<module>") -> Program:
+    """Compile a graph of a simulated level into a Program; raise DiagnosticError for ops it cannot run."""
+    import importlib
+
+    module_name = SIMULATORS.get(graph.name)
+    if module_name is None:
+        levels = ", ".join(name.partition(".")[0] for name in SIMULATORS)
+        raise DiagnosticError(
+            f"'{graph.name}' cannot be simulated; the simulator runs these levels: {levels} "
+            "(discretize a nir graph first)"
+        )
+    module = importlib.import_module(module_name)
+    return Program(graph, module.KERNEL_FACTORIES, filename, getattr(module, "LINK", None))
