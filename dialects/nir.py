@@ -153,6 +153,25 @@ class NIRNodeOp(IRDLOperation):
                     f"{self.label}: '{name}' contains {values[tuple(first)]} at index "
                     f"{tuple(int(i) for i in first)}; every parameter must be finite"
                 )
+            _check_parameter_range(self, name, values)
+
+
+TIME_CONSTANTS = ("tau", "tau_syn", "tau_mem")
+"""Parameters that are time constants: a zero one divides by zero and a negative one makes
+the state grow without bound, so they must be positive."""
+
+
+def _check_parameter_range(op: NIRNodeOp, name: str, values: np.ndarray) -> None:
+    """Reject non-positive time constants and negative delays, naming the first bad element."""
+    if name in TIME_CONSTANTS:
+        bad, rule = values <= 0, "every time constant must be a positive number of seconds"
+    elif name == "delay":
+        bad, rule = values < 0, "a delay must be zero or a positive number of seconds"
+    else:
+        return
+    if bad.any():
+        first = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise VerifyException(f"{op.label}: '{name}' is {values[first]} at index {first}; {rule}")
 
 
 def _tensor_shape(type_attr: Attribute) -> Shape:
@@ -220,6 +239,14 @@ class GraphOp(IRDLOperation):
                     f"'nir.graph' op @{self.sym_name.data}: node name '{node}' is used twice"
                 )
             seen[node] = op
+        cycle = memoryless_cycle(self)
+        if cycle:
+            chain = " -> ".join(f"'{op.node_name.data}'" for op in [*cycle, cycle[0]])
+            raise VerifyException(
+                f"'nir.graph' op @{self.sym_name.data}: the edges {chain} form a cycle of "
+                "memoryless nodes, which has no state to carry a value from one time step to "
+                "the next; put a neuron or a positive delay on the cycle"
+            )
 
     @property
     def nodes(self) -> list[NIRNodeOp]:
@@ -778,6 +805,84 @@ class CubaLIFOp(_ElementwiseOp):
     v_threshold = prop_def(DenseIntOrFPElementsAttr)
     v_reset = prop_def(DenseIntOrFPElementsAttr)
     w_in = prop_def(DenseIntOrFPElementsAttr)
+
+
+STATEFUL_OPS = (IOp, IFOp, LIOp, LIFOp, CubaLIOp, CubaLIFOp)
+"""Node ops whose output depends on their state, so that a cycle through one of them is
+well defined: its output at time t depends on its input only before t."""
+
+
+def _has_memory(op: Operation, visiting: set[int]) -> bool:
+    """Return whether ``op`` separates its output from its current input by state or delay."""
+    if isinstance(op, STATEFUL_OPS):
+        return True
+    if isinstance(op, DelayOp):
+        return bool((numpy_from_dense(op.delay) > 0).all())
+    if isinstance(op, SubgraphOp):
+        try:
+            graph = op.callee()
+        except VerifyException:
+            return True  # the subgraph op's own verifier reports the missing graph
+        return not _feeds_through(graph, visiting)
+    return False
+
+
+def _feeds_through(graph: GraphOp, visiting: set[int]) -> bool:
+    """Return whether a path of memoryless nodes leads from an input of ``graph`` to an output.
+
+    A graph that is already being examined (it instantiates itself, which the subgraph
+    verifier rejects) counts as not feeding through, so the search ends.
+    """
+    if id(graph) in visiting:
+        return False
+    visiting = visiting | {id(graph)}
+    reached = [op for op in graph.body.block.ops if isinstance(op, InputOp)]
+    seen = {id(op) for op in reached}
+    while reached:
+        op = reached.pop()
+        if isinstance(op, OutputOp):
+            return True
+        if not isinstance(op, InputOp) and _has_memory(op, visiting):
+            continue
+        for result in op.results:
+            for use in result.uses:
+                if id(use.operation) not in seen:
+                    seen.add(id(use.operation))
+                    reached.append(use.operation)
+    return False
+
+
+def memoryless_cycle(graph: GraphOp) -> list[NIRNodeOp]:
+    """Return the nodes of a cycle in ``graph`` on which no node has memory, or [] if none.
+
+    A depth-first search over the memoryless nodes in block order finds the first such
+    cycle, so the same graph always reports the same nodes.
+    """
+    ops = [op for op in graph.body.block.ops if isinstance(op, NIRNodeOp)]
+    memoryless = {id(op) for op in ops if not _has_memory(op, set())}
+    finished: set[int] = set()
+    for root in ops:
+        if id(root) not in memoryless or id(root) in finished:
+            continue
+        path: list[Operation] = [root]
+        on_path = {id(root)}
+        pending = [iter([use.operation for result in root.results for use in result.uses])]
+        while pending:
+            successor = next(pending[-1], None)
+            if successor is None:
+                pending.pop()
+                done = path.pop()
+                on_path.discard(id(done))
+                finished.add(id(done))
+                continue
+            if id(successor) not in memoryless or id(successor) in finished:
+                continue
+            if id(successor) in on_path:
+                return path[path.index(successor):]
+            path.append(successor)
+            on_path.add(id(successor))
+            pending.append(iter([use.operation for result in successor.results for use in result.uses]))
+    return []
 
 
 NODE_OPS: tuple[type[NIRNodeOp], ...] = (

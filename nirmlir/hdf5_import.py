@@ -615,6 +615,10 @@ class _FileReader:
                         node = op.node_name.data if isinstance(op, NIRNodeOp) else op.name
                         field = _field_in_message(op, str(node_error))
                         raise self.error(str(node_error), path + (node,), field) from node_error
+                try:
+                    graph_op.verify_()
+                except VerifyException as graph_error:
+                    raise self.error(str(graph_error), path, "edges") from graph_error
             raise self.error(str(error)) from error
 
 

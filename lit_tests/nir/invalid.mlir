@@ -293,3 +293,58 @@ nir.graph @inner {
   %s = nir.subgraph "outer"(%a) {graph = @outer} : tensor<2xf32>
   nir.output "out"(%s) : tensor<2xf32>
 }
+
+// -----
+
+// A time constant must be positive: tau = 0 divides by zero, and tau < 0 makes v grow.
+nir.graph @g {
+  %a = nir.input "a" : tensor<2xf32>
+  // expected-error @+1 {{'nir.lif' op node 'lif': 'tau' is -0.02 at index (1,); every time constant must be a positive number of seconds}}
+  %l = nir.lif "lif"(%a) {tau = dense<[0.02, -0.02]> : tensor<2xf64>, r = dense<1.0> : tensor<2xf64>, v_leak = dense<0.0> : tensor<2xf64>, v_threshold = dense<1.0> : tensor<2xf64>, v_reset = dense<0.0> : tensor<2xf64>} : tensor<2xf32>
+}
+
+// -----
+
+nir.graph @g {
+  %a = nir.input "a" : tensor<2xf32>
+  // expected-error @+1 {{'nir.cuba_li' op node 'li': 'tau_syn' is 0.0 at index (0,); every time constant must be a positive number of seconds}}
+  %l = nir.cuba_li "li"(%a) {tau_syn = dense<0.0> : tensor<2xf64>, tau_mem = dense<0.02> : tensor<2xf64>, r = dense<1.0> : tensor<2xf64>, v_leak = dense<0.0> : tensor<2xf64>, w_in = dense<1.0> : tensor<2xf64>} : tensor<2xf32>
+}
+
+// -----
+
+// A delay cannot be negative.
+nir.graph @g {
+  %a = nir.input "a" : tensor<2xf32>
+  // expected-error @+1 {{'nir.delay' op node 'd': 'delay' is -0.001 at index (0,); a delay must be zero or a positive number of seconds}}
+  %d = nir.delay "d"(%a) {delay = dense<-0.001> : tensor<2xf64>} : tensor<2xf32>
+}
+
+// -----
+
+// A cycle needs a node with state on it; a zero delay has none.
+// expected-error @+1 {{'nir.graph' op @g: the edges 'sum' -> 'rec' -> 'zero' -> 'sum' form a cycle of memoryless nodes}}
+nir.graph @g {
+  %a = nir.input "a" : tensor<2xf32>
+  %sum = nir.scale "sum"(%a, %zero) {scale = dense<1.0> : tensor<2xf32>} : tensor<2xf32>
+  %rec = nir.linear "rec"(%sum) {weight = dense<0.5> : tensor<2x2xf32>} : tensor<2xf32>
+  %zero = nir.delay "zero"(%rec) {delay = dense<0.0> : tensor<2xf64>} : tensor<2xf32>
+  nir.output "o"(%sum) : tensor<2xf32>
+}
+
+// -----
+
+// A subgraph whose input reaches its output through memoryless nodes only does not break
+// a cycle either.
+// expected-error @+1 {{'nir.graph' op @outer: the edges 'sum' -> 'inner' -> 'sum' form a cycle of memoryless nodes}}
+nir.graph @outer {
+  %a = nir.input "a" : tensor<2xf32>
+  %sum = nir.scale "sum"(%a, %s) {scale = dense<1.0> : tensor<2xf32>} : tensor<2xf32>
+  %s = nir.subgraph "inner"(%sum) {graph = @inner} : tensor<2xf32>
+  nir.output "out"(%sum) : tensor<2xf32>
+}
+nir.graph @inner {
+  %a = nir.input "a" : tensor<2xf32>
+  %l = nir.linear "l"(%a) {weight = dense<0.5> : tensor<2x2xf32>} : tensor<2xf32>
+  nir.output "out"(%l) : tensor<2xf32>
+}
