@@ -11,7 +11,7 @@ written by nirmlir's exporter. For each input, in one process, the script report
 - peak memory (tracemalloc) of the import and of the parse, next to the weight bytes.
 
 Times are medians of `--repeat` runs; the previous result is freed and `gc.collect()`
-runs before each. Run: `python bench/bench_frontend.py [--repeat 3]`.
+runs before each. Run: `python bench/bench_frontend.py [--repeat 3] [--json FILE]`.
 """
 
 from __future__ import annotations
@@ -67,7 +67,8 @@ def weight_megabytes(module) -> float:
     return total / 1e6
 
 
-def measure(label: str, path: Path, repeat: int) -> list[str]:
+def measure(label: str, path: Path, repeat: int, ratios: dict[str, float]) -> list[str]:
+    """Return the table rows of one file; add its reference / nirmlir time ratios to `ratios`."""
     import nir
     from xdsl.parser import Parser
     from xdsl.printer import Printer
@@ -100,6 +101,9 @@ def measure(label: str, path: Path, repeat: int) -> list[str]:
     ours_parse = median_seconds(lambda: parse_module(text, ctx, str(path)), repeat)
     xdsl_parse = median_seconds(lambda: Parser(ctx, text, str(path)).parse_module(), repeat)
     parse_peak = peak_megabytes(lambda: parse_module(text, ctx, str(path)))
+    ratios[f"{label}: import"] = nir_import / ours_import
+    ratios[f"{label}: print"] = xdsl_print_time / ours_print
+    ratios[f"{label}: parse"] = xdsl_parse / ours_parse
 
     return [
         f"| {label} | import | {ours_import:.3f} s | nir.read {nir_import:.3f} s | "
@@ -117,6 +121,9 @@ def measure(label: str, path: Path, repeat: int) -> list[str]:
 def main() -> None:
     arguments = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     arguments.add_argument("--repeat", type=int, default=3)
+    arguments.add_argument("--layers", type=int, default=10, help="Affine+LIF layers of the generated chain")
+    arguments.add_argument("--width", type=int, default=1000, help="neurons per layer of the generated chain")
+    arguments.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     arguments.add_argument(
         "--shared",
         default=os.environ.get("NIRMLIR_SHARED", str(REPO_ROOT.parent / "shared")),
@@ -125,26 +132,29 @@ def main() -> None:
     options = arguments.parse_args()
 
     from bench_hdf5 import dense_chain
+    from benchlib import write_json
 
     from nirmlir.hdf5 import export_nir
 
-    rows = []
+    rows, ratios = [], {}
     cnn = Path(options.shared) / "corpus" / "real" / "neuromorphs-NIR__cnn_sinabs.nir"
     if cnn.exists():
-        rows += measure("cnn_sinabs.nir", cnn, options.repeat)
+        rows += measure("cnn_sinabs.nir", cnn, options.repeat, ratios)
     else:
         print(f"skipping the CNN: {cnn} not found", file=sys.stderr)
 
     with tempfile.TemporaryDirectory() as folder:
         chain = Path(folder) / "chain10m.nir"
-        export_nir(dense_chain(10, 1000), chain)
-        rows += measure("10 x Affine 1000x1000 + LIF", chain, options.repeat)
+        export_nir(dense_chain(options.layers, options.width), chain)
+        label = f"{options.layers} x Affine {options.width}x{options.width} + LIF"
+        rows += measure(label, chain, options.repeat, ratios)
 
     print(f"Python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} CPUs")
     print("| input | stage | nirmlir | reference | reference / nirmlir | memory |")
     print("|---|---|---|---|---|---|")
     for row in rows:
         print(row)
+    write_json(options.json, ratios)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ runs with nirmlir's fix of its dense-literal constraint rebuild
 (``patch_xdsl_dense_literal_type``) unless ``--unpatched-xdsl`` is given; without the
 fix xDSL spends about 2 ms per ``dense<...>`` literal.
 
-Run: ``PYTHONPATH=. python bench/bench_text.py [--ops 10000] [--weights 10000000]``.
+Run: ``python bench/bench_text.py [--ops 10000] [--weights 10000000] [--check] [--json FILE]``.
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ import statistics
 import time
 
 import numpy as np
+
+from benchlib import write_json
 
 
 def build_chain(op_count: int):
@@ -137,7 +139,8 @@ def xdsl_generic_text(module) -> str:
     return stream.getvalue()
 
 
-def run_case(label: str, module, repeat: int, check: bool) -> None:
+def run_case(label: str, module, repeat: int, check: bool) -> dict:
+    """Time nirmlir's and xDSL's parse and print of the module's generic text; return the figures."""
     from xdsl.parser import Parser
 
     from nirmlir.context import make_context
@@ -147,24 +150,40 @@ def run_case(label: str, module, repeat: int, check: bool) -> None:
     ctx = make_context()
     text = module_to_text(module, generic=True)
     megabytes = len(text) / 1e6
-    print(f"{label}: {megabytes:.2f} MB of generic text")
 
     ours_parse = median_time(lambda: parse_module(text, ctx, "bench.mlir"), repeat)
     xdsl_parse = median_time(lambda: Parser(ctx, text, "bench.mlir").parse_module(), repeat)
     parsed = parse_module(text, ctx)
     ours_print = median_time(lambda: module_to_text(parsed, generic=True), repeat)
     xdsl_print = median_time(lambda: xdsl_generic_text(parsed), repeat)
-
-    print(f"  parse  nirmlir {ours_parse:8.3f} s  {megabytes / ours_parse:8.1f} MB/s")
-    print(f"  parse  xDSL    {xdsl_parse:8.3f} s  {megabytes / xdsl_parse:8.1f} MB/s")
-    print(f"  parse  xDSL / nirmlir = {xdsl_parse / ours_parse:.1f}x")
-    print(f"  print  nirmlir {ours_print:8.3f} s  {megabytes / ours_print:8.1f} MB/s")
-    print(f"  print  xDSL    {xdsl_print:8.3f} s  {megabytes / xdsl_print:8.1f} MB/s")
-    print(f"  print  xDSL / nirmlir = {xdsl_print / ours_print:.1f}x")
+    figures = {
+        "label": label,
+        "megabytes": megabytes,
+        "parse": ours_parse,
+        "xdsl_parse": xdsl_parse,
+        "print": ours_print,
+        "xdsl_print": xdsl_print,
+    }
     if check:
         theirs = Parser(ctx, text, "bench.mlir").parse_module()
-        same = xdsl_generic_text(theirs) == xdsl_generic_text(parsed)
-        print(f"  xDSL generic print of both parses identical: {same}")
+        figures["identical"] = xdsl_generic_text(theirs) == xdsl_generic_text(parsed)
+    return figures
+
+
+def print_table(cases: list[dict]) -> None:
+    print("| text | stage | nirmlir | xDSL 0.74 | xDSL / nirmlir |")
+    print("|---|---|---|---|---|")
+    for case in cases:
+        size = case["megabytes"]
+        for stage in ("parse", "print"):
+            ours, theirs = case[stage], case[f"xdsl_{stage}"]
+            print(
+                f"| {case['label']}, {size:.1f} MB | {stage} | {ours:.3f} s ({size / ours:.1f} MB/s) | "
+                f"{theirs:.3f} s ({size / theirs:.1f} MB/s) | {theirs / ours:.1f}x |"
+            )
+    for case in cases:
+        if "identical" in case:
+            print(f"\n{case['label']}: xDSL's generic print of both parses is identical: {case['identical']}.")
 
 
 def main() -> None:
@@ -185,6 +204,7 @@ def main() -> None:
     arguments.add_argument(
         "--case", choices=("chain", "hex", "both"), default="both", help="which input to run"
     )
+    arguments.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     options = arguments.parse_args()
 
     import nirmlir.parser  # noqa: F401  (loads the grammar tables before timing)
@@ -193,16 +213,28 @@ def main() -> None:
         from nirmlir.text_attributes import patch_xdsl_dense_literal_type
 
         patch_xdsl_dense_literal_type()
+    cases = []
     if options.case in ("chain", "both"):
-        run_case(f"chain of {options.ops} ops", build_chain(options.ops), options.repeat, options.check)
+        cases.append(run_case(f"chain of {options.ops:,} ops", build_chain(options.ops), options.repeat, options.check))
     if options.case in ("hex", "both"):
-        run_case(
-            f"one op with {options.weights} f32 weights",
+        cases.append(run_case(
+            f"one op with {options.weights:,} f32 weights",
             build_hex(options.weights),
             options.repeat,
             options.check,
-        )
-
+        ))
+    print_table(cases)
+    results = {}
+    if options.case in ("chain", "both"):
+        chain = cases[0]
+        results["ops_parse_speedup"] = chain["xdsl_parse"] / chain["parse"]
+        results["ops_print_speedup"] = chain["xdsl_print"] / chain["print"]
+    if options.case in ("hex", "both"):
+        hex_case = cases[-1]
+        results["hex_parse_megabytes_per_second"] = hex_case["megabytes"] / hex_case["parse"]
+        results["hex_print_speedup"] = hex_case["xdsl_print"] / hex_case["print"]
+    results["identical"] = all(case.get("identical", True) for case in cases)
+    write_json(options.json, results)
 
 if __name__ == "__main__":
     main()
