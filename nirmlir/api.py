@@ -40,12 +40,14 @@ def _is_nir_graph(source: object) -> bool:
     return (module == "nir" or module.startswith("nir.")) and hasattr(source, "nodes") and hasattr(source, "edges")
 
 
-def load(source: Any, *, ctx=None):
+def load(source: Any, *, ctx=None, relax_output_shapes: bool = False):
     """Return a verified module from a `.nir` path, a `.mlir` path, a `nir.NIRGraph` or a module.
 
     An in-memory `nir.NIRGraph` is written with `nir.write` to an HDF5 buffer in memory and read
     by the importer, so it goes through the same checks as a file without touching the disk.
     A module is returned as it is. Raises DiagnosticError for a missing or invalid file.
+    `relax_output_shapes` lets an HDF5 Output node take the shape it receives when its declared
+    shape has as many elements (files from Rockpool 2.x declare [1, 1, 1] after a LIF of shape [1]).
     """
     from xdsl.dialects.builtin import ModuleOp
 
@@ -62,7 +64,7 @@ def load(source: Any, *, ctx=None):
         buffer = io.BytesIO()
         nir.write(buffer, source)
         buffer.seek(0)
-        return import_nir(buffer, ctx, filename="<nir.NIRGraph>")
+        return import_nir(buffer, ctx, filename="<nir.NIRGraph>", relax_output_shapes=relax_output_shapes)
     if not isinstance(source, str | os.PathLike):
         raise DiagnosticError(
             f"cannot load a {type(source).__name__}; expected a .nir or .mlir path, a nir.NIRGraph or a module"
@@ -73,7 +75,7 @@ def load(source: Any, *, ctx=None):
     if path.lower().endswith((".nir", ".h5", ".hdf5")):
         from nirmlir.hdf5 import import_nir
 
-        return import_nir(path, ctx, filename=path)
+        return import_nir(path, ctx, filename=path, relax_output_shapes=relax_output_shapes)
     return _load_text(path, ctx)
 
 

@@ -11,6 +11,7 @@ DIALECTS: dict[str, str] = {
     "nir": "nirmlir.dialects.nir:NIR",
     "snn": "nirmlir.dialects.snn:SNN",
     "fxp": "nirmlir.dialects.fxp:FXP",
+    "speck": "nirmlir.dialects.speck:SPECK",
     "loihi2": "nirmlir.dialects.loihi2:LOIHI2",
 }
 """Each dialect name and the "module:attribute" of its xDSL Dialect; a new dialect is one line here."""

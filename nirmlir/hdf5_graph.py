@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from xdsl.dialects.builtin import DictionaryAttr
 
-from nirmlir.diagnostics import DiagnosticError, Location
+from nirmlir.diagnostics import DiagnosticError, Location, emit_warning
 from nirmlir.dialects.nir import OP_FOR_NIR_TYPE, NIRNodeOp, ParamValue, Shape, ShapeError
 
 ELEMENTWISE_TYPES = frozenset({"Delay", "Threshold", "I", "IF", "LI", "LIF", "CubaLI", "CubaLIF"})
@@ -154,7 +154,7 @@ def _dangling_message(graph: GraphRecord, source: str, destination: str, missing
 # --------------------------------------------------------------------------------------
 
 
-def infer_shapes(graph: GraphRecord) -> None:
+def infer_shapes(graph: GraphRecord, relax_output_shapes: bool = False) -> None:
     """Set the input and output shape of every node, propagating shapes along edges.
 
     Parameters fix the shapes of most nodes. Nodes whose shape only the incoming edge
@@ -163,6 +163,10 @@ def infer_shapes(graph: GraphRecord) -> None:
     their first resolved predecessor. A node is resolved at most once, so a recurrent
     graph needs no iteration: the worklist visits each edge at most once. Then every
     edge is checked: its source's output shape must equal its destination's input shape.
+
+    With `relax_output_shapes`, an Output whose declared shape has as many elements as its
+    producer's output takes the producer's shape, with a warning. Rockpool 2.x wrote such files:
+    an Output of shape [1, 1, 1] after a LIF of shape [1].
     """
     # Visiting nodes in data-flow order makes the first error reported the one nearest
     # to the inputs.
@@ -192,9 +196,28 @@ def infer_shapes(graph: GraphRecord) -> None:
         source_shape = graph.nodes[source].output_shape
         destination_shape = graph.nodes[destination].input_shape
         if source_shape != destination_shape:
+            if relax_output_shapes and _relax_output(graph, graph.nodes[source], graph.nodes[destination]):
+                continue
             raise _mismatch(
                 graph, graph.nodes[source], graph.nodes[destination], source_shape, destination_shape
             )
+
+
+def _relax_output(graph: GraphRecord, source: NodeRecord, output: NodeRecord) -> bool:
+    """Give `output` the shape of `source` when only the declared Output shape disagrees; return whether it did."""
+    declared = output.input_shape
+    if output.nir_type != "Output" or declared is None or source.output_shape is None:
+        return False
+    if int(np.prod(declared)) != int(np.prod(source.output_shape)):
+        return False
+    emit_warning(
+        f"the Output {output.label()} declares shape {_shape_text(declared)} but receives "
+        f"{_shape_text(source.output_shape)} from {source.label()}; using {_shape_text(source.output_shape)} "
+        "because output shapes are relaxed",
+        Location(file=graph.file_name, node_path=graph.path + (output.name,), field="shape"),
+    )
+    output.declared_shape = output.input_shape = output.output_shape = source.output_shape
+    return True
 
 
 def _resolve_from_parameters(graph: GraphRecord, node: NodeRecord) -> None:
@@ -367,7 +390,10 @@ def _mismatch_hint(
             )
             return hint, source, "start_dim"
     if destination.nir_type == "Output":
-        return f"fix or remove the 'shape' dataset of '{destination.name}'", destination, "shape"
+        hint = f"fix or remove the 'shape' dataset of '{destination.name}'"
+        if int(np.prod(source_shape)) == int(np.prod(destination_shape)):
+            hint += ", or import with --relax-output-shapes to use the shape it receives"
+        return hint, destination, "shape"
     if source.nir_type == "Input":
         hint = (
             f"correct the 'shape' dataset of the Input '{source.name}' or the parameters of "

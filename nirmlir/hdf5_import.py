@@ -78,19 +78,25 @@ Members = dict[str, h5py.Group | h5py.Dataset]
 
 
 def import_nir(
-    source: str | os.PathLike | IO[bytes], ctx: Context, *, filename: str | None = None
+    source: str | os.PathLike | IO[bytes],
+    ctx: Context,
+    *,
+    filename: str | None = None,
+    relax_output_shapes: bool = False,
 ) -> ModuleOp:
     """Read a `.nir` file into a verified module: `@main` plus one `nir.graph` per nested graph.
 
     ``source`` is a path or a binary file object (a non-seekable stream such as stdin is
     read into memory first). ``filename`` names the source in diagnostics. Every problem
     in the file raises `DiagnosticError` located at the graph, node and field.
+    ``relax_output_shapes`` accepts an Output whose declared shape differs from the shape it
+    receives but has as many elements (see `infer_shapes`).
     """
     if ctx.get_optional_dialect(NIR.name) is None:
         ctx.load_dialect(NIR)
     name = filename if filename is not None else _source_name(source)
     with _open_hdf5(source, name) as (file, file_descriptor):
-        reader = _FileReader(name, file_descriptor)
+        reader = _FileReader(name, file_descriptor, relax_output_shapes)
         try:
             module = reader.read_module(file)
         except OSError as error:
@@ -175,8 +181,9 @@ def _open_failure_message(head: bytes, error: OSError) -> str:
 class _FileReader:
     """Reads one file: the graphs, their nodes and fields, then builds the ops."""
 
-    def __init__(self, file_name: str, file_descriptor: int | None):
+    def __init__(self, file_name: str, file_descriptor: int | None, relax_output_shapes: bool = False):
         self.file_name = file_name
+        self.relax_output_shapes = relax_output_shapes
         self.file_descriptor = file_descriptor
         # Each graph symbol in module order, with the node path of its graph.
         self.graph_paths: dict[str, tuple[str, ...]] = {}
@@ -345,7 +352,7 @@ class _FileReader:
         graph.metadata = self._read_metadata(members, path)
 
         check_edges(graph)
-        infer_shapes(graph)
+        infer_shapes(graph, self.relax_output_shapes)
         add_boundary_nodes(graph)
         boundary = check_nested_boundary(graph) if path else None
         self.graph_records[symbol] = graph

@@ -13,6 +13,7 @@ PASSES: dict[str, str] = {
     "discretize": "nirmlir.passes.discretize:DiscretizePass",
     "quantize": "nirmlir.passes.quantize:QuantizePass",
     "lower-to-fixedpoint": "nirmlir.passes.lower_to_fixedpoint:LowerToFixedPointPass",
+    "lower-to-speck": "nirmlir.passes.lower_to_speck:LowerToSpeckPass",
 }
 """Pass name -> "module:ClassName" of the ModulePass subclass that implements it."""
 
@@ -21,6 +22,7 @@ PASS_SUMMARIES: dict[str, str] = {
     "discretize": "lower nir to the discrete-time snn dialect (dt in seconds, simulator preset)",
     "quantize": "lower snn to the fixed-point fxp dialect (bit widths, scales, rounding)",
     "lower-to-fixedpoint": "run nir-inline-subgraphs, discretize and quantize (nir to fxp)",
+    "lower-to-speck": "map IF layers onto Speck cores (nir or snn to speck, discretized as sinabs does)",
 }
 """One line of `nir-opt --help` per pass; `nir-opt --help-passes` lists the options."""
 

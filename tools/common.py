@@ -31,10 +31,22 @@ def run_guarded(body: Callable[[], int], debug: bool, tool: str) -> int:
     """Run a tool's body: diagnostics become messages and exit 1, bugs a short report.
 
     Only internal errors (exceptions that are not diagnostics) print a traceback, and only
-    with ``--debug``.
+    with ``--debug``. Diagnostic warnings that the body does not catch itself are printed
+    like errors, with the severity "warning".
     """
+    import warnings
+
+    def show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+        diagnostic = getattr(message, "diagnostic", None)
+        if isinstance(diagnostic, Diagnostic):
+            report(diagnostic, tool)
+        else:
+            print(f"{tool}: warning: {message}", file=sys.stderr)
+
     try:
-        return body()
+        with warnings.catch_warnings():
+            warnings.showwarning = show_warning
+            return body()
     except DiagnosticError as error:
         report(error.diagnostic, tool)
         return EXIT_FAILURE
@@ -82,17 +94,19 @@ def read_text(path: str | None) -> tuple[str, str]:
         raise DiagnosticError(f"cannot read '{path}': {error.strerror}") from None
 
 
-def import_hdf5(path: str | None, ctx):
+def import_hdf5(path: str | None, ctx, relax_output_shapes: bool = False):
     """Import a NIR HDF5 file (stdin for None or '-') into a verified nir module."""
     import io
 
     from nirmlir.hdf5 import import_nir
 
     if path in (None, "-"):
-        return import_nir(io.BytesIO(sys.stdin.buffer.read()), ctx, filename="<stdin>")
+        return import_nir(
+            io.BytesIO(sys.stdin.buffer.read()), ctx, filename="<stdin>", relax_output_shapes=relax_output_shapes
+        )
     if not os.path.exists(path):
         raise DiagnosticError(f"input file '{path}' not found")
-    return import_nir(path, ctx, filename=path)
+    return import_nir(path, ctx, filename=path, relax_output_shapes=relax_output_shapes)
 
 
 def write_text(path: str | None, text: str) -> None:

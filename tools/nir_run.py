@@ -61,6 +61,11 @@ def build_argument_parser() -> argparse.ArgumentParser:
     )
 
     parser.add_argument(
+        "--relax-output-shapes",
+        action="store_true",
+        help="accept an HDF5 Output whose declared shape has as many elements as the shape it receives, and use the latter",
+    )
+    parser.add_argument(
         "--level",
         choices=LEVEL_NAMES,
         help="level to simulate: snn, or fxp after quantize (default: snn for a nir model, else the model's own)",
@@ -171,7 +176,7 @@ def run(args) -> int:
 
     check_preset(args.preset)
     quantize = parse_quantize_options(args.quantize)
-    module = api.load(args.model)
+    module = api.load(args.model, relax_output_shapes=args.relax_output_shapes)
     model_level = api.module_level(module)
     if model_level != "nir" and args.preset is not None:
         print(f"nir-run: note: '{args.model}' is already at the {model_level} level, so --preset is not used", file=sys.stderr)

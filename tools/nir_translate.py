@@ -58,6 +58,11 @@ def build_argument_parser() -> argparse.ArgumentParser:
         help="print tensors with more than N elements as hex strings (default: 16)",
     )
     parser.add_argument(
+        "--relax-output-shapes",
+        action="store_true",
+        help="accept an HDF5 Output whose declared shape has as many elements as the shape it receives, and use the latter",
+    )
+    parser.add_argument(
         "--no-compression",
         action="store_true",
         help="with --export-nir, write datasets without gzip compression",
@@ -72,7 +77,7 @@ def run_import(args) -> int:
     from nirmlir.context import make_context
     from nirmlir.printer import module_to_text
 
-    module = import_hdf5(args.input, make_context())
+    module = import_hdf5(args.input, make_context(), relax_output_shapes=args.relax_output_shapes)
     text = module_to_text(
         module,
         generic=args.print_op_generic,
