@@ -18,6 +18,12 @@ from dataclasses import dataclass, fields, replace
 
 from nirmlir.dialects.snn import CURRENT_TIMINGS, INTEGRATORS, RESETS, SPIKE_TESTS, SPIKE_TIMINGS
 
+GAIN_RULES = ("integrator", "rockpool")
+"""How leaky neurons turn r and w_in into per-step input gains: ``integrator`` (the integrator's own
+factor: a = dt/tau under forward_euler and exp_euler, 1 - e^(-a) under the exact integrators) or
+``rockpool`` (r and w_in as Rockpool's exporter writes them: the voltage gain is a·e^a·r, which is 1
+for its r = (tau/dt)·e^(-a), and the current gain is e^(-a)·w_in, Rockpool's i ← e^(-a)·(i + x))."""
+
 IF_GAINS = ("r", "r_dt")
 """Input scaling of IF and integrator neurons, which have no time constant, per step:
 ``r`` (v += r·x each step, so dt = 1 in effect) or ``r_dt`` (v += r·dt·x, the ODE dv/dt = r·x integrated over one step)."""
@@ -39,6 +45,8 @@ class Preset:
     """Steps of delay added on every edge from an affine, linear or conv node into a neuron."""
     back_edge_delay: int
     """Steps of delay on each back edge of a cycle (at least 1)."""
+    gain_rule: str = "integrator"
+    """How r and w_in of leaky neurons become input gains; see GAIN_RULES."""
 
     def with_overrides(self, **overrides: object) -> Preset:
         """Return a copy with the non-None overrides applied; raise ValueError for an invalid value."""
@@ -56,6 +64,7 @@ class Preset:
             "reset": RESETS,
             "current_timing": CURRENT_TIMINGS,
             "if_gain": IF_GAINS,
+            "gain_rule": GAIN_RULES,
         }
         for field, allowed in choices.items():
             value = getattr(self, field)
@@ -118,13 +127,18 @@ min_v_mem = -1, which NIR cannot express. Trace lif_sinabs.csv (whose input colu
 multiplied by a): voltage within 1.2e-8.
 """
 
-ROCKPOOL = replace(NORSE, name="rockpool", integrator="exp_euler", spike_test="ge", reset="subtract")
-"""Rockpool (LIFTorch): v ← e^(-a)·v + a·x, reset by subtraction, like sinabs.
+ROCKPOOL = replace(
+    NORSE, name="rockpool", integrator="exp_euler", spike_test="ge", reset="subtract", gain_rule="rockpool"
+)
+"""Rockpool (LIFTorch, LIFNeuronTorch): v ← e^(-a)·v + x, reset by subtraction, like sinabs.
 
-The trace cannot tell v > θ from v ≥ θ; this preset uses ≥, the test of the Xylo chips that
-Rockpool targets. Rockpool's own NIR export writes r = (τ/dt)·e^(-a) and its importer uses its own
-step and ignores w_in, so its files follow a different gain; this preset reproduces the trace from
-the NIR paper's lif_norse.nir (r = 1). Trace lif_rockpool.csv: voltage within 1.7e-8.
+Rockpool's exporter writes r = (τ/dt)·e^(-a) and w_in = 1, so the rockpool gain rule reads them
+back as its voltage gain a·e^a·r (= 1) and its current gain e^(-a)·w_in (the synapse adds its input
+before it decays). The trace cannot tell v > θ from v ≥ θ; this preset uses ≥, the test of the Xylo
+chips that Rockpool targets. Rockpool's own importer differs: it derives its step from r,
+dt = τ/(1 + r), and ignores w_in (tests/peers rewrite graphs to match it).
+Trace lif_rockpool.csv, from lif_rockpool.nir (imported with relaxed output shapes): voltage
+within 1.7e-8.
 """
 
 SPYX = replace(NORSE, name="spyx", spike_timing="before_update", reset="subtract")

@@ -210,8 +210,22 @@ class _NodeContext:
         """Return (decay, input gain factor) of one state with time constant `tau_field`.
 
         The gain factor multiplies r or w_in: a = dt/tau under forward Euler and exp_euler, and
-        1 - e^(-a) under zero_order_hold and event_exact.
+        1 - e^(-a) under zero_order_hold and event_exact. The rockpool gain rule replaces it by
+        e^(-a) for the current (`tau_syn`) and a·e^a for the voltage.
         """
+        decay, factor = self._integrator_membrane(tau_field)
+        if self.preset.gain_rule == "rockpool":
+            a = self.dt / self.neuron_param(tau_field)
+            with np.errstate(over="ignore"):
+                factor = np.exp(-a) if tau_field == "tau_syn" else a * np.exp(a)
+            if not np.isfinite(factor).all():
+                raise self.error(
+                    f"'{tau_field}' is so much shorter than dt {self.dt:g} s that the rockpool voltage gain "
+                    "dt/tau·e^(dt/tau) overflows; use a smaller dt"
+                )
+        return decay, factor
+
+    def _integrator_membrane(self, tau_field: str) -> tuple[np.ndarray, np.ndarray]:
         tau = self.neuron_param(tau_field)
         if not np.isfinite(tau).all() or (tau <= 0).any():
             raise self.error(f"'{tau_field}' has a value {tau.min()} that is not a positive number of seconds")
@@ -617,6 +631,8 @@ class DiscretizingPass(ModulePass):
     """Preset override: steps of delay on each edge from an affine, linear or conv node into a neuron."""
     back_edge_delay: int | None = None
     """Preset override: steps of delay on each back edge of a cycle (at least 1)."""
+    gain_rule: str | None = None
+    """Preset override: integrator (gain dt/tau·r) or rockpool (r and w_in as Rockpool's exporter writes them)."""
 
     def preset_overrides(self) -> dict[str, object]:
         """Return the preset fields this pass's options override (None where not given)."""

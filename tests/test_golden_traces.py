@@ -2,7 +2,8 @@
 
 The model is `neuromorphs-NIR__lif_norse.nir` (Input -> Affine(W=1, b=0) -> LIF(tau 2.5 ms, r 1,
 v_leak 0, v_threshold 0.1) -> Output), run by `nirmlir.simulate` with dt = 1e-4 s for the 1000
-rows of each trace. A trace row holds the input of step k, the voltage after step k in the
+rows of each trace. Rockpool's trace runs on Rockpool's own export of the same network,
+`neuromorphs-NIR__lif_rockpool.nir` (Linear W=0.04, LIF r = (tau/dt)·e^(-dt/tau)). A trace row holds the input of step k, the voltage after step k in the
 platform's own voltage unit, and the spike flag of step k. Every preset must give the same spike
 steps and a voltage within 1e-6 of the trace, measured in that trace's unit.
 
@@ -19,6 +20,7 @@ import numpy as np
 import pytest
 
 import nirmlir
+from nirmlir.diagnostics import DiagnosticError
 
 DT = 1e-4
 TAU = 2.5e-3
@@ -36,6 +38,10 @@ class Trace:
     """The trace's input column times this factor is the NIR input."""
     voltage_unit: float = 1.0
     """The trace's voltage is the NIR voltage times this factor."""
+    model: str = MODEL
+    """The corpus file to run."""
+    node: str = "1"
+    """The LIF node of that file."""
 
 
 TRACES = {
@@ -51,10 +57,9 @@ TRACES = {
     # The sinabs notebook multiplied the input by dt/tau = 0.04 before recording it; the sinabs
     # preset applies that factor as the neuron's input gain, so the NIR input is the column / 0.04.
     "sinabs": Trace("lif_sinabs.csv", input_scale=TAU / DT),
-    # Rockpool records NIR volts with input events of 1. The trace comes from Rockpool's own
-    # export, lif_rockpool.nir, which the importer rejects because its Output has shape [1, 1, 1]
-    # for a LIF of shape [1]. The Rockpool preset runs on lif_norse.nir instead, the same network.
-    "rockpool": Trace("lif_rockpool.csv"),
+    # Rockpool records NIR volts with input events of 1, from its own export. That file declares
+    # its Output as [1, 1, 1] after a LIF of shape [1], so it loads with relax_output_shapes.
+    "rockpool": Trace("lif_rockpool.csv", model="neuromorphs-NIR__lif_rockpool.nir", node="1_LIFNeuronTorch"),
     # Nengo normalizes the voltage by the threshold.
     "nengo": Trace("lif_nengo.csv", voltage_unit=1 / V_THRESHOLD),
     # Lava on CPU in float records NIR volts; the preset's synapse delay makes the one-step shift.
@@ -74,15 +79,24 @@ def model(corpus_dir):
     return nirmlir.load(corpus_dir / MODEL)
 
 
+@pytest.fixture(scope="module")
+def models(corpus_dir, model):
+    loaded = {MODEL: model}
+    for trace in TRACES.values():
+        if trace.model not in loaded:
+            loaded[trace.model] = nirmlir.load(corpus_dir / trace.model, relax_output_shapes=True)
+    return loaded
+
+
 @pytest.mark.parametrize("preset", list(TRACES))
-def test_preset_reproduces_trace(preset, model, shared_dir):
+def test_preset_reproduces_trace(preset, models, shared_dir):
     trace = TRACES[preset]
     rows = read_trace(shared_dir, trace.file)
     inputs = rows[:, :1] * trace.input_scale
 
-    traces = nirmlir.simulate(model, inputs, preset=preset, dt=DT, record=["1"])
-    voltage = traces["1"]["v"][:, 0] * trace.voltage_unit
-    spikes = traces["1"]["spikes"][:, 0]
+    traces = nirmlir.simulate(models[trace.model], inputs, preset=preset, dt=DT, record=[trace.node])
+    voltage = traces[trace.node]["v"][:, 0] * trace.voltage_unit
+    spikes = traces[trace.node]["spikes"][:, 0]
 
     np.testing.assert_array_equal(np.nonzero(spikes)[0], np.nonzero(rows[:, 2])[0])
     error = np.abs(voltage - rows[:, 1]).max()
@@ -104,3 +118,18 @@ def test_trace_outputs_record_spikes(model, shared_dir):
     traces = nirmlir.simulate(model, rows[:, :1], preset="norse", dt=DT)
     assert set(traces) == {"output"}
     np.testing.assert_array_equal(traces["output"]["spikes"][:, 0], rows[:, 2])
+
+
+def test_rockpool_export_needs_relaxed_output_shapes(corpus_dir):
+    with pytest.raises(DiagnosticError, match=r"declares \[1, 1, 1\].*--relax-output-shapes"):
+        nirmlir.load(corpus_dir / TRACES["rockpool"].model)
+
+
+def test_rockpool_gain_rule_matters(models, shared_dir):
+    # With the integrator's own gain (dt/tau·r = 0.96) instead of Rockpool's (a·e^a·r = 1), the
+    # rockpool export spikes at other steps.
+    trace = TRACES["rockpool"]
+    rows = read_trace(shared_dir, trace.file)
+    lowered = nirmlir.compile(models[trace.model], "discretize{dt=1e-4 preset=rockpool gain-rule=integrator}")
+    traces = nirmlir.simulate(lowered, rows[:, :1], record=[trace.node])
+    assert not np.array_equal(np.nonzero(traces[trace.node]["spikes"][:, 0])[0], np.nonzero(rows[:, 2])[0])

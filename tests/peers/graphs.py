@@ -162,10 +162,11 @@ def rockpool_equivalent(graph: nir.NIRGraph, dt: float) -> nir.NIRGraph:
     Rockpool's importer (rockpool 3.1.0) steps each CubaLIF node with its own
     dt_node = min(tau_mem/(1 + r)), ignores w_in, adds the input to the current before it decays,
     i = beta·(i + x), and adds the current unscaled, v = alpha·v + i + v_leak. With exp_euler,
-    i = exp(-dt/tau_syn)·i + (dt/tau_syn)·w_in·x and v = exp(-dt/tau_mem)·v + (dt/tau_mem)·r·i
-    + (1 - exp(-dt/tau_mem))·v_leak, so the rewrite is, per node:
-    tau' = tau·dt/dt_node (same decays at `dt`), w_in' = exp(-dt/tau_syn')·tau_syn'/dt (current
-    gain beta), r' = tau_mem'/dt (voltage gain 1), v_leak' = v_leak/(1 - exp(-dt/tau_mem')).
+    and the rockpool preset's gain rule, i = exp(-dt/tau_syn)·(i + w_in·x) and
+    v = exp(-dt/tau_mem)·v + (dt/tau_mem)·exp(dt/tau_mem)·r·i + (1 - exp(-dt/tau_mem))·v_leak,
+    so the rewrite is, per node: tau' = tau·dt/dt_node (same decays at `dt`), w_in' = 1 (current
+    gain beta), r' = exp(-dt/tau_mem')·tau_mem'/dt (voltage gain 1, the r that Rockpool's exporter
+    writes), v_leak' = v_leak/(1 - exp(-dt/tau_mem')).
     """
     graph = copy.deepcopy(graph)
     for name, node in list(graph.nodes.items()):
@@ -181,10 +182,10 @@ def rockpool_equivalent(graph: nir.NIRGraph, dt: float) -> nir.NIRGraph:
         graph.nodes[name] = nir.CubaLIF(
             tau_syn=tau_syn,
             tau_mem=tau_mem,
-            r=tau_mem / dt,
+            r=np.exp(-dt / tau_mem) * tau_mem / dt,
             v_leak=np.asarray(node.v_leak, dtype=np.float64) / -np.expm1(-dt / tau_mem),
             v_threshold=np.asarray(node.v_threshold, dtype=np.float64),
             v_reset=np.asarray(node.v_reset, dtype=np.float64),
-            w_in=np.exp(-dt / tau_syn) * tau_syn / dt,
+            w_in=np.ones_like(tau_syn),
         )
     return graph
