@@ -13,6 +13,7 @@ DIALECTS: dict[str, str] = {
     "fxp": "nirmlir.dialects.fxp:FXP",
     "speck": "nirmlir.dialects.speck:SPECK",
     "loihi2": "nirmlir.dialects.loihi2:LOIHI2",
+    "spinnaker2": "nirmlir.dialects.spinnaker2:SPINNAKER2",
 }
 """Each dialect name and the "module:attribute" of its xDSL Dialect; a new dialect is one line here."""
 

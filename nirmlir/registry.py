@@ -14,6 +14,7 @@ PASSES: dict[str, str] = {
     "quantize": "nirmlir.passes.quantize:QuantizePass",
     "lower-to-fixedpoint": "nirmlir.passes.lower_to_fixedpoint:LowerToFixedPointPass",
     "lower-to-speck": "nirmlir.passes.lower_to_speck:LowerToSpeckPass",
+    "lower-to-spinnaker2": "nirmlir.passes.lower_to_spinnaker2:LowerToSpiNNaker2Pass",
 }
 """Pass name -> "module:ClassName" of the ModulePass subclass that implements it."""
 
@@ -23,6 +24,7 @@ PASS_SUMMARIES: dict[str, str] = {
     "quantize": "lower snn to the fixed-point fxp dialect (bit widths, scales, rounding)",
     "lower-to-fixedpoint": "run nir-inline-subgraphs, discretize and quantize (nir to fxp)",
     "lower-to-speck": "map IF layers onto Speck cores (nir or snn to speck, discretized as sinabs does)",
+    "lower-to-spinnaker2": "lower snn (or nir, discretized first) to SpiNNaker2 populations and projections",
 }
 """One line of `nir-opt --help` per pass; `nir-opt --help-passes` lists the options."""
 

@@ -342,6 +342,7 @@ class Program:
 SIMULATORS: dict[str, str] = {
     "snn.graph": "nirmlir.simulator.snn_ops",
     "fxp.graph": "nirmlir.simulator.fxp_ops",
+    "spinnaker2.graph": "nirmlir.simulator.spinnaker2_ops",
     "loihi2.graph": "nirmlir.simulator.loihi2_ops",
 }
 """The name of each simulated graph op -> the module that runs its level.
