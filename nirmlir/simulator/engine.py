@@ -33,6 +33,8 @@ class Probe:
     """The dtype of the recorded trace (integers for spike counts and fxp values)."""
     scale: np.ndarray | None = None
     """fxp only: NIR units per integer unit, so the trace in NIR units is the integer times it."""
+    shape: tuple[int, ...] | None = None
+    """The unbatched shape of the trace when it differs from the node's result (a state before pooling)."""
 
 
 class Kernel:
@@ -271,7 +273,8 @@ class Program:
             buffers[node] = {}
             for key in keys:
                 probe = kernel_probes[key]
-                buffer = np.zeros((batch, steps, *shape), dtype=probe.dtype)
+                trace_shape = shape if probe.shape is None else probe.shape
+                buffer = np.zeros((batch, steps, *trace_shape), dtype=probe.dtype)
                 buffers[node][key] = buffer
                 recorders.append((buffer, probe.read))
 
@@ -342,6 +345,7 @@ class Program:
 SIMULATORS: dict[str, str] = {
     "snn.graph": "nirmlir.simulator.snn_ops",
     "fxp.graph": "nirmlir.simulator.fxp_ops",
+    "speck.graph": "nirmlir.simulator.speck_ops",
     "spinnaker2.graph": "nirmlir.simulator.spinnaker2_ops",
     "loihi2.graph": "nirmlir.simulator.loihi2_ops",
 }
