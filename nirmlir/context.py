@@ -14,6 +14,7 @@ DIALECTS: dict[str, str] = {
     "speck": "nirmlir.dialects.speck:SPECK",
     "loihi2": "nirmlir.dialects.loihi2:LOIHI2",
     "spinnaker2": "nirmlir.dialects.spinnaker2:SPINNAKER2",
+    "xylo": "nirmlir.dialects.xylo:XYLO",
 }
 """Each dialect name and the "module:attribute" of its xDSL Dialect; a new dialect is one line here."""
 

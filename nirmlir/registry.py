@@ -13,7 +13,9 @@ PASSES: dict[str, str] = {
     "discretize": "nirmlir.passes.discretize:DiscretizePass",
     "quantize": "nirmlir.passes.quantize:QuantizePass",
     "lower-to-fixedpoint": "nirmlir.passes.lower_to_fixedpoint:LowerToFixedPointPass",
+    "lower-to-loihi2": "nirmlir.passes.lower_to_loihi2:LowerToLoihi2Pass",
     "lower-to-speck": "nirmlir.passes.lower_to_speck:LowerToSpeckPass",
+    "lower-to-xylo": "nirmlir.passes.lower_to_xylo:LowerToXyloPass",
     "lower-to-spinnaker2": "nirmlir.passes.lower_to_spinnaker2:LowerToSpiNNaker2Pass",
 }
 """Pass name -> "module:ClassName" of the ModulePass subclass that implements it."""
@@ -23,7 +25,9 @@ PASS_SUMMARIES: dict[str, str] = {
     "discretize": "lower nir to the discrete-time snn dialect (dt in seconds, simulator preset)",
     "quantize": "lower snn to the fixed-point fxp dialect (bit widths, scales, rounding)",
     "lower-to-fixedpoint": "run nir-inline-subgraphs, discretize and quantize (nir to fxp)",
+    "lower-to-loihi2": "lower nir or snn to lava-dl netx layers for Loihi 2 (loihi2 dialect)",
     "lower-to-speck": "map IF layers onto Speck cores (nir or snn to speck, discretized as sinabs does)",
+    "lower-to-xylo": "map fxp (or nir) graphs onto a Xylo chip variant, checking its limits",
     "lower-to-spinnaker2": "lower snn (or nir, discretized first) to SpiNNaker2 populations and projections",
 }
 """One line of `nir-opt --help` per pass; `nir-opt --help-passes` lists the options."""

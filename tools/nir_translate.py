@@ -39,6 +39,16 @@ def build_argument_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="read nir-dialect text and write a NIR HDF5 file that nir.read loads",
     )
+    direction.add_argument(
+        "--xylo-spec",
+        action="store_true",
+        help="read xylo-dialect text and write the Rockpool specification of its graph as JSON",
+    )
+    direction.add_argument(
+        "--xylo-config",
+        action="store_true",
+        help="read xylo-dialect text and write its Xylo configuration as JSON with the vendor's field names",
+    )
     parser.add_argument("input", nargs="?", default="-", help="input file (default: stdin)")
     parser.add_argument(
         "-o",
@@ -126,9 +136,30 @@ def write_hdf5(module, args) -> None:
     export_nir(module, target, compression=compression)
 
 
+def run_xylo(args) -> int:
+    from nirmlir.context import make_context
+    from nirmlir.parser import parse_module
+    from nirmlir.printers import xylo as xylo_printer
+    from nirmlir.verification import verify_module
+
+    text, filename = read_text(args.input)
+    module = parse_module(text, make_context(), filename)
+    try:
+        verify_module(module, locator())
+        printer = xylo_printer.specification_json if args.xylo_spec else xylo_printer.configuration_json
+        printed = printer(module)
+    except DiagnosticError as error:
+        attach_location(error, locator(), filename)
+        raise
+    write_text(args.output, printed)
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_argument_parser().parse_args(argv)
     body = run_import if args.import_nir else run_export
+    if args.xylo_spec or args.xylo_config:
+        body = run_xylo
     return run_guarded(lambda: body(args), args.debug, "nir-translate")
 
 

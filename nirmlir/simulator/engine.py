@@ -347,6 +347,7 @@ SIMULATORS: dict[str, str] = {
     "fxp.graph": "nirmlir.simulator.fxp_ops",
     "speck.graph": "nirmlir.simulator.speck_ops",
     "spinnaker2.graph": "nirmlir.simulator.spinnaker2_ops",
+    "xylo.graph": "nirmlir.simulator.xylo_ops",
     "loihi2.graph": "nirmlir.simulator.loihi2_ops",
 }
 """The name of each simulated graph op -> the module that runs its level.

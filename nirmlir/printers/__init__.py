@@ -1,0 +1,1 @@
+"""Translation targets: writers of the formats that chip toolchains load."""

@@ -1,0 +1,189 @@
+"""Kernels of the xylo dialect: the chip's integer step, bit for bit, as `dialects/xylo.py` states it.
+
+The neuron groups do the work. A weight kernel computes the exact weighted sum of its events
+for its trace, and keeps the event counts, which the neuron group it feeds adds event by event
+with 16-bit saturation, in the chip's order. When no partial sum can leave the 16-bit range,
+the group adds the whole sum in one matrix product instead, which gives the same result.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nirmlir.dense import numpy_from_dense
+from nirmlir.dialects import xylo
+from nirmlir.simulator.engine import InputKernel, Kernel, Probe
+
+INT = np.dtype(np.int64)
+COUNT = np.dtype(np.int8)
+
+
+def saturate(values: np.ndarray) -> np.ndarray:
+    """Clamp to the 16-bit state range."""
+    return np.clip(values, xylo.STATE_MIN, xylo.STATE_MAX)
+
+
+def decay_step(state: np.ndarray, dash: np.ndarray) -> np.ndarray:
+    """Return δ(state, dash): `state >> dash`, or ±1 where that is 0 and the state is not."""
+    step = state >> dash
+    return np.where((step == 0) & (state != 0), np.sign(state), step)
+
+
+def add_events(state: np.ndarray, counts: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Add `counts[b, k]` times row `weights[k]` to `state[b]` with saturation after every event.
+
+    `state` is (B, *target) and `weights` (K, *target). Sources are added in index order, all
+    events of one source before the next, as the chip does.
+    """
+    flat = weights.reshape(weights.shape[0], -1)
+    target = state.reshape(state.shape[0], -1)
+    reach = np.abs(target) + counts @ np.abs(flat)
+    if reach.max(initial=0) <= xylo.STATE_MAX:
+        return (target + counts @ flat).reshape(state.shape)
+    result = target.copy()
+    for source in np.flatnonzero(counts.any(axis=0)):
+        for event in range(int(counts[:, source].max())):
+            active = (counts[:, source] > event)[:, None]
+            result = np.where(active, saturate(result + flat[source]), result)
+    return result.reshape(state.shape)
+
+
+class XyloInputKernel(InputKernel):
+    """xylo.input: event counts per channel, which must be non-negative integers; more than 15 count as 15."""
+
+    dtype = INT
+
+    def load(self, data: np.ndarray) -> None:
+        data = np.asarray(data)
+        if data.dtype.kind == "f":
+            if not np.isfinite(data).all() or (data != np.round(data)).any():
+                raise self.error("the input data must be whole numbers of events per channel and step")
+        elif data.dtype.kind not in "iub":
+            raise self.error(f"the input data have dtype {data.dtype}; expected event counts")
+        counts = data.astype(np.int64)
+        if counts.size and counts.min() < 0:
+            raise self.error(f"the input data contain {counts.min()} events; event counts cannot be negative")
+        self.data = np.minimum(counts, xylo.MAX_INPUT_EVENTS)
+
+
+class WeightsKernel(Kernel):
+    """A weight matrix: its trace is the exact weighted sum; `counts` are the events it delivers this step."""
+
+    def __init__(self, op: xylo.WeightsOp, operands, result, location):
+        super().__init__(op, operands, result, location)
+        self.weights = op.matrix() << op.weight_shift.value.data
+        self.delayed = xylo.is_delayed(op)
+
+    def start(self, batch: int) -> None:
+        self.counts = np.zeros((batch, self.weights.shape[0]), dtype=INT)
+        self.pending = self.counts
+        self.output = np.zeros((batch, *self.shape), dtype=INT)
+
+    def deliver(self, counts: np.ndarray) -> None:
+        self.counts = counts
+        self.output = np.tensordot(counts, self.weights, axes=1)
+
+    def emit(self, env, t):
+        self.deliver(self.pending)
+        env[self.result] = self.output
+
+    def step(self, env, t):
+        counts = np.asarray(env[self.operands[0]], dtype=INT)
+        if self.delayed:
+            self.pending = counts
+        else:
+            self.deliver(counts)
+            env[self.result] = self.output
+
+    def probes(self):
+        return {"value": Probe(lambda: self.output, INT)}
+
+
+class NeuronsKernel(Kernel):
+    """xylo.hidden and xylo.readout: synaptic input, decays, voltage update and multi-spike test."""
+
+    def __init__(self, op: xylo.NeuronsOp, operands, result, location):
+        super().__init__(op, operands, result, location)
+        self.max_spikes = op.MAX_SPIKES
+        self.dash_mem = numpy_from_dense(op.dash_mem).astype(INT)
+        dash_syn = numpy_from_dense(op.dash_syn).astype(INT)
+        self.dash_syn = dash_syn if dash_syn.ndim == 2 else dash_syn[:, None]
+        self.threshold = numpy_from_dense(op.threshold).astype(INT)
+        self.bias = numpy_from_dense(op.bias).astype(INT)
+        self.voltage_scale = numpy_from_dense(op.voltage_scale).astype(np.float64)
+        self.current_scale = numpy_from_dense(op.current_scale).astype(np.float64)
+        alias = getattr(op, "alias_target", None)
+        if alias is not None and (numpy_from_dense(alias) >= 0).any():
+            raise self.error("the interpreter does not model aliased hidden neurons; remove 'alias_target'")
+        self.sources: list[WeightsKernel] = []
+
+    def start(self, batch: int) -> None:
+        self.i = np.zeros((batch, *self.dash_syn.shape), dtype=INT)
+        self.v = np.zeros((batch, *self.shape), dtype=INT)
+        self.spikes = np.zeros((batch, *self.shape), dtype=INT)
+
+    def step(self, env, t):
+        i = self.i
+        for source in self.sources:
+            weights = source.weights if source.weights.ndim == 3 else source.weights[:, :, None]
+            i = add_events(i, source.counts, weights)
+        i = i - decay_step(i, self.dash_syn)
+        dv = saturate(saturate(-decay_step(self.v, self.dash_mem) + i.sum(axis=-1)) + self.bias)
+        v = saturate(self.v + dv)
+        spikes = np.zeros_like(v)
+        for _ in range(self.max_spikes):
+            firing = (v >= self.threshold) & (spikes < self.max_spikes)
+            if not firing.any():
+                break
+            spikes += firing
+            v = np.where(firing, saturate(v - self.threshold), v)
+        self.i, self.v, self.spikes = i, v, spikes
+        env[self.result] = spikes
+
+    def probes(self):
+        probes = {"v": Probe(lambda: self.v, INT, self.voltage_scale)}
+        probes["i"] = Probe(lambda: self.i[..., 0], INT, self.current_scale)
+        if self.dash_syn.shape[-1] == 2:
+            probes["i2"] = Probe(lambda: self.i[..., 1], INT, self.current_scale)
+        probes["spikes"] = Probe(lambda: self.spikes, INT)
+        return probes
+
+
+class OutputKernel(Kernel):
+    """xylo.output: the readout spikes."""
+
+    def __init__(self, op, operands, result, location):
+        super().__init__(op, operands, result, location)
+        self.shape = tuple(op.operands[0].type.get_shape())
+
+    def start(self, batch: int) -> None:
+        self.output = np.zeros((batch, *self.shape), dtype=INT)
+
+    def step(self, env, t):
+        self.output = env[self.operands[0]]
+
+    def probes(self):
+        return {"spikes": Probe(lambda: self.output, INT)}
+
+
+def link_sources(kernels: list[Kernel]) -> None:
+    """Give each neuron group the weight kernels that feed it, in operand order."""
+    producers = {kernel.result: kernel for kernel in kernels if kernel.result is not None}
+    for kernel in kernels:
+        if isinstance(kernel, NeuronsKernel):
+            kernel.sources = [producers[slot] for slot in kernel.operands]
+
+
+KERNEL_FACTORIES = {
+    xylo.InputOp: XyloInputKernel,
+    xylo.InputWeightsOp: WeightsKernel,
+    xylo.RecurrentWeightsOp: WeightsKernel,
+    xylo.OutputWeightsOp: WeightsKernel,
+    xylo.HiddenOp: NeuronsKernel,
+    xylo.ReadoutOp: NeuronsKernel,
+    xylo.OutputOp: OutputKernel,
+}
+"""The kernel class of every xylo op."""
+
+LINK = link_sources
+"""Run once on the compiled kernels: connects each neuron group to its weight kernels."""

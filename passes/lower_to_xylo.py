@@ -1,0 +1,523 @@
+"""`lower-to-xylo`: map an fxp graph (or a nir graph, through lower-to-fixedpoint) onto a Xylo chip.
+
+The fxp graph must have the shape of a Xylo network: one input, an affine from it into one
+current-based LIF group (the hidden neurons), optionally an affine from that group back into it
+through a one-step delay (the recurrent weights), an affine from the hidden group into a second
+current-based LIF group (the readout), and one output of the readout spikes. Weights are
+transposed to the chip's [source, target] layout and keep their per-target-neuron scales, which
+the thresholds and biases share. Decays become bit shifts: a kept fraction k per step stands for
+a time constant of τ = -1/ln(k) steps, and `dash = round(log2(τ))`. The report records, per
+neuron group, how far the kept fraction 1 - 2^-dash is from k.
+
+Differences between the fxp semantics and the chip that the lowering cannot remove are warnings,
+not errors: the chip adds input to the synaptic current before decaying it, delays the readout
+by one step, lets hidden neurons spike up to 31 times per step and resets by subtraction.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from xdsl.context import Context
+from xdsl.dialects.builtin import (
+    FloatAttr,
+    IntegerAttr,
+    IntegerType,
+    ModuleOp,
+    StringAttr,
+    TensorType,
+    f64,
+    i64,
+)
+from xdsl.ir import Block, Operation, Region, SSAValue
+from xdsl.passes import ModulePass
+
+from nirmlir.dense import dense_from_numpy, numpy_from_dense
+from nirmlir.diagnostics import DiagnosticError, emit_warning
+from nirmlir.dialects import fxp, xylo
+from nirmlir.passes.levels import check_input_level
+from nirmlir.passes.quantize_options import QuantizeOptions
+
+PASS_NAME = "lower-to-xylo"
+
+XYLO_QUANTIZATION = QuantizeOptions(
+    weight_bits=xylo.WEIGHT_BITS,
+    state_bits=xylo.STATE_BITS,
+    spike_bits=8,
+    weight_granularity="per-target-neuron",
+    decay_min_step=1,
+    rounding="floor",
+)
+"""The fxp number formats of a nir graph lowered for Xylo: int8 weights scaled per target neuron,
+16-bit states, and decays that floor and always move a nonzero state, as the chip's do."""
+
+
+@dataclass
+class DecayRecord:
+    """How well one decay of one neuron group maps onto bit shifts."""
+
+    node: str
+    state: str
+    """``voltage`` or ``current``."""
+    dash: np.ndarray
+    kept: np.ndarray
+    """The fxp kept fraction per step."""
+
+    @property
+    def max_error(self) -> float:
+        """The largest |(1 - 2^-dash) - kept| over the neurons."""
+        return float(np.abs((1.0 - 2.0 ** -self.dash.astype(np.float64)) - self.kept).max(initial=0.0))
+
+
+@dataclass
+class XyloReport:
+    """What `lower_to_xylo` changed: the decay approximations, per neuron group and state."""
+
+    variant: str
+    decays: list[DecayRecord] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------------------
+# Reading the fxp graph
+# --------------------------------------------------------------------------------------
+
+
+def _fail(message: str, op: Operation) -> DiagnosticError:
+    node = op.properties.get("node_name")
+    prefix = f"node '{node.data}': " if isinstance(node, StringAttr) else ""
+    return DiagnosticError(f"{PASS_NAME}: {prefix}{message}", op=op)
+
+
+def _through_delays(value: SSAValue) -> tuple[Operation, int]:
+    """Return the op that produces `value` behind any fxp.step_delay ops, and the steps of delay passed."""
+    owner, steps = value.owner, 0
+    while isinstance(owner, fxp.StepDelayOp):
+        steps += owner.steps.value.data
+        owner = owner.inputs[0].owner
+    return owner, steps
+
+
+@dataclass
+class Connection:
+    """An affine into a neuron group: its source op, the weights as [source, target] and the delay on the way."""
+
+    affine: fxp.AffineOp
+    source: Operation
+    weights: np.ndarray
+    delay: int
+
+
+def _connection(value: SSAValue, target: Operation) -> Connection:
+    affine, delay_after = _through_delays(value)
+    if not isinstance(affine, fxp.AffineOp):
+        raise _fail(
+            f"'{affine.name}' feeds neuron group '{target.node_name.data}'; on Xylo every input of a neuron group "
+            "is a weight matrix (fxp.affine)",
+            affine,
+        )
+    if len(affine.inputs) != 1:
+        raise _fail(f"the affine has {len(affine.inputs)} inputs; a Xylo weight matrix reads one layer", affine)
+    if affine.bias is not None:
+        raise _fail("the affine has a bias; Xylo weight matrices have none: move it into the neurons' leak", affine)
+    weight = numpy_from_dense(affine.weight).astype(np.int64)
+    if weight.ndim != 2:
+        raise _fail(f"the affine has weight shape {list(weight.shape)}; Xylo weight matrices are 2-D", affine)
+    low, high = int(weight.min(initial=0)), int(weight.max(initial=0))
+    if low < -128 or high > 127:
+        raise _fail(
+            f"weights in [{low}, {high}] need {affine.weight_bits.value.data} bits; Xylo weights are int8: quantize "
+            "with weight-bits=8",
+            affine,
+        )
+    source, delay_before = _through_delays(affine.inputs[0])
+    return Connection(affine, source, weight.T.copy(), delay_after + delay_before)
+
+
+NEURON_KINDS = (fxp.LIFOp, fxp.CubaLIFOp, fxp.LIOp, fxp.CubaLIOp, fxp.IntegratorOp)
+
+
+@dataclass
+class XyloNetwork:
+    """The parts of an fxp graph that become one Xylo configuration."""
+
+    graph: fxp.GraphOp
+    input: fxp.InputOp
+    output: fxp.OutputOp
+    hidden: fxp.CubaLIFOp
+    readout: fxp.CubaLIFOp
+    input_weights: Connection
+    recurrent_weights: Connection | None
+    output_weights: Connection
+
+
+def _single(graph: fxp.GraphOp, kind: type, what: str) -> Operation:
+    found = [op for op in graph.body.block.ops if isinstance(op, kind)]
+    if len(found) != 1:
+        raise _fail(f"the graph has {len(found)} {what}; a Xylo network has exactly one", found[1] if found else graph)
+    return found[0]
+
+
+def _check_neuron_kind(op: Operation, role: str) -> fxp.CubaLIFOp:
+    if not isinstance(op, fxp.CubaLIFOp):
+        raise _fail(
+            f"'{op.name}' cannot be the {role} neurons; Xylo neurons are current-based LIF neurons with a "
+            "synaptic current (a NIR CubaLIF)",
+            op,
+        )
+    if len(op.output.type.get_shape()) != 1:
+        raise _fail(f"the neurons have shape {list(op.output.type.get_shape())}; Xylo neuron groups are 1-D", op)
+    return op
+
+
+def read_network(graph: fxp.GraphOp) -> XyloNetwork:
+    """Match the graph against the Xylo network shape; raise DiagnosticError naming what does not fit."""
+    for op in graph.body.block.ops:
+        if isinstance(op, fxp.RescaleOp | fxp.Conv1dOp | fxp.Conv2dOp | fxp.SumPool2dOp | fxp.ThresholdOp | fxp.DelayOp):
+            raise _fail(f"'{op.name}' has no Xylo equivalent; Xylo runs dense layers of LIF neurons only", op)
+    input_op = _single(graph, fxp.InputOp, "inputs")
+    output_op = _single(graph, fxp.OutputOp, "outputs")
+    neurons = [op for op in graph.body.block.ops if isinstance(op, NEURON_KINDS)]
+    if len(output_op.inputs) != 1:
+        raise _fail("the output reads several values; on Xylo it reads the readout neurons only", output_op)
+    readout, readout_delay = _through_delays(output_op.inputs[0])
+    if readout not in neurons or readout_delay:
+        raise _fail("the output must read a neuron group directly; Xylo outputs are the readout spikes", output_op)
+    hidden_groups = [op for op in neurons if op is not readout]
+    if len(hidden_groups) != 1:
+        raise _fail(
+            f"the graph has {len(hidden_groups)} hidden neuron groups besides the readout; this lowering maps "
+            "exactly one hidden group",
+            hidden_groups[1] if hidden_groups else readout,
+        )
+    hidden = _check_neuron_kind(hidden_groups[0], "hidden")
+    readout = _check_neuron_kind(readout, "readout")
+
+    input_weights = recurrent = None
+    for value in hidden.inputs:
+        connection = _connection(value, hidden)
+        if connection.source is input_op and input_weights is None:
+            input_weights = connection
+        elif connection.source is hidden and recurrent is None:
+            recurrent = connection
+        else:
+            raise _fail(
+                f"'{connection.source.name}' feeds the hidden neurons; Xylo hidden neurons read one input weight "
+                "matrix and one recurrent weight matrix",
+                connection.affine,
+            )
+    if input_weights is None:
+        raise _fail("no affine from the graph input feeds the hidden neurons; Xylo inputs go through weights", hidden)
+    if recurrent is not None and recurrent.delay != 1:
+        raise _fail(
+            f"the recurrent weights arrive after {recurrent.delay} steps; Xylo recurrence has exactly one step of delay",
+            recurrent.affine,
+        )
+    if input_weights.delay:
+        raise _fail("the input weights arrive with a delay; Xylo input reaches the neurons in the same step", input_weights.affine)
+    if len(readout.inputs) != 1:
+        raise _fail("the readout neurons read several values; Xylo readout neurons read the output weights only", readout)
+    output_weights = _connection(readout.inputs[0], readout)
+    if output_weights.source is not hidden:
+        raise _fail("the readout weights must read the hidden neurons; on Xylo they do", output_weights.affine)
+    if output_weights.delay > 1:
+        raise _fail(
+            f"the readout weights arrive after {output_weights.delay} steps; Xylo delays the readout by one step",
+            output_weights.affine,
+        )
+    return XyloNetwork(graph, input_op, output_op, hidden, readout, input_weights, recurrent, output_weights)
+
+
+# --------------------------------------------------------------------------------------
+# Neuron registers
+# --------------------------------------------------------------------------------------
+
+
+def kept_fraction(op: fxp.CubaLIFOp, field_name: str) -> np.ndarray:
+    """Return the fraction of the state that the fxp decay keeps per step, per neuron."""
+    values = numpy_from_dense(op.properties[field_name]).astype(np.float64)
+    kind = op.decay_kind.data
+    if kind == "shift":
+        return 1.0 - 2.0**-values
+    if kind == "lost_fraction_q12":
+        return 1.0 - values / fxp.Q12_ONE
+    return values / fxp.Q12_ONE
+
+
+def dash_for(op: fxp.CubaLIFOp, field_name: str, state: str, report: XyloReport) -> np.ndarray:
+    """Return the bit-shift decays of one state and record their error; raise DiagnosticError if one has no shift."""
+    if op.decay_kind.data == "shift":
+        dash = numpy_from_dense(op.properties[field_name]).astype(np.int64)
+    else:
+        kept = kept_fraction(op, field_name)
+        if (kept <= 0).any() or (kept >= 1).any():
+            raise _fail(
+                f"the {state} keeps a fraction {kept.min():g} to {kept.max():g} of itself per step; a Xylo bit-shift "
+                "decay keeps between 1/2 and 1 - 2^-15: use a time constant between dt and 2^15 dt",
+                op,
+            )
+        tau_steps = -1.0 / np.log(kept)
+        # A time constant under 1.41 steps rounds to dash 0, which clears the state every step.
+        dash = np.maximum(np.rint(np.log2(tau_steps)), 0).astype(np.int64)
+    if dash.max(initial=0) > xylo.MAX_DASH:
+        raise _fail(
+            f"the {state} decay needs dash {int(dash.max())}, above the chip's {xylo.MAX_DASH}: the time constant is "
+            f"more than 2^{xylo.MAX_DASH} steps; use a larger dt",
+            op,
+        )
+    report.decays.append(DecayRecord(op.node_name.data, state, dash, kept_fraction(op, field_name)))
+    return dash
+
+
+def check_register(op: Operation, what: str, values: np.ndarray, fix: str) -> None:
+    low, high = int(values.min(initial=0)), int(values.max(initial=0))
+    if low < xylo.STATE_MIN or high > xylo.STATE_MAX:
+        raise _fail(
+            f"{what} reach [{low}, {high}]; Xylo's 16-bit registers hold {xylo.STATE_MIN} to {xylo.STATE_MAX}: {fix}",
+            op,
+        )
+
+
+def neuron_registers(op: fxp.CubaLIFOp, report: XyloReport) -> dict[str, np.ndarray]:
+    """Return dash_mem, dash_syn, threshold and bias of one group; warn where the chip's rule differs."""
+    name = op.node_name.data
+    threshold = numpy_from_dense(op.v_threshold).astype(np.int64)
+    if op.spike_test.data == "gt":
+        threshold = threshold + 1  # v > θ is v ≥ θ + 1 for integers, and Xylo tests v ≥ θ.
+    check_register(op, "thresholds", threshold, "quantize with state-bits=16")
+    bias = numpy_from_dense(op.leak).astype(np.int64)
+    check_register(op, "leaks (the chip's biases)", bias, "quantize with state-bits=16")
+    differences = []
+    if op.reset.data != "subtract":
+        differences.append(f"resets '{op.reset.data}' but Xylo subtracts the threshold")
+    if op.spike_timing.data != "after_update":
+        differences.append("tests the voltage before the update but Xylo tests it after")
+    if op.current_timing.data != "same_step":
+        differences.append("reads the previous step's current but Xylo reads this step's")
+    if differences:
+        emit_warning(f"{PASS_NAME}: node '{name}' " + ", and ".join(differences), op=op)
+    return {
+        "dash_mem": dash_for(op, "voltage_decay", "voltage", report),
+        "dash_syn": dash_for(op, "current_decay", "current", report),
+        "threshold": threshold,
+        "bias": bias,
+    }
+
+
+# --------------------------------------------------------------------------------------
+# Building the xylo graph
+# --------------------------------------------------------------------------------------
+
+
+def _int_tensor(values: np.ndarray, bits: int):
+    dtype = {8: np.int8, 16: np.int16}[bits]
+    return dense_from_numpy(np.ascontiguousarray(values, dtype=dtype))
+
+
+def _scale(values: np.ndarray):
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim and (values == values.flat[0]).all():
+        values = np.asarray(values.flat[0])
+    return dense_from_numpy(values)
+
+
+def _tensor(shape: tuple[int, ...], bits: int) -> TensorType:
+    return TensorType(IntegerType(bits), shape)
+
+
+def _neuron_properties(registers: dict[str, np.ndarray], scales: tuple[np.ndarray, np.ndarray]) -> dict:
+    return {
+        "dash_mem": _int_tensor(registers["dash_mem"], 8),
+        "dash_syn": _int_tensor(registers["dash_syn"], 8),
+        "threshold": _int_tensor(registers["threshold"], 16),
+        "bias": _int_tensor(registers["bias"], 16),
+        "voltage_scale": _scale(scales[0]),
+        "current_scale": _scale(scales[1]),
+    }
+
+
+def build_graph(
+    name: str,
+    dt: float,
+    node_names: dict[str, str],
+    weights_in: np.ndarray,
+    weights_rec: np.ndarray | None,
+    weights_out: np.ndarray,
+    hidden: dict[str, np.ndarray],
+    readout: dict[str, np.ndarray],
+    weight_shifts: tuple[int, int, int] = (0, 0, 0),
+) -> xylo.GraphOp:
+    """Build a xylo.graph from register arrays.
+
+    `weights_in` is [input, hidden, synapse], `weights_rec` [hidden, hidden, synapse] and
+    `weights_out` [hidden, readout]. `hidden` and `readout` map dash_mem, dash_syn ([neuron,
+    synapse] for hidden), threshold, bias, voltage_scale and current_scale to arrays.
+    `node_names` names the ops: input, input_weights, hidden, recurrent_weights,
+    output_weights, readout and output.
+    """
+    inputs, size, synapses = weights_in.shape
+    outputs = weights_out.shape[1]
+    block = Block()
+
+    def node(kind, key: str, operands: list, result, **properties) -> Operation:
+        props = {"node_name": StringAttr(node_names[key]), **properties}
+        op = kind.create(operands=operands, result_types=[result] if result else [], properties=props)
+        block.add_op(op)
+        return op
+
+    def weight_properties(weights: np.ndarray, shift: int) -> dict:
+        return {"weights": _int_tensor(weights, 8), "weight_shift": IntegerAttr(shift, i64)}
+
+    input_op = node(xylo.InputOp, "input", [], _tensor((inputs,), 8))
+    input_weights = node(
+        xylo.InputWeightsOp, "input_weights", [input_op.results[0]], _tensor((size, synapses), 32),
+        **weight_properties(weights_in, weight_shifts[0]),
+    )
+    hidden_registers = {key: hidden[key] for key in ("dash_mem", "dash_syn", "threshold", "bias")}
+    hidden_op = xylo.HiddenOp.create(
+        operands=[input_weights.results[0]],
+        result_types=[_tensor((size,), 8)],
+        properties={
+            "node_name": StringAttr(node_names["hidden"]),
+            **_neuron_properties(hidden_registers, (hidden["voltage_scale"], hidden["current_scale"])),
+        },
+    )
+    block.add_op(hidden_op)
+    if weights_rec is not None:
+        recurrent = node(
+            xylo.RecurrentWeightsOp, "recurrent_weights", [hidden_op.results[0]], _tensor((size, synapses), 32),
+            **weight_properties(weights_rec, weight_shifts[1]),
+        )
+        hidden_op.operands = [input_weights.results[0], recurrent.results[0]]
+    output_weights = node(
+        xylo.OutputWeightsOp, "output_weights", [hidden_op.results[0]], _tensor((outputs,), 32),
+        **weight_properties(weights_out, weight_shifts[2]),
+    )
+    readout_registers = {key: readout[key] for key in ("dash_mem", "dash_syn", "threshold", "bias")}
+    readout_op = node(
+        xylo.ReadoutOp, "readout", [output_weights.results[0]], _tensor((outputs,), 8),
+        **_neuron_properties(readout_registers, (readout["voltage_scale"], readout["current_scale"])),
+    )
+    node(xylo.OutputOp, "output", [readout_op.results[0]], None)
+    return xylo.GraphOp.create(
+        properties={"sym_name": StringAttr(name), "dt": FloatAttr(dt, f64)},
+        regions=[Region(block)],
+    )
+
+
+def lower_graph(graph: fxp.GraphOp, report: XyloReport) -> xylo.GraphOp:
+    """Return the xylo.graph of one fxp graph; raise DiagnosticError for what the chip cannot run."""
+    network = read_network(graph)
+    hidden = neuron_registers(network.hidden, report)
+    readout = neuron_registers(network.readout, report)
+    hidden["dash_syn"] = hidden["dash_syn"][:, None]
+    for registers, op in ((hidden, network.hidden), (readout, network.readout)):
+        size = op.output.type.get_shape()[0]
+        registers["voltage_scale"] = np.broadcast_to(numpy_from_dense(op.voltage_scale), (size,))
+        registers["current_scale"] = np.broadcast_to(numpy_from_dense(op.current_scale), (size,))
+    if network.output_weights.delay == 0:
+        emit_warning(
+            f"{PASS_NAME}: Xylo delays the readout by one step, which the fxp graph does not; readout spikes "
+            "come one step later",
+            op=network.output_weights.affine,
+        )
+    if network.hidden.max_spikes_per_step.value.data != xylo.MAX_HIDDEN_SPIKES:
+        emit_warning(
+            f"{PASS_NAME}: node '{network.hidden.node_name.data}' allows "
+            f"{network.hidden.max_spikes_per_step.value.data} spike(s) per step, but Xylo hidden neurons emit up to "
+            f"{xylo.MAX_HIDDEN_SPIKES}",
+            op=network.hidden,
+        )
+    names = {
+        "input": network.input.node_name.data,
+        "input_weights": network.input_weights.affine.node_name.data,
+        "hidden": network.hidden.node_name.data,
+        "recurrent_weights": network.recurrent_weights.affine.node_name.data if network.recurrent_weights else "",
+        "output_weights": network.output_weights.affine.node_name.data,
+        "readout": network.readout.node_name.data,
+        "output": network.output.node_name.data,
+    }
+    return build_graph(
+        graph.sym_name.data,
+        float(graph.dt.value.data),
+        names,
+        network.input_weights.weights[:, :, None],
+        network.recurrent_weights.weights[:, :, None] if network.recurrent_weights else None,
+        network.output_weights.weights,
+        hidden,
+        readout,
+    )
+
+
+def check_design_rules(graph: xylo.GraphOp, variant: xylo.XyloVariant) -> None:
+    """Raise DiagnosticError listing every limit of `variant` that the graph breaks."""
+    ops = {type(op): op for op in graph.body.block.ops}
+    shape = xylo.NetworkShape(
+        inputs=ops[xylo.InputOp].output.type.get_shape()[0],
+        hidden=ops[xylo.HiddenOp].size,
+        outputs=ops[xylo.ReadoutOp].size,
+        synapses=ops[xylo.HiddenOp].synapses,
+        input_targets=np.flatnonzero(np.abs(ops[xylo.InputWeightsOp].matrix()).sum(axis=(0, 2))),
+        readout_sources=np.flatnonzero(np.abs(ops[xylo.OutputWeightsOp].matrix()).sum(axis=1)),
+    )
+    violations = xylo.design_rule_violations(variant, shape)
+    if violations:
+        raise DiagnosticError(
+            f"{PASS_NAME}: graph @{graph.sym_name.data} does not fit {variant.title}: " + "; ".join(violations)
+        )
+
+
+def lower_to_xylo(
+    module: ModuleOp, variant: str = "audio2", dt: float | None = None, preset: str = "rockpool"
+) -> XyloReport:
+    """Replace every fxp.graph of the module by a xylo.graph for `variant`; return the decay report.
+
+    A module at the nir level is first lowered with lower-to-fixedpoint, using `dt`, `preset`
+    and the number formats of `XYLO_QUANTIZATION`. The module gets the `xylo.variant` attribute.
+    """
+    try:
+        chip = xylo.get_variant(variant)
+    except ValueError as error:
+        raise DiagnosticError(f"{PASS_NAME}: {error}") from None
+    if any(op.name == "nir.graph" for op in module.ops):
+        from nirmlir.passes.lower_to_fixedpoint import lower_to_fixedpoint
+
+        lower_to_fixedpoint(module, dt, preset, XYLO_QUANTIZATION)
+    check_input_level(module, PASS_NAME, "fxp", "xylo")
+    report = XyloReport(chip.key)
+    for graph in [op for op in module.ops if isinstance(op, fxp.GraphOp)]:
+        lowered = lower_graph(graph, report)
+        check_design_rules(lowered, chip)
+        module.body.block.insert_op_before(lowered, graph)
+        module.body.block.detach_op(graph)
+        graph.erase()
+    module.attributes[xylo.VARIANT_ATTRIBUTE] = StringAttr(chip.key)
+    for record in report.decays:
+        error = record.max_error
+        if error > 0:
+            emit_warning(
+                f"{PASS_NAME}: node '{record.node}': bit-shift decays (dash {int(record.dash.min())} to "
+                f"{int(record.dash.max())}) keep a fraction of the {record.state} per step that differs from the "
+                f"fxp decay by up to {error:.4f}"
+            )
+    return report
+
+
+@dataclass(frozen=True)
+class LowerToXyloPass(ModulePass):
+    """Lower fxp graphs (or nir graphs, through lower-to-fixedpoint) to xylo graphs for one chip variant."""
+
+    name = "lower-to-xylo"
+
+    variant: str = "audio2"
+    """Chip variant: audio2 (Xylo Audio 2), imu (Xylo IMU) or audio3 (Xylo Audio 3)."""
+    dt: float | int | str | None = None
+    """Step length in seconds of a nir-level input; defaults to the graph's metadata dt, else 1e-4 with a warning."""
+    preset: str = "rockpool"
+    """Discretization preset of a nir-level input; rockpool follows the chip's >= test and subtractive reset."""
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        from nirmlir.passes.discretize import parse_dt
+
+        lower_to_xylo(op, self.variant, parse_dt(self.dt), self.preset)
