@@ -46,9 +46,9 @@ class Loihi2InputKernel(InputKernel):
     def load(self, data: np.ndarray) -> None:
         data = np.asarray(data)
         if data.size and not np.isin(data, (0, 1)).all():
-            bad = data[~np.isin(data, (0, 1))].flat[0]
+            bad = data[~np.isin(data, (0, 1))].flat[0].item()
             raise self.error(
-                f"the input data contain {bad!r}; a netx input layer without a neuron group passes binary "
+                f"the input data contain {bad}; a netx input layer without a neuron group passes binary "
                 "spikes, so give 0 or 1"
             )
         self.data = data.astype(np.int64)
