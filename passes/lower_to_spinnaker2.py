@@ -16,9 +16,14 @@ Scaling: each population has one weight scale s (`weight-scale`, or 127 over its
 absolute weight). Chip weights are round(s·W). The chip voltage is the snn voltage times
 v_scale = s / g per neuron, where g is the snn input gain per step (voltage_gain for lif,
 current_gain·voltage_gain for cuba_lif), so the chip neuron adds the integer weights directly:
-threshold = v_threshold·v_scale, v_reset = v_reset·v_scale, i_offset = leak·v_scale plus s times
-any constant input (affine biases), alpha_decay = voltage_decay, exc_decay = inh_decay =
-current_decay. Rounding the weights is the only approximation.
+threshold = v_threshold·v_scale, v_reset = v_reset·v_scale, i_offset = leak·v_scale,
+alpha_decay = voltage_decay, exc_decay = inh_decay = current_decay. Rounding the weights is the
+only approximation.
+
+Biases: a constant input that reaches a lif neuron without delay adds s times itself to
+i_offset. Any other constant input, into a current or behind a delay, comes from a one-neuron
+population named "bias" that spikes at every step. Its projection has the bias times s as weights
+and the path's delay, so the bias enters the current or arrives late as it does in snn.
 """
 
 from __future__ import annotations
@@ -70,11 +75,14 @@ class Incoming:
     """(source, delay) -> float (post, pre) matrix."""
     conv: list[tuple[Operation, snn.Conv2dOp, snn.SumPool2dOp | None]] = field(default_factory=list)
     """(source, conv, pool) of each conv2d projection."""
-    constant: np.ndarray | None = None
-    """The input the neuron receives when every source is silent (biases), flattened."""
+    offset: np.ndarray | None = None
+    """The constant input (biases) that reaches the neuron in the step it enters, flattened; lif adds it to i_offset."""
+    bias: dict[int, np.ndarray] = field(default_factory=dict)
+    """delay -> constant input (post, 1) that a bias population feeds in, as a projection."""
 
     def max_weight(self) -> float:
         values = [np.abs(m).max(initial=0.0) for m in self.dense.values()]
+        values += [np.abs(m).max(initial=0.0) for m in self.bias.values()]
         values += [np.abs(snn.float_array(conv.weight)).max(initial=0.0) for _, conv, _ in self.conv]
         return max(values, default=0.0)
 
@@ -159,49 +167,63 @@ class GraphLowering:
             raise self.error(op, "a SpiNNaker2 projection has one delay for all its connections; give the delay one value")
         return int(steps.reshape(-1)[0])
 
-    def constant_input(self, value: SSAValue, neuron: Operation) -> np.ndarray:
-        """Return the input `value` carries while every spike source is silent (the biases on its path)."""
+    def constant_input(self, value: SSAValue) -> dict[int, np.ndarray]:
+        """Return delay -> the input `value` carries while every spike source is silent (the biases on its paths).
+
+        A bias that passes a delay of k steps reaches the value only from step k on, so it is keyed by k.
+        """
         owner = value.owner
-        shape = snn.tensor_shape(value.type)
         if isinstance(owner, SPIKE_SOURCES):
-            return np.zeros(shape)
-        operands = [self.constant_input(operand, neuron) for operand in owner.operands]
-        x = sum(operands[1:], operands[0]) if operands else np.zeros(shape)
+            return {}
+        shifted: dict[int, np.ndarray] = {}
+        steps = self.delay_steps(owner) if isinstance(owner, DELAY_OPS) else 0
+        for operand in owner.operands:
+            for delay, constant in self.constant_input(operand).items():
+                key = delay + steps
+                shifted[key] = shifted[key] + constant if key in shifted else constant
         if isinstance(owner, DELAY_OPS):
-            if np.any(x):
-                raise self.error(owner, "a bias behind a delay reaches the neuron only after the delay; SpiNNaker2's "
-                                 "constant offset cannot express that, so remove the delay or the bias")
-            return x
-        y = apply_linear(owner, x[None])[0]
+            return shifted
+        result = {delay: apply_linear(owner, constant[None])[0] for delay, constant in shifted.items()}
         bias = getattr(owner, "bias", None)
-        if bias is not None:
-            y = y + lift_bias(owner, snn.float_array(bias), y.shape)
-        return y
+        if bias is not None and np.any(snn.float_array(bias)):
+            shape = snn.tensor_shape(owner.results[0].type)
+            lifted = np.broadcast_to(lift_bias(owner, snn.float_array(bias), shape), shape)
+            result[0] = result[0] + lifted if 0 in result else np.array(lifted, dtype=np.float64)
+        return result
 
     def incoming(self, neuron: Operation) -> Incoming:
         """Group the paths into `neuron` by source and delay, and compose their float weights."""
         result = Incoming()
         post = size_of(neuron.results[0])
-        constant = np.zeros(snn.tensor_shape(neuron.results[0].type))
+        constants: dict[int, np.ndarray] = {}
         for operand in neuron.operands:
-            constant = constant + self.constant_input(operand, neuron)
+            for delay, constant in self.constant_input(operand).items():
+                constants[delay] = constants[delay] + constant if delay in constants else constant
             for path in self.paths(operand, neuron):
                 conv = conv_pattern(path) if isinstance(neuron, snn.LIFOp) else None
                 if conv is not None:
                     result.conv.append((path.source, *conv))
                     continue
-                if path.delay > spinnaker2.MAX_DELAY:
-                    raise self.error(
-                        neuron,
-                        f"the path from '{path.source.node_name.data}' has a delay of {path.delay} steps, "
-                        f"{path.delay - spinnaker2.MAX_DELAY} above SpiNNaker2's maximum {spinnaker2.MAX_DELAY}; "
-                        "shorten the delay or use a longer dt",
-                    )
+                self.check_delay(neuron, f"the path from '{path.source.node_name.data}'", path.delay)
                 matrix = compose(path, post)
                 key = (path.source, path.delay)
                 result.dense[key] = result.dense[key] + matrix if key in result.dense else matrix
-        result.constant = constant.reshape(-1)
+        result.offset = np.zeros(post)
+        for delay, constant in constants.items():
+            if delay == 0 and isinstance(neuron, snn.LIFOp):
+                result.offset = constant.reshape(-1)
+            elif np.any(constant):
+                self.check_delay(neuron, "a bias", delay)
+                result.bias[delay] = constant.reshape(post, 1)
         return result
+
+    def check_delay(self, neuron: Operation, what: str, delay: int) -> None:
+        if delay > spinnaker2.MAX_DELAY:
+            raise self.error(
+                neuron,
+                f"{what} has a delay of {delay} steps, {delay - spinnaker2.MAX_DELAY} above SpiNNaker2's maximum "
+                f"{spinnaker2.MAX_DELAY}; shorten the delay or use a longer dt",
+            )
 
     # -- parameters --------------------------------------------------------------------
 
@@ -230,12 +252,6 @@ class GraphLowering:
         flat = {name: neuron.coefficient(name).reshape(-1) for name in neuron.COEFFICIENTS}
         if isinstance(neuron, snn.CubaLIFOp):
             gain = flat["current_gain"] * flat["voltage_gain"]
-            if np.any(incoming.constant):
-                raise self.error(
-                    neuron,
-                    "a bias into a current-based neuron is a constant current, which lif_curr_exp cannot add "
-                    "(its i_offset enters the voltage); remove the bias",
-                )
         else:
             gain = flat["voltage_gain"]
         if (gain <= 0).any():
@@ -248,7 +264,7 @@ class GraphLowering:
         properties = {
             "threshold": flat["v_threshold"] * v_scale,
             "alpha_decay": flat["voltage_decay"],
-            "i_offset": flat["leak"] * v_scale + incoming.constant * scale,
+            "i_offset": flat["leak"] * v_scale + incoming.offset * scale,
             "v_reset": flat["v_reset"] * v_scale,
         }
         if isinstance(neuron, snn.CubaLIFOp):
@@ -292,9 +308,14 @@ class GraphLowering:
             else:
                 continue
             values[op] = new_ops[op].results[0]
+            values[op].name_hint = op.results[0].name_hint
             outgoing[op] = []
 
         names: set[str] = {op.node_name.data for op in ops}
+        bias_population = None
+        if any(incoming.bias for incoming in incomings.values()):
+            bias_population = self.bias_population(unique_name("bias", names))
+            outgoing[bias_population] = []
         for neuron in neurons:
             new_neuron = new_ops[neuron]
             incoming = incomings[neuron]
@@ -314,6 +335,19 @@ class GraphLowering:
                 )
                 projections.append(projection)
                 outgoing[source].append(projection)
+            for delay, constant in incoming.bias.items():
+                weight = self.integer_weights(neuron, constant, scale, bias_population)
+                projection = spinnaker2.ProjectionOp.create(
+                    operands=[bias_population.results[0]],
+                    result_types=[new_neuron.results[0].type],
+                    properties={
+                        "node_name": StringAttr(unique_name(f"{bias_population.node_name.data}->{neuron.node_name.data}", names)),
+                        "weight": dense_from_numpy(weight),
+                        "delay": dense_from_numpy(np.full(weight.shape, delay, dtype=np.int32)),
+                    },
+                )
+                projections.append(projection)
+                outgoing[bias_population].append(projection)
             for source, conv, pool in incoming.conv:
                 name = unique_name(f"{source.node_name.data}->{neuron.node_name.data}", names)
                 projection = self.conv_projection(neuron, source, conv, pool, scale, values[source], new_neuron, name)
@@ -322,6 +356,9 @@ class GraphLowering:
             new_neuron.operands = [projection.results[0] for projection in projections]
 
         block = Block()
+        if bias_population is not None:
+            block.add_op(bias_population)
+            block.add_ops(outgoing[bias_population])
         for op in ops:
             if op in new_ops:
                 block.add_op(new_ops[op])
@@ -335,6 +372,27 @@ class GraphLowering:
                 "sys_tick": FloatAttr(self.sys_tick, f64),
             },
             regions=[Region(block)],
+        )
+
+    def bias_population(self, name: str) -> Operation:
+        """Return a one-neuron lif population that spikes at every step from step 0, the source of biases.
+
+        Its voltage is 0·v + 1 > 0.5 at every step. A bias reaches a neuron as this population's
+        spikes times an integer weight, so it passes delays and current synapses as the snn bias does.
+        """
+        one = np.ones(1, dtype=np.float32)
+        return spinnaker2.LIFOp.create(
+            result_types=[population_type(1)],
+            properties={
+                "node_name": StringAttr(name),
+                "threshold": dense_from_numpy(one / 2),
+                "alpha_decay": dense_from_numpy(one * 0),
+                "i_offset": dense_from_numpy(one),
+                "v_reset": dense_from_numpy(one * 0),
+                "reset": StringAttr("reset_to_v_reset"),
+                "v_scale": dense_from_numpy(np.ones(1)),
+                "atoms_per_core": IntegerAttr(1, i64),
+            },
         )
 
     @staticmethod

@@ -145,3 +145,125 @@ def test_weight_scale_overflow_rejected(corpus_dir):
 def test_input_must_be_spikes(lif_chip):
     with pytest.raises(DiagnosticError, match="contains 0.5; a SpiNNaker2 spike_list population takes spikes of 0 or 1"):
         nirmlir.simulate(lif_chip, np.full((4, 1), 0.5))
+
+
+# --------------------------------------------------------------------------------------
+# The braille recurrent network and the CNN
+# --------------------------------------------------------------------------------------
+
+
+def on_weight_grid(arrays: list[np.ndarray]) -> list[np.ndarray]:
+    """Return the arrays rounded to multiples of max|x|/127, which weight-scale=auto maps to exact integers."""
+    largest = max(np.abs(array).max() for array in arrays)
+    return [np.round(array * 127 / largest) * largest / 127 for array in arrays]
+
+
+def population_scales(module) -> dict[str, np.ndarray]:
+    return {op.node_name.data: numpy_from_dense(op.v_scale) for op in ops_of(module, spinnaker2.NeuronPopulationOp)}
+
+
+@pytest.mark.parametrize("model", BRAILLE_MODELS)
+def test_braille_lowers_to_populations(corpus_dir, model):
+    chip = lowered(corpus_dir / model)
+    populations = {op.node_name.data: op.name for op in ops_of(chip, spinnaker2.PopulationOp)}
+    assert populations["input"] == "spinnaker2.input"
+    assert populations["lif1.lif"] == "spinnaker2.lif_curr_exp"
+    assert populations["lif2"] == "spinnaker2.lif_curr_exp"
+    recurrent = [op for op in ops_of(chip, spinnaker2.ProjectionOp) if op.node_name.data == "lif1.lif->lif1.lif"]
+    assert len(recurrent) == 1
+    assert recurrent[0].min_delay() == 1
+    for projection in ops_of(chip, spinnaker2.ProjectionOp):
+        weight = numpy_from_dense(projection.weight)
+        assert weight.min() >= -128
+        assert weight.max() <= 127
+
+
+def test_braille_biases_use_bias_population(corpus_dir):
+    chip = lowered(corpus_dir / BRAILLE_MODELS[0])
+    delays = sorted(
+        op.min_delay() for op in ops_of(chip, spinnaker2.ProjectionOp) if op.node_name.data.startswith("bias->")
+    )
+    # fc1 and fc2 biases arrive in the same step; the recurrent affine's bias one step later.
+    assert delays == [0, 0, 1]
+
+
+def test_braille_matches_snn_on_weight_grid(corpus_dir):
+    import nir
+
+    graph = nir.read(corpus_dir / BRAILLE_MODELS[0])
+    nodes = graph.nodes
+    fc1, rec, fc2 = nodes["fc1"], nodes["lif1.w_rec"], nodes["fc2"]
+    fc1.weight, fc1.bias, rec.weight, rec.bias = on_weight_grid([fc1.weight, fc1.bias, rec.weight, rec.bias])
+    fc2.weight, fc2.bias = on_weight_grid([fc2.weight, fc2.bias])
+    chip = lowered(graph)
+    inputs = (np.random.default_rng(0).random((4, 300, 12)) < 0.2).astype(np.float32)
+
+    traces = nirmlir.simulate(chip, inputs, record=["lif1.lif", "lif2"])
+    reference = nirmlir.simulate(graph, inputs, preset="spinnaker2", dt=DT, record=["lif1.lif", "lif2"])
+    scales = population_scales(chip)
+    for node in ("lif1.lif", "lif2"):
+        np.testing.assert_array_equal(traces[node]["spikes"], reference[node]["spikes"])
+        assert traces[node]["spikes"].sum() > 100
+        # float32 on the chip against float64 in snn: the error is float32 rounding of v.
+        peak = np.abs(reference[node]["v"]).max()
+        np.testing.assert_allclose(traces[node]["v"] / scales[node], reference[node]["v"], atol=1e-6 * peak)
+
+
+def test_cnn_lowers_to_conv_projections(corpus_dir):
+    chip = lowered(corpus_dir / CNN_MODEL)
+    populations = {op.node_name.data: op.name for op in ops_of(chip, spinnaker2.PopulationOp)}
+    assert populations == {
+        "input": "spinnaker2.input",
+        "1": "spinnaker2.lif_conv2d",
+        "3": "spinnaker2.lif_conv2d",
+        "6": "spinnaker2.lif_conv2d",
+        "10": "spinnaker2.lif",
+        "12": "spinnaker2.lif",
+    }
+    convs = {op.node_name.data: op for op in ops_of(chip, spinnaker2.Conv2dProjectionOp)}
+    assert list(convs) == ["input->1", "1->3", "3->6"]
+    assert list(convs["3->6"].pool.get_values()) == [2, 2]
+    assert list(convs["3->6"].in_shape.get_values()) == [16, 16, 16]
+    assert tuple(convs["3->6"].weight.get_shape()) == (16, 8, 3, 3)
+    (dense,) = [op for op in ops_of(chip, spinnaker2.ProjectionOp) if op.node_name.data == "6->10"]
+    # sum pool 2x2, flatten and affine compose into one 256 x 512 connection matrix.
+    assert tuple(dense.weight.get_shape()) == (256, 512)
+
+
+def test_cnn_matches_snn_on_weight_grid(corpus_dir):
+    import nir
+
+    graph = nir.read(corpus_dir / CNN_MODEL)
+    for name in ("0", "2", "5", "9", "11"):
+        (graph.nodes[name].weight,) = on_weight_grid([graph.nodes[name].weight])
+    chip = lowered(graph)
+    inputs = (np.random.default_rng(1).random((2, 30, 2 * 34 * 34)) < 0.1).astype(np.float32)
+
+    nodes = ["1", "3", "6", "10", "12"]
+    traces = nirmlir.simulate(chip, inputs, record=nodes)
+    reference = nirmlir.simulate(graph, inputs.reshape(2, 30, 2, 34, 34), preset="spinnaker2", dt=DT, record=nodes)
+    for node in nodes:
+        spikes = traces[node]["spikes"]
+        np.testing.assert_array_equal(spikes, reference[node]["spikes"].reshape(spikes.shape))
+    assert traces["12"]["spikes"].sum() > 0
+
+
+def test_cnn_exceeds_cores_with_few_atoms(corpus_dir):
+    # input 37 + conv layers 64, 64 and 8 + dense layers 4 and 1 PEs at 64 neurons per PE.
+    with pytest.raises(DiagnosticError, match=r"need 178 PEs, 26 more than the 152 of one chip; raise atoms_per_core"):
+        lowered(corpus_dir / CNN_MODEL, "atoms-per-core=64")
+
+
+@pytest.mark.parametrize("model", [LIF_MODEL, BRAILLE_MODELS[0], CNN_MODEL])
+def test_text_round_trip(corpus_dir, model):
+    from nirmlir.context import make_context
+    from nirmlir.parser import parse_module
+    from nirmlir.printer import module_to_text
+
+    chip = lowered(corpus_dir / model)
+    for generic in (False, True):
+        text = module_to_text(chip, generic=generic)
+        reparsed = parse_module(text, make_context(), "<round trip>")
+        reparsed.verify()
+        assert module_to_text(reparsed, generic=generic) == text
+        assert module_to_text(reparsed) == module_to_text(chip)
