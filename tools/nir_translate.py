@@ -40,6 +40,11 @@ def build_argument_parser() -> argparse.ArgumentParser:
         help="read nir-dialect text and write a NIR HDF5 file that nir.read loads",
     )
     direction.add_argument(
+        "--speck-json",
+        action="store_true",
+        help="read speck-dialect text and write its Speck configuration as JSON with samna's field names",
+    )
+    direction.add_argument(
         "--xylo-spec",
         action="store_true",
         help="read xylo-dialect text and write the Rockpool specification of its graph as JSON",
@@ -155,9 +160,29 @@ def run_xylo(args) -> int:
     return EXIT_OK
 
 
+def run_speck(args) -> int:
+    from nirmlir.context import make_context
+    from nirmlir.parser import parse_module
+    from nirmlir.printers import speck as speck_printer
+    from nirmlir.verification import verify_module
+
+    text, filename = read_text(args.input)
+    module = parse_module(text, make_context(), filename)
+    try:
+        verify_module(module, locator())
+        printed = speck_printer.configuration_json(module)
+    except DiagnosticError as error:
+        attach_location(error, locator(), filename)
+        raise
+    write_text(args.output, printed)
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_argument_parser().parse_args(argv)
     body = run_import if args.import_nir else run_export
+    if args.speck_json:
+        body = run_speck
     if args.xylo_spec or args.xylo_config:
         body = run_xylo
     return run_guarded(lambda: body(args), args.debug, "nir-translate")
