@@ -564,7 +564,18 @@ class _GraphQuantizer:
             width = options.accumulator_bits
         elif isinstance(op, snn.SumPool2dOp | snn.AvgPool2dOp):
             kernel = op.kernel_size.get_values()
-            width = bits_for_magnitude(self.magnitude_bound(op.operands[0]) * kernel[0] * kernel[1])
+            bound = self.magnitude_bound(op.operands[0]) * kernel[0] * kernel[1]
+            if kernel[0] * kernel[1] == 1:
+                # A window of one element sums nothing, so the value keeps its width.
+                width = self.type_of(op.operands[0]).get_element_type().width.data
+            elif bound >= 2.0**63:
+                raise self.error(
+                    op,
+                    f"the sum over the {kernel[0]}x{kernel[1]} pool window can reach {bound:.3g}, which "
+                    "does not fit a 64-bit integer; pool spikes or a value of fewer accumulator-bits",
+                )
+            else:
+                width = bits_for_magnitude(bound)
         else:
             width = self.type_of(op.operands[0]).get_element_type().width.data
         self._in_progress.discard(("type", value))

@@ -1,0 +1,46 @@
+"""Inputs that the fuzz tests found crashing, kept as regression tests with the expected outcome."""
+
+from __future__ import annotations
+
+import nir
+import numpy as np
+import pytest
+
+import nirmlir
+from nirmlir.diagnostics import DiagnosticError
+
+
+def pooled_voltage_graph(second_kernel: int) -> nir.NIRGraph:
+    """Input -> LI -> Scale -> 2x2 SumPool2d -> second SumPool2d -> Output, on (1, 8, 8) values.
+
+    The LI voltage is not a spike, so the Scale result has accumulator-bits (32) and the
+    first pool's 64; a second pool that sums several of those cannot fit 64 bits.
+    """
+    shape = (1, 8, 8)
+    second_size = 4 // second_kernel
+    nodes = {
+        "input": nir.Input(input_type={"input": np.array(shape)}),
+        "li": nir.LI(tau=np.full(shape, 0.01), r=np.ones(shape), v_leak=np.zeros(shape)),
+        "scale": nir.Scale(scale=np.full(shape, 0.5)),
+        "pool_a": nir.SumPool2d(kernel_size=np.array([2, 2]), stride=np.array([2, 2]), padding=np.array([0, 0])),
+        "pool_b": nir.SumPool2d(
+            kernel_size=np.array([second_kernel] * 2), stride=np.array([second_kernel] * 2), padding=np.array([0, 0])
+        ),
+        "output": nir.Output(output_type={"output": np.array([1, second_size, second_size])}),
+    }
+    edges = [("input", "li"), ("li", "scale"), ("scale", "pool_a"), ("pool_a", "pool_b"), ("pool_b", "output")]
+    return nir.NIRGraph(nodes=nodes, edges=edges, type_check=False)
+
+
+def test_pool_sum_beyond_64_bits_rejected() -> None:
+    # Found by test_fuzz_graphs: quantize raised a bare ValueError ("65 bits do not fit").
+    with pytest.raises(DiagnosticError) as caught:
+        nirmlir.compile(pooled_voltage_graph(2), preset="norse", dt=1e-4, level="fxp")
+    assert caught.value.location.node_path == ("main", "pool_b")
+    assert "does not fit a 64-bit integer" in caught.value.message
+
+
+def test_one_element_pool_keeps_width() -> None:
+    module = nirmlir.compile(pooled_voltage_graph(1), preset="norse", dt=1e-4, level="fxp")
+    pool = next(op for op in module.walk() if getattr(op, "node_name", None) and op.node_name.data == "pool_b")
+    assert str(pool.results[0].type) == "tensor<1x4x4xi64>"
