@@ -45,6 +45,16 @@ def build_argument_parser() -> argparse.ArgumentParser:
         help="read speck-dialect text and write its Speck configuration as JSON with samna's field names",
     )
     direction.add_argument(
+        "--spinnaker2-json",
+        action="store_true",
+        help="read spinnaker2-dialect text and write its populations, projections and run settings as JSON",
+    )
+    direction.add_argument(
+        "--spinnaker2-script",
+        action="store_true",
+        help="read spinnaker2-dialect text and write a Python script that builds and runs it with py-spinnaker2",
+    )
+    direction.add_argument(
         "--xylo-spec",
         action="store_true",
         help="read xylo-dialect text and write the Rockpool specification of its graph as JSON",
@@ -160,6 +170,25 @@ def run_xylo(args) -> int:
     return EXIT_OK
 
 
+def run_spinnaker2(args) -> int:
+    from nirmlir.context import make_context
+    from nirmlir.parser import parse_module
+    from nirmlir.printers import spinnaker2 as spinnaker2_printer
+    from nirmlir.verification import verify_module
+
+    text, filename = read_text(args.input)
+    module = parse_module(text, make_context(), filename)
+    try:
+        verify_module(module, locator())
+        printer = spinnaker2_printer.network_json if args.spinnaker2_json else spinnaker2_printer.python_script
+        printed = printer(module)
+    except DiagnosticError as error:
+        attach_location(error, locator(), filename)
+        raise
+    write_text(args.output, printed)
+    return EXIT_OK
+
+
 def run_speck(args) -> int:
     from nirmlir.context import make_context
     from nirmlir.parser import parse_module
@@ -183,6 +212,8 @@ def main(argv: list[str] | None = None) -> int:
     body = run_import if args.import_nir else run_export
     if args.speck_json:
         body = run_speck
+    if args.spinnaker2_json or args.spinnaker2_script:
+        body = run_spinnaker2
     if args.xylo_spec or args.xylo_config:
         body = run_xylo
     return run_guarded(lambda: body(args), args.debug, "nir-translate")
