@@ -20,8 +20,9 @@ always moves toward zero:
    n times to the synaptic current s of hidden neuron j, saturating after every addition,
    channel after channel.
 2. Each hidden neuron k that emitted m spikes in the previous step adds `W_rec[k, j, s] <<
-   weight_shift` m times to hidden current s of neuron j, and `W_out[k, o] << weight_shift` m
-   times to the current of readout neuron o, in the same saturating way, neuron after neuron.
+   weight_shift` m times to hidden current s of neuron j. It also adds `W_out[k, o] <<
+   weight_shift` m times to the current of readout neuron o. Both saturate after every addition,
+   neuron after neuron.
 3. Hidden neurons: `i_s ← i_s - δ(i_s, dash_syn[s])` for each synapse,
    `v ← sat(v + sat(sat(-δ(v, dash_mem) + Σ_s i_s) + bias))`, then while `v ≥ threshold`
    and fewer than 31 spikes were emitted this step: emit a spike and `v ← v - threshold`.
@@ -71,8 +72,8 @@ WEIGHT_BITS = 8
 MAX_DASH = 15
 """Largest bit-shift decay.
 
-NOTE: the register is believed to be 4 bits wide; only samna's configuration check states it,
-and samna cannot be installed here, so 15 is unverified."""
+NOTE: 15 assumes a 4-bit register, which is unverified. Only samna's configuration check
+states the width, and samna cannot be installed here."""
 MAX_WEIGHT_SHIFT = 8
 """Largest weight shift accepted: the largest at which every int8 weight still fits the 16-bit state.
 
@@ -120,7 +121,7 @@ def get_variant(name: str) -> XyloVariant:
 
 @dataclass(frozen=True)
 class NetworkShape:
-    """What the design rules look at: sizes and the neurons that weights connect."""
+    """The input of the design rules: sizes and the neurons that weights connect."""
 
     inputs: int
     hidden: int
@@ -340,8 +341,6 @@ class WeightsOp(XyloNodeOp):
     The result is the exact weighted sum of the events this matrix delivers in a step, per
     target neuron (and synapse), which the neuron group adds with saturation after every event.
     """
-
-    SOURCE_AXES: ClassVar[int] = 1
 
     inputs = var_operand_def(TensorType)
     output = result_def(TensorType)

@@ -1,9 +1,9 @@
 """`lower-to-xylo`: map an fxp graph (or a nir graph, through lower-to-fixedpoint) onto a Xylo chip.
 
-The fxp graph must have the shape of a Xylo network: one input, an affine from it into one
-current-based LIF group (the hidden neurons), optionally an affine from that group back into it
-through a one-step delay (the recurrent weights), an affine from the hidden group into a second
-current-based LIF group (the readout), and one output of the readout spikes. Weights are
+The fxp graph must have the shape of a Xylo network. One input feeds an affine into one
+current-based LIF group, the hidden neurons. An optional affine from that group back into it,
+through a one-step delay, is the recurrent weights. An affine from the hidden group feeds a
+second current-based LIF group, the readout, and one output reads the readout spikes. Weights are
 transposed to the chip's [source, target] layout and keep their per-target-neuron scales, which
 the thresholds and biases share. Decays become bit shifts: a kept fraction k per step stands for
 a time constant of τ = -1/ln(k) steps, and `dash = round(log2(τ))`. The report records, per
@@ -56,7 +56,7 @@ XYLO_QUANTIZATION = QuantizeOptions(
 
 @dataclass
 class DecayRecord:
-    """How well one decay of one neuron group maps onto bit shifts."""
+    """The bit-shift approximation of one decay of one neuron group."""
 
     node: str
     state: str
@@ -73,7 +73,7 @@ class DecayRecord:
 
 @dataclass
 class XyloReport:
-    """What `lower_to_xylo` changed: the decay approximations, per neuron group and state."""
+    """The changes `lower_to_xylo` made: the decay approximations, per neuron group and state."""
 
     variant: str
     decays: list[DecayRecord] = field(default_factory=list)

@@ -2,9 +2,9 @@
 
 XyloSim (the `xylosim` C++ simulator behind Rockpool 3.1.0) is the reference: the printed
 specification is loaded with `XyloSim.from_specification`, and both simulators run the same
-seeded random input. Rockpool's Xylo package imports samna, which cannot be installed here, so
-these tests put the recording stand-in of `xylo_samna_standin` on `sys.modules`; XyloSim itself
-does not use samna.
+seeded random input. Rockpool's Xylo package imports samna, which cannot be installed here.
+These tests therefore put the recording stand-in of `xylo_samna_standin` on `sys.modules`.
+XyloSim itself does not use samna.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Rockpool 3.1.0's `rockpool.devices.xylo` imports samna unconditionally (its Xylo
 IMU hardware modules do), and every samna release on PyPI is a stub that runs pip against a
 non-PyPI index when imported. `XyloSim.from_specification` itself needs only xylosim. Inside
 `installed()`, every `samna.*` module imports as an empty stand-in whose attributes are
-`Recorded` objects; they record the attribute path that vendor code reads, and validate
+`Recorded` objects. They record the attribute path that vendor code reads and validate
 nothing. A test that uses it checks XyloSim's simulation, never a samna configuration.
 """
 
