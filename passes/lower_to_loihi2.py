@@ -11,6 +11,10 @@ A nir module is first discretized with the `lava` preset: forward Euler, v > v_t
 the update, reset to v_reset, one spike per step, and one step of synaptic delay on every edge
 from a weight node into a neuron. That delay is the one every Lava Dense and Conv adds, so the
 pass requires it on every synapse of an snn input and absorbs it into the layer.
+
+Weights keep `weight_exp` 0, so each mantissa is the integer weight itself. A netx HDF5 file
+stores those integers, and netx derives the exponent itself; lava-dl 0.6 clips larger mixed-sign
+weights to [-256, 254].
 """
 
 from __future__ import annotations
@@ -46,7 +50,6 @@ DECAY_ROUNDINGS = ("nearest", "toward_zero")
 CURRENT_BIASES = ("steady_state", "reject")
 MAX_SYNAPTIC_INPUT = (1 << 15) - 1
 """Lava's LIF receives the synaptic input as a 16-bit integer."""
-MAX_WEIGHT_EXP = loihi2.WEIGHT_EXP_RANGE[1]
 
 
 @dataclass
@@ -457,7 +460,7 @@ class LayerLowering:
         row_sum = sum(np.abs(m).reshape(m.shape[0], -1).sum(axis=1) for m in per_threshold) / 64
         bounds = [loihi2.MAX_VTH_MANT * 64]
         if largest_weight > 0:
-            bounds.append(254 * (1 << MAX_WEIGHT_EXP) / largest_weight)
+            bounds.append(254 / largest_weight)
         if row_sum.max(initial=0) > 0:
             bounds.append(MAX_SYNAPTIC_INPUT / float(row_sum.max()))
             if i_decay > 0:
@@ -473,7 +476,7 @@ class LayerLowering:
         if mantissa < 1:
             raise self.fail(
                 f"node '{self.name}' gets a threshold mantissa of {units / 64:.3g}, below 1; its weights are "
-                "too large against its threshold for 8-bit mantissas with exponents up to 7"
+                "more than 254 times its threshold, beyond the 8-bit weights that netx loads"
             )
         if mantissa > loihi2.MAX_VTH_MANT:
             raise self.fail(
@@ -483,23 +486,20 @@ class LayerLowering:
         return mantissa
 
     def weight_mantissas(self, matrices, per_volt) -> tuple[list[np.ndarray], int]:
-        """Return the mantissas of each matrix and their shared exponent; mixed-sign mantissas are even."""
+        """Return the integer weights of each matrix at exponent 0; mixed-sign weights are even."""
         scaled = [m * per_volt.reshape((-1,) + (1,) * (m.ndim - 1)) / 64 for m in matrices]
         flat = np.concatenate([m.reshape(-1) for m in scaled])
-        mode = "mixed" if (flat < 0).any() and (flat > 0).any() else "single"
-        limit = 254 if mode == "mixed" else 255
-        largest = float(np.abs(flat).max(initial=0))
-        exponent = 0
-        while largest / (1 << exponent) > limit + 0.5 and exponent < MAX_WEIGHT_EXP:
-            exponent += 1
-        step = 2 if mode == "mixed" else 1
-        mantissas = [np.floor(m / (1 << exponent) / step + 0.5) * step for m in scaled]
-        if max(float(np.abs(m).max(initial=0)) for m in mantissas) > 256:
+        mixed = bool((flat < 0).any() and (flat > 0).any())
+        step = 2 if mixed else 1
+        mantissas = [np.floor(m / step + 0.5) * step for m in scaled]
+        low, high = loihi2.SIGN_RANGES["mixed"] if mixed else (-255, 255)
+        largest = max(float(np.abs(m).max(initial=0)) for m in mantissas)
+        if any(m.size and (m.min() < low or m.max() > high) for m in mantissas):
             raise self.fail(
-                f"node '{self.name}' needs weights up to {largest:.4g} v units, beyond 8-bit mantissas with exponent "
-                f"{MAX_WEIGHT_EXP}; lower voltage-scale"
+                f"node '{self.name}' needs weights up to {largest:.0f}, outside the 8-bit range [{low}, {high}] that "
+                "netx loads; lower voltage-scale"
             )
-        return [np.clip(m, -256, limit).astype(np.int64) for m in mantissas], exponent
+        return [m.astype(np.int64) for m in mantissas], 0
 
 
 # --------------------------------------------------------------------------------------
