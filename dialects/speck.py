@@ -168,21 +168,6 @@ class GraphOp(IRDLOperation):
                 cores[index] = op
         if inputs != 1:
             raise VerifyException(f"{label}: a speck graph has exactly one speck.input, found {inputs}")
-        for op in cores.values():
-            verify_destinations(op, label)
-
-
-def verify_destinations(core: CoreOp, label: str) -> None:
-    """Check that a core's destination registers name exactly the cores that read its result."""
-    readers = sorted(
-        {use.operation.core.value.data for use in core.output.uses if isinstance(use.operation, CoreOp)}
-    )
-    listed = sorted(ints_from_array(core.destinations))
-    if readers != listed:
-        raise VerifyException(
-            f"{label}: core {core.core.value.data} ('{core.node_name.data}') lists destinations {listed} "
-            f"but cores {readers} read its events; the destinations must name exactly the reading cores"
-        )
 
 
 @irdl_op_definition
@@ -294,9 +279,10 @@ class CoreOp(SpeckNodeOp):
                     "a core sums the events of its sources, which must have one shape"
                 )
         self.verify_weights(in_shape)
+        self.verify_routing()
         self.verify_geometry(in_shape)
         self.verify_thresholds()
-        self.verify_routing()
+        self.verify_readers()
         self.verify_memory()
 
     def verify_weights(self, in_shape: tuple[int, int, int]) -> None:
@@ -398,6 +384,16 @@ class CoreOp(SpeckNodeOp):
         for value in shifts:
             if not 0 <= value <= MAX_FEATURE_SHIFT:
                 raise VerifyException(f"{label}: 'feature_shift' {value} is outside 0 to {MAX_FEATURE_SHIFT}")
+
+    def verify_readers(self) -> None:
+        """Check that the destination registers name exactly the cores that read the result."""
+        readers = sorted({use.operation.properties["core"].value.data for use in self.output.uses if isinstance(use.operation, CoreOp)})
+        listed = sorted(ints_from_array(self.destinations))
+        if readers != listed:
+            raise VerifyException(
+                f"{self.label}: core {self.core_index} lists destinations {listed} but cores {readers} read its "
+                "events; the destinations must name exactly the reading cores"
+            )
 
     def verify_memory(self) -> None:
         need = self.memory()

@@ -143,11 +143,10 @@ def as_map(shape: tuple[int, ...]) -> tuple[int, int, int]:
 class LayerCollector:
     """Walk an snn graph in schedule order and group its ops into Speck layers."""
 
-    def __init__(self, graph: snn.GraphOp, floor: str, filename: str | None):
+    def __init__(self, graph: snn.GraphOp, floor: str):
         self.graph = graph
         self.graph_name = graph.sym_name.data
         self.floor = floor
-        self.filename = filename
         self.layers: list[Layer] = []
         self.input: snn.InputOp | None = None
         self.outputs: list[tuple[snn.OutputOp, int]] = []
@@ -159,7 +158,7 @@ class LayerCollector:
         name = op.node_name.data if "node_name" in op.properties else op.name
         return DiagnosticError(
             f"lower-to-speck: node '{name}' ({op.name}): {message}",
-            Location(file=self.filename, node_path=(self.graph_name, name)),
+            Location(node_path=(self.graph_name, name)),
             op=op,
         )
 
@@ -186,11 +185,11 @@ class LayerCollector:
                 )
             handler(op)
         if self.input is None:
-            raise DiagnosticError(f"lower-to-speck: graph @{self.graph_name} has no input", Location(file=self.filename))
+            raise DiagnosticError(f"lower-to-speck: graph @{self.graph_name} has no input", Location(node_path=(self.graph_name,)))
         if not self.layers:
             raise DiagnosticError(
                 f"lower-to-speck: graph @{self.graph_name} has no integrate-and-fire layer to place on a core",
-                Location(file=self.filename, node_path=(self.graph_name,)),
+                Location(node_path=(self.graph_name,)),
             )
 
     def visit_input(self, op: snn.InputOp) -> None:
@@ -494,7 +493,7 @@ def build_graph(collector: LayerCollector) -> speck.GraphOp:
     )
 
 
-def lower_to_speck(module: ModuleOp, membrane_floor: str = "negative-threshold", filename: str | None = None) -> None:
+def lower_to_speck(module: ModuleOp, membrane_floor: str = "negative-threshold") -> None:
     """Replace every snn.graph (or nir.graph, after discretizing it as sinabs does) by a speck.graph."""
     if membrane_floor not in FLOORS:
         raise DiagnosticError(
@@ -505,11 +504,18 @@ def lower_to_speck(module: ModuleOp, membrane_floor: str = "negative-threshold",
         discretize_module(module, preset, 1.0)
     check_input_level(module, LowerToSpeckPass.name, "snn", "speck")
     for graph in [op for op in module.ops if isinstance(op, snn.GraphOp)]:
-        collector = LayerCollector(graph, membrane_floor, filename)
+        collector = LayerCollector(graph, membrane_floor)
         collector.collect()
         place_layers(collector.layers, collector.error)
         for layer in collector.layers:
             discretize_layer(layer)
+            if layer.integers["threshold_high"] <= 0:
+                raise collector.error(
+                    layer.neuron,
+                    f"has threshold {layer.threshold}, which rounds to {layer.integers['threshold_high']} at the layer's "
+                    f"scale of {1.0 / layer.integers['voltage_scale']:.6g} units per volt; the 16-bit floor "
+                    f"{layer.floor} limits the scale, so use membrane-floor=negative-threshold or larger thresholds",
+                )
         speck_graph = build_graph(collector)
         module.body.block.insert_op_before(speck_graph, graph)
         module.body.block.erase_op(graph)
