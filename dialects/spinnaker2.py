@@ -85,6 +85,14 @@ def population_size(value_type) -> int:
     return shape[0]
 
 
+def has_population_type(op: Operation) -> bool:
+    try:
+        population_size(op.results[0].type)
+    except VerifyException:
+        return False
+    return True
+
+
 def integer_matrix(label: str, field: str, attr: DenseIntOrFPElementsAttr) -> np.ndarray:
     """Return an integer dense attribute as an int64 array; raise VerifyException for a float one."""
     if not isinstance(attr.get_element_type(), IntegerType):
@@ -176,7 +184,8 @@ class GraphOp(IRDLOperation):
         tick = self.sys_tick.value.data
         if not isinstance(self.sys_tick.type, Float64Type) or not np.isfinite(tick) or tick <= 0:
             raise VerifyException(f"{label}: 'sys_tick' is {tick}; expected a positive f64 number of seconds")
-        populations = [op for op in self.body.block.ops if isinstance(op, PopulationOp)]
+        # A population with an invalid type is reported by its own verifier.
+        populations = [op for op in self.body.block.ops if isinstance(op, PopulationOp) and has_population_type(op)]
         cores = sum(op.cores() for op in populations)
         if cores > PROCESSING_ELEMENTS:
             largest = max(populations, key=lambda op: op.cores())

@@ -315,6 +315,7 @@ class GraphLowering:
         bias_population = None
         if any(incoming.bias for incoming in incomings.values()):
             bias_population = self.bias_population(unique_name("bias", names))
+            bias_population.results[0].name_hint = bias_population.node_name.data
             outgoing[bias_population] = []
         for neuron in neurons:
             new_neuron = new_ops[neuron]
