@@ -18,18 +18,11 @@ from nirmlir.diagnostics import DiagnosticError
 from nirmlir.dialects import loihi2
 from nirmlir.simulator import numerics
 
-LIF_MODEL = "neuromorphs-NIR__lif_norse.nir"
-BRAILLE_MODEL = "neuromorphs-NIR__braille_noDelay_bias_zero.nir"
-PAPER_LAVA_OPTIONS = "lower-to-loihi2{dt=1e-4 voltage-scale=16000 decay-rounding=toward_zero}"
+from loihi2_reference import BRAILLE_MODEL, LIF_MODEL, PAPER_LAVA_OPTIONS, layer_ops, reference_cuba, registers_of
 
 
 def read_trace(shared_dir, name: str) -> np.ndarray:
     return np.loadtxt(shared_dir / "corpus" / "golden" / "lif" / name, delimiter=",")
-
-
-def layer_ops(module) -> list[loihi2.LayerOp]:
-    graph = next(op for op in module.ops if isinstance(op, loihi2.GraphOp))
-    return [op for op in graph.body.block.ops if isinstance(op, loihi2.LayerOp)]
 
 
 @pytest.fixture(scope="module")
@@ -92,56 +85,6 @@ def test_lif_default_options_keep_spikes(corpus_dir, shared_dir):
 # --------------------------------------------------------------------------------------
 
 
-def reference_cuba(layers: list[loihi2.LayerOp], spikes_in: np.ndarray) -> dict[str, dict[str, np.ndarray]]:
-    """Run dense and dense_rec layers with the CUBA rules written out step by step, in Python integers.
-
-    Each synapse delivers the previous step's spikes. Decays truncate toward zero; u wraps past
-    ±2^23 and v clips to ±(2^23 - 1); the spike test is v > vth_mant·64 and resets v to 0.
-    """
-    steps = spikes_in.shape[0]
-    traces: dict[str, dict[str, np.ndarray]] = {}
-    previous_layer_spikes = [[int(s) for s in row] for row in spikes_in]
-    for op in layers:
-        weight = numpy_from_dense(op.weight).astype(int).tolist()
-        weight_rec = numpy_from_dense(op.weight_rec).astype(int).tolist() if isinstance(op, loihi2.DenseRecOp) else None
-        exponent = op.weight_exp.value.data
-        i_decay, v_decay = op.i_decay.value.data, op.v_decay.value.data
-        threshold = op.vth_mant.value.data * 64
-        size = len(weight)
-        bias = numpy_from_dense(op.bias).astype(int).tolist() if op.bias is not None else [0] * size
-        u, v, z = [0] * size, [0] * size, [0] * size
-        record = {key: np.zeros((steps, size), dtype=np.int64) for key in ("i", "v", "spikes")}
-        out_spikes = []
-        for t in range(steps):
-            incoming = previous_layer_spikes[t - 1] if t >= 1 else [0] * len(weight[0])
-            new_z = [0] * size
-            for o in range(size):
-                total = sum(w * s for w, s in zip(weight[o], incoming))
-                a = total * 2**exponent if exponent >= 0 else total // 2**-exponent
-                if weight_rec is not None:
-                    recurrent = sum(w * s for w, s in zip(weight_rec[o], z))
-                    a += recurrent * 2**exponent if exponent >= 0 else recurrent // 2**-exponent
-                kept_u = u[o] * (4096 - i_decay)
-                uo = (abs(kept_u) // 4096) * (1 if kept_u >= 0 else -1) + a * 64
-                if uo > 2**23:
-                    uo -= 2**24
-                elif uo <= -(2**23):
-                    uo += 2**24
-                kept_v = v[o] * (4096 - v_decay)
-                vo = (abs(kept_v) // 4096) * (1 if kept_v >= 0 else -1) + uo + bias[o] * 64
-                vo = max(-(2**23) + 1, min(2**23 - 1, vo))
-                if vo > threshold:
-                    new_z[o] = 1
-                    vo = 0
-                u[o], v[o] = uo, vo
-            z = new_z
-            record["i"][t], record["v"][t], record["spikes"][t] = u, v, z
-            out_spikes.append(list(z))
-        traces[op.node_name.data] = record
-        previous_layer_spikes = out_spikes
-    return traces
-
-
 @pytest.fixture(scope="module")
 def braille(corpus_dir):
     return nirmlir.compile(nirmlir.load(corpus_dir / BRAILLE_MODEL), "lower-to-loihi2{dt=1e-4}")
@@ -162,7 +105,7 @@ def test_braille_matches_integer_model(braille):
     spikes_in = (rng.random((200, 12)) < 0.3).astype(np.int64)
     names = [op.node_name.data for op in layer_ops(braille)]
     traces = nirmlir.simulate(braille, spikes_in, record=names, integers=True)
-    expected = reference_cuba(layer_ops(braille), spikes_in)
+    expected = reference_cuba([registers_of(op) for op in layer_ops(braille)], spikes_in)
     for name in names:
         np.testing.assert_array_equal(traces[name]["i_int"], expected[name]["i"], err_msg=f"{name} current")
         np.testing.assert_array_equal(traces[name]["v_int"], expected[name]["v"], err_msg=f"{name} voltage")

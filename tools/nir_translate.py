@@ -64,6 +64,11 @@ def build_argument_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="read xylo-dialect text and write its Xylo configuration as JSON with the vendor's field names",
     )
+    direction.add_argument(
+        "--loihi2-netx",
+        action="store_true",
+        help="read loihi2-dialect text and write the lava-dl netx HDF5 file that netx.hdf5.Network loads",
+    )
     parser.add_argument("input", nargs="?", default="-", help="input file (default: stdin)")
     parser.add_argument(
         "-o",
@@ -170,6 +175,29 @@ def run_xylo(args) -> int:
     return EXIT_OK
 
 
+def run_loihi2(args) -> int:
+    from nirmlir.context import make_context
+    from nirmlir.parser import parse_module
+    from nirmlir.printers import loihi2 as loihi2_printer
+    from nirmlir.verification import verify_module
+
+    text, filename = read_text(args.input)
+    module = parse_module(text, make_context(), filename)
+    try:
+        verify_module(module, locator())
+        if args.output in (None, "-"):
+            if sys.stdout.isatty():
+                raise DiagnosticError("refusing to write binary HDF5 to a terminal; give an output file with -o")
+            loihi2_printer.write_netx(module, sys.stdout.buffer)
+            sys.stdout.buffer.flush()
+        else:
+            loihi2_printer.write_netx(module, args.output)
+    except DiagnosticError as error:
+        attach_location(error, locator(), filename)
+        raise
+    return EXIT_OK
+
+
 def run_spinnaker2(args) -> int:
     from nirmlir.context import make_context
     from nirmlir.parser import parse_module
@@ -216,6 +244,8 @@ def main(argv: list[str] | None = None) -> int:
         body = run_spinnaker2
     if args.xylo_spec or args.xylo_config:
         body = run_xylo
+    if args.loihi2_netx:
+        body = run_loihi2
     return run_guarded(lambda: body(args), args.debug, "nir-translate")
 
 
