@@ -1,9 +1,8 @@
 """The `speck` dialect: a network as the CNN cores of SynSense's Speck chip configure it.
 
 Speck (DYNAP-CNN technology) has nine cores, indexed 0 to 8. Each core is one layer: an integer
-convolution with a square kernel, a layer of non-leaky integrate-and-fire neurons with one
-threshold pair, and sum pooling applied to the output events on the way to each of at most two
-destination cores. A Linear layer is a convolution whose kernel covers the whole input map.
+convolution with a square kernel, then non-leaky integrate-and-fire neurons with one threshold
+pair. Sum pooling applies to the output events on the way to each of at most two destinations. A Linear layer is a convolution whose kernel covers the whole input map.
 
 Attributes hold the register values of sinabs' configuration of the chip: 8-bit weights and
 biases, 16-bit thresholds, the destination core indices with their pooling and feature shift.

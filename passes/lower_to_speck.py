@@ -4,7 +4,7 @@ The pass takes nir graphs (which it first discretizes the way sinabs imports NIR
 integrate-and-fire with v += x, any number of spikes per step, reset by subtraction) or snn
 graphs, and writes one speck.graph per graph. Each integrate-and-fire group becomes one core:
 
-* the convolution or affine op that feeds it becomes the core's kernel; an affine op becomes a
+* the convolution or affine op that feeds it becomes the core's kernel. An affine op becomes a
   convolution whose kernel covers its whole input map, and a flatten before it disappears;
 * a sum pool after it becomes the pooling of the core's destination;
 * weights, bias and thresholds are scaled by one factor per layer and rounded, as sinabs'
@@ -379,10 +379,10 @@ def describe_shortfall(layer: Layer) -> str:
 def place_layers(layers: list[Layer], error) -> None:
     """Assign each layer a core whose memories fit it, by bipartite matching.
 
-    Among the valid assignments the pass takes the lexicographically smallest (the first layer
-    on the lowest core that still leaves a valid assignment for the rest, and so on), so the
-    result does not depend on the matching algorithm; for the NIR paper's CNN it is the
-    assignment sinabs finds.
+    Among the valid assignments the pass takes the lexicographically smallest: the first layer
+    goes on the lowest core that still leaves a valid assignment for the rest, and so on. So the
+    result does not depend on the matching algorithm. For the NIR paper's CNN it is the
+    assignment that sinabs finds.
     """
     import networkx as nx
     from networkx.algorithms import bipartite
@@ -460,6 +460,7 @@ def build_graph(collector: LayerCollector) -> speck.GraphOp:
         source = speck_input.results[0] if layer.source is None else results[layer.source]
         readers = [other.core for other in layers if other.source == index]
         integers = layer.integers
+
         core = speck.CoreOp.create(
             operands=[source],
             result_types=[count_type(layer.out_shape)],
@@ -484,6 +485,7 @@ def build_graph(collector: LayerCollector) -> speck.GraphOp:
         core.results[0].name_hint = layer.neuron.output.name_hint
         block.add_op(core)
         results.append(core.results[0])
+
     for output, layer_index in collector.outputs:
         block.add_op(speck.OutputOp.create(operands=[results[layer_index]], properties={"node_name": output.node_name}))
     graph = collector.graph

@@ -31,9 +31,11 @@ DEVICE = "speck2fmodule"
 
 def backend_installed() -> bool:
     """Return whether sinabs' Speck back-end (sinabs-dynapcnn) can be imported."""
-    if importlib.util.find_spec("sinabs") is None:
-        return False
-    return importlib.util.find_spec("sinabs.backend.dynapcnn") is not None
+    # find_spec imports the parent packages, and sinabs 1.2.10 alone has no sinabs.backend.
+    for name in ("sinabs", "sinabs.backend", "sinabs.backend.dynapcnn"):
+        if importlib.util.find_spec(name) is None:
+            return False
+    return True
 
 
 def chain_order(graph) -> list[str]:
