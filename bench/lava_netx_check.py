@@ -7,12 +7,12 @@ torch 2.3 by their metadata and a patched lava-nc on Python 3.11. The script the
 its own virtual environment (default `nirmlir-lava-venv` in the temporary folder, reused on later runs):
 
 1. `pip install --ignore-requires-python --no-deps lava-nc==0.10.0 lava-dl==0.6.0`, then their
-   pure dependencies (numpy < 2, networkx <= 2.8.7, asteval < 0.10, scikit-learn, scipy, h5py,
-   matplotlib) and torch 2.13.0 in place of torch 2.3, which has no wheel for Python 3.11 here;
+   dependencies (numpy < 2, networkx <= 2.8.7, asteval < 0.10, scikit-learn, scipy, h5py,
+   matplotlib, opencv-python-headless, pillow) and torch 2.13.0 in place of torch 2.3;
 2. a patch of `lava/magma/compiler/var_model.py`, whose dataclasses use a mutable default
    (`ByteEncoder()`) that Python 3.11 rejects, to `field(default_factory=ByteEncoder)`;
-3. an empty `torchvision` package if the real one does not import, because lava-dl lists it but
-   netx never uses it.
+3. a placeholder `torchvision` package (with empty `ops` and `transforms`) if the real one does not
+   import: lava-dl's object-detection helpers import it when slayer loads, but netx never calls it.
 
 Then, for each case, this interpreter (with nirmlir) lowers a NIR file with lower-to-loihi2,
 writes the netx file with the printer and runs nirmlir's loihi2 interpreter; the venv's Python
@@ -25,7 +25,6 @@ random spikes. Prints one line per case and layer and exits non-zero on any diff
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -46,6 +45,8 @@ DEPENDENCIES = [
     "scipy>=1.10.1,<2",
     "h5py>=3.7,<4",
     "matplotlib>=3.5.2,<4",
+    "opencv-python-headless>=4.8.1.78,<5",
+    "pillow>=10.0.1,<11",
     "torch==2.13.0",
 ]
 
@@ -119,11 +120,12 @@ def build_venv(venv: Path) -> None:
         if "from dataclasses import" in text and " field" not in text.split("from dataclasses import", 1)[1].split("\n", 1)[0]:
             text = text.replace("from dataclasses import", "from dataclasses import field,", 1)
         var_model.write_text(text)
-    probe = subprocess.run([str(python), "-c", "import torchvision"], capture_output=True)
+    probe = subprocess.run([str(python), "-c", "import torchvision.ops, torchvision.transforms"], capture_output=True)
     if probe.returncode != 0:
         placeholder = site / "torchvision"
         placeholder.mkdir(exist_ok=True)
-        (placeholder / "__init__.py").write_text('"""Placeholder: lava-dl lists torchvision, but netx does not use it."""\n')
+        for module in ("__init__", "ops", "transforms"):
+            (placeholder / f"{module}.py").write_text('"""Placeholder: lava-dl imports torchvision, but netx does not use it."""\n')
 
 
 def nirmlir_case(name: str, model: Path, options: str, spikes: np.ndarray, workdir: Path) -> tuple[Path, dict]:
@@ -193,8 +195,8 @@ def main() -> int:
         output_path = args.workdir / f"{name}_lava.npz"
         np.save(input_path, spikes)
         result = run([str(venv_python(args.venv)), str(runner), str(netx_path), str(input_path), str(output_path)],
-                     capture_output=True, text=True)
-        print(json.loads(result.stdout.strip().splitlines()[-1]))
+                     stdout=subprocess.PIPE, text=True)
+        print(result.stdout.strip().splitlines()[-1])
         identical = compare(name, expected, dict(np.load(output_path))) and identical
     print("bit-exact" if identical else "DIFFERENT")
     return 0 if identical else 1

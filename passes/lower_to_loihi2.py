@@ -1,8 +1,8 @@
 """`lower-to-loihi2`: map nir or snn graphs onto lava-dl netx layers of the `loihi2` dialect.
 
 The pass lowers from `snn`, not from `fxp`, and quantizes itself. Loihi's CUBA registers fix
-the integer format: the threshold is a mantissa shifted left by 6, synaptic sums enter the
-current shifted left by 6, decays are fractions of 4096 that round toward zero, and weights are
+the integer format. The threshold is a mantissa shifted left by 6, and synaptic sums enter the
+current shifted left by 6. Decays are fractions of 4096 that round toward zero, and weights are
 8-bit mantissas with one exponent per layer. The fxp quantizer chooses its own widths and scales
 per node, so mapping its integers onto these registers would round a second time. Quantizing
 the float snn coefficients once, into the registers, loses less.
@@ -273,6 +273,7 @@ class LayerLowering:
         pools = [between for between in synapse.between if isinstance(between, snn.SumPool2dOp)]
         flatten = [between for between in synapse.between if isinstance(between, snn.FlattenOp)]
         geometry: dict = {}
+
         if isinstance(op, snn.Conv2dOp):
             geometry = {
                 "stride": list(ints_from_array(op.stride)),
@@ -280,6 +281,7 @@ class LayerLowering:
                 "dilation": list(ints_from_array(op.dilation)),
                 "groups": op.groups.value.data,
             }
+
         if len(pools) > 1 or (flatten and synapse.between[-1] is not flatten[0]) or len(flatten) > 1:
             raise self.fail(
                 f"node '{op.node_name.data}' reads a chain of {len(synapse.between)} pool and flatten nodes; the "
@@ -466,6 +468,8 @@ class LayerLowering:
             if i_decay > 0:
                 # u settles at most at (largest input << 6)·4096 / iDecay, which must stay below 2^23.
                 bounds.append((2**23 - 1) * i_decay / (loihi2.DECAY_ONE * 64 * float(row_sum.max())))
+        # NOTE: v clips at ±(2^23 - 1) and is not bounded here; with strong inhibition it can clip
+        # where the float model keeps going down.
         bias_per_threshold = np.abs(bias).reshape(bias.shape[0], -1) / threshold_rows.reshape(-1, 1)
         if bias_per_threshold.max(initial=0) > 0:
             bounds.append(loihi2.BIAS_RANGE[1] * 64 / float(bias_per_threshold.max()))
@@ -590,7 +594,7 @@ class LowerToLoihi2Pass(ModulePass):
     voltage_scale: float | int | str = 0
     """Units of v per NIR volt; 0 chooses, per layer, the largest threshold that no register or state range limits."""
     decay_rounding: str = "nearest"
-    """How 4096·(1 - decay) becomes iDecay and vDecay: nearest, or toward_zero as the NIR paper's Lava converter did."""
+    """Rounding of 4096·(1 - decay) to iDecay and vDecay: nearest, or toward_zero as the NIR paper's Lava converter did."""
     current_bias: str = "steady_state"
     """A bias on the synapse of a CubaLIF: steady_state (a bias on v of its settled value) or reject."""
 

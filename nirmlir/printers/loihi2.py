@@ -115,6 +115,8 @@ def _write_layer(group, graph: str, op) -> None:
     if isinstance(op, loihi2.DenseLayerOp) and op.delay is not None:
         group.create_dataset("delay", data=numpy_from_dense(op.delay).astype(np.int64))
     if isinstance(op, loihi2.ConvOp):
+        # NOTE: the kernel orientation follows lava-dl's slayer export, which netx flips back; no
+        # conv layer has been run in Lava to confirm it.
         for field in ("stride", "padding", "dilation"):
             group.create_dataset(field, data=np.array(ints_from_array(op.properties[field]), dtype=np.int64))
         group.create_dataset("groups", data=np.int64(op.groups.value.data))

@@ -1,8 +1,8 @@
 """Kernels of the loihi2 dialect: the bit-exact CUBA arithmetic of Lava 0.10's bit-accurate CPU models.
 
 Each layer kernel runs the synapse and the neuron group of one netx layer, exactly as the
-docstring of `dialects/loihi2.py` states: every synapse delivers the spikes of the previous step
-(or of `delay` more steps), u wraps and v clips at 24 bits, both decays round toward zero, and
+docstring of `dialects/loihi2.py` states. Every synapse delivers the spikes of the previous step
+(or of `delay` more steps). u wraps and v clips at 24 bits, both decays round toward zero, and
 the threshold is `vth_mant << 6`. Values are int64 arrays with a leading batch axis.
 """
 
@@ -112,6 +112,8 @@ class LayerKernel(Kernel):
         raise NotImplementedError
 
     def step(self, env, t):
+        # NOTE: Lava's LIF declares its synaptic input port as 16-bit; this sum is not wrapped to
+        # 16 bits, and lower-to-loihi2 keeps it below 2^15 instead.
         activation = self.synaptic_input(t)
         self.history[t % self.depth] = env[self.operands[0]]
         current = wrap_current(truncating_decay(self.u, self.i_decay) + (activation << loihi2.VTH_SHIFT))
