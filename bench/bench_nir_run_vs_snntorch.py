@@ -270,9 +270,15 @@ def check_spikes(module, fxp_program, peers: dict[str, SnnTorchCNN], x64, x_torc
     neurons = [name for name, _, neuron in peers["float64"].layers if neuron]
     ours = nirmlir.simulate(module, x64, preset=PRESET, dt=DT_SECONDS, record=neurons)
     print(f"spike check against nirmlir (preset {PRESET}, dt {DT_SECONDS:g} s, float64):")
+    ours32 = nirmlir.simulate(module, x64, preset=PRESET, dt=DT_SECONDS, record=neurons, precision="float32")
     for label, peer in peers.items():
         lines, mismatches = compare_spikes(f"snnTorch {label}", peer.run(x_torch[label], record_all=True), ours)
         print("\n".join(lines))
+        if label == "float32":
+            lines, _ = compare_spikes(
+                "snnTorch float32 against nirmlir float32", peer.run(x_torch[label], record_all=True), ours32
+            )
+            print("\n".join(lines))
         if mismatches and label == "float64":
             sys.exit(
                 f"the float64 snnTorch network and nirmlir differ in {mismatches} spike elements; "
@@ -293,7 +299,7 @@ def check_spikes(module, fxp_program, peers: dict[str, SnnTorchCNN], x64, x_torc
 # --------------------------------------------------------------------------------------
 
 
-def nir_run_command(input_path: Path, output_path: Path) -> list[str]:
+def nir_run_command(input_path: Path, output_path: Path, threads: int) -> list[str]:
     return [
         nir_run_executable(),
         str(MODEL),
@@ -305,10 +311,16 @@ def nir_run_command(input_path: Path, output_path: Path) -> list[str]:
         str(input_path),
         "-o",
         str(output_path),
+        "--precision",
+        "float32",
+        "--threads",
+        str(threads),
     ]
 
 
-def time_sides(snn_program, fxp_program, peers, x64, x_torch, repeat: int) -> dict[str, tuple[float, float]]:
+def time_sides(
+    snn_program, snn32_program, fxp_program, peers, x64, x_torch, repeat: int, threads: int
+) -> dict[str, tuple[float, float]]:
     """Return side -> (median wall seconds, median CPU seconds) for every timed side, nirmlir first."""
     import numpy as np
 
@@ -316,12 +328,16 @@ def time_sides(snn_program, fxp_program, peers, x64, x_torch, repeat: int) -> di
     with tempfile.TemporaryDirectory() as folder:
         input_path, output_path = Path(folder) / "x.npy", Path(folder) / "out.npz"
         np.save(input_path, x64.astype(np.float32))
-        command = nir_run_command(input_path, output_path)
+        command = nir_run_command(input_path, output_path, threads)
         print("nir-run command: " + " ".join(command))
         sides = {
-            "nirmlir snn, Program.run": lambda: snn_program.run({"input": x64}),
-            "nirmlir fxp, Program.run": lambda: fxp_program.run({"input": x_int}),
-            "nir-run subprocess, end to end": lambda: subprocess.run(command, check=True, env=os.environ),
+            "nirmlir snn float64, Program.run": lambda: snn_program.run({"input": x64}),
+            f"nirmlir snn float64, Program.run threads={threads}": lambda: snn_program.run({"input": x64}, threads=threads),
+            f"nirmlir snn float32, Program.run threads={threads}": lambda: snn32_program.run(
+                {"input": x64}, threads=threads
+            ),
+            f"nirmlir fxp, Program.run threads={threads}": lambda: fxp_program.run({"input": x_int}, threads=threads),
+            "nir-run float32 subprocess, end to end": lambda: subprocess.run(command, check=True, env=os.environ),
         }
         for label, peer in peers.items():
             sides[f"snnTorch {label}, no_grad"] = lambda peer=peer, label=label: peer.run(x_torch[label])
@@ -336,7 +352,7 @@ def time_sides(snn_program, fxp_program, peers, x64, x_torch, repeat: int) -> di
             )
 
         written = np.load(output_path)["output/spikes"]
-        expected = snn_program.run({"input": x64})["output"]["spikes"]
+        expected = snn32_program.run({"input": x64})["output"]["spikes"]
         if not np.array_equal(written, expected):
             sys.exit(f"nir-run wrote output spikes that differ from Program.run's ({output_path})")
     return times
@@ -381,11 +397,12 @@ def main() -> None:
     )
 
     snn_program = api.prepare(module, preset=PRESET, dt=DT_SECONDS, level="snn")
+    snn32_program = api.prepare(module, preset=PRESET, dt=DT_SECONDS, level="snn", precision="float32")
     fxp_program = api.prepare(module, preset=PRESET, dt=DT_SECONDS, level="fxp")
     peers = {"float32": SnnTorchCNN(graph, torch.float32), "float64": SnnTorchCNN(graph, torch.float64)}
     check_spikes(module, fxp_program, peers, x64, x_torch)
 
-    times = time_sides(snn_program, fxp_program, peers, x64, x_torch, args.repeat)
+    times = time_sides(snn_program, snn32_program, fxp_program, peers, x64, x_torch, args.repeat, args.threads)
     reference = times["snnTorch float32, no_grad"][0]
     print(
         f"medians of {args.repeat} rounds; ratio = snnTorch float32 wall time / this side's "

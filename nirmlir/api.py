@@ -232,11 +232,13 @@ def prepare(
     quantize=None,
     graph: str | None = None,
     filename: str | None = None,
+    precision: str = "float64",
 ):
     """Return the compiled simulator Program of a model at `level` (default: snn for a nir model, else its own).
 
     A nir-level model is discretized with `preset` and `dt`. For an snn or fxp model, `preset`
     is not used, and a `dt` that differs from the graph's step raises DiagnosticError.
+    `precision` ("float64" or "float32") is the float dtype of the snn level; integer levels ignore it.
     `filename` names the model in diagnostics (by default its path, if it is one).
     """
     from nirmlir.simulator import compile_graph
@@ -269,7 +271,7 @@ def prepare(
             if error.diagnostic.location.file == Location().file:
                 error.diagnostic.location = replace(error.diagnostic.location, file=filename)
             raise
-    return compile_graph(select_graph(module, graph), filename)
+    return compile_graph(select_graph(module, graph), filename, precision)
 
 
 def batch_inputs(program, inputs) -> tuple[dict[str, np.ndarray], bool]:
@@ -321,10 +323,15 @@ def batch_inputs(program, inputs) -> tuple[dict[str, np.ndarray], bool]:
     return result, batched_flags.pop() if batched_flags else False
 
 
-def run_program(program, inputs, *, record: Iterable[str] | None = None, integers: bool = False) -> Traces:
-    """Run a compiled Program on inputs of shape (T, ...) or (B, T, ...); traces keep the same leading axes."""
+def run_program(
+    program, inputs, *, record: Iterable[str] | None = None, integers: bool = False, threads: int = 1
+) -> Traces:
+    """Run a compiled Program on inputs of shape (T, ...) or (B, T, ...); traces keep the same leading axes.
+
+    `threads` > 1 splits the batch among that many threads (see `Program.run`).
+    """
     batched, has_batch = batch_inputs(program, inputs)
-    traces = program.run(batched, record, integers)
+    traces = program.run(batched, record, integers, threads)
     if not has_batch:
         traces = {node: {key: array[0] for key, array in keys.items()} for node, keys in traces.items()}
     return traces
@@ -341,6 +348,8 @@ def simulate(
     quantize=None,
     integers: bool = False,
     graph: str | None = None,
+    precision: str = "float64",
+    threads: int = 1,
 ) -> Traces:
     """Simulate a model and return its traces, node -> key -> array.
 
@@ -353,7 +362,8 @@ def simulate(
     A nir-level model is discretized with `preset` and `dt` first; `level="fxp"` also quantizes
     it (with `quantize` options). At the fxp level voltages and values are in NIR units (the
     integer times its scale); `integers=True` adds the raw integers as `v_int`, `i_int` and
-    `value_int`.
+    `value_int`. `precision="float32"` runs the snn level in float32, as most peers do, and
+    `threads` > 1 splits the batch among that many threads.
     """
-    program = prepare(model, preset=preset, dt=dt, level=level, quantize=quantize, graph=graph)
-    return run_program(program, inputs, record=record, integers=integers)
+    program = prepare(model, preset=preset, dt=dt, level=level, quantize=quantize, graph=graph, precision=precision)
+    return run_program(program, inputs, record=record, integers=integers, threads=threads)

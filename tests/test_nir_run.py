@@ -252,7 +252,44 @@ def test_compare_preset(tmp_path, lif_input):
 
 def test_compare_unknown_configuration(tmp_path, lif_input):
     result = run_nir_run(LIF, "--preset", "norse", "--dt", "1e-4", "--input", lif_input, "--compare", "brian")
-    assert_failed(result, "unknown --compare 'brian'; expected a level (snn, fxp) or a preset")
+    assert_failed(result, "unknown --compare 'brian'; expected a level (snn, fxp), a preset")
+
+
+def test_compare_precision(tmp_path, lif_input):
+    result = run_nir_run(
+        LIF, "--preset", "norse", "--dt", "1e-4", "--input", lif_input, "--record", "lif",
+        "--precision", "float32", "--compare", "float64",
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "comparison: snn (norse) float32 vs snn (norse)"
+    row = next(line for line in lines if line.startswith("lif ")).split()
+    assert row[1:3] == ["1.000000", "1.000000"]
+    # float32 keeps about 7 digits of voltages below the threshold 0.1.
+    assert 0 < float(row[3]) < 1e-7
+
+
+def test_float32_traces_and_threads(tmp_path):
+    x = np.stack([spike_train(), 2 * spike_train(), np.zeros((100, 1)), 3 * spike_train(), spike_train()])
+    np.save(tmp_path / "x.npy", x)
+    outputs = {}
+    for label, extra in {"serial": [], "threads": ["--threads", "3"], "float32": ["--precision", "float32"]}.items():
+        out = tmp_path / f"{label}.npz"
+        result = run_nir_run(LIF, "--preset", "norse", "--dt", "1e-4", "--input", tmp_path / "x.npy", "-o", out, "--record", "lif", *extra)
+        assert result.returncode == 0, result.stderr
+        with np.load(out) as traces:
+            outputs[label] = {key: traces[key] for key in traces.files}
+    for key, serial in outputs["serial"].items():
+        np.testing.assert_array_equal(outputs["threads"][key], serial)
+    assert outputs["float32"]["lif/v"].dtype == np.float32
+    assert outputs["serial"]["lif/v"].dtype == np.float64
+    np.testing.assert_array_equal(outputs["float32"]["lif/spikes"], outputs["serial"]["lif/spikes"])
+    np.testing.assert_allclose(outputs["float32"]["lif/v"], outputs["serial"]["lif/v"], atol=1e-7)
+
+
+def test_threads_must_be_positive(tmp_path, lif_input):
+    result = run_nir_run(LIF, "--preset", "norse", "--dt", "1e-4", "--input", lif_input, "--threads", "0")
+    assert_failed(result, "the number of threads must be at least 1, not 0")
 
 
 # --------------------------------------------------------------------------------------

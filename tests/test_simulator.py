@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -984,3 +985,47 @@ def test_corpus_file_simulates(corpus_dir, corpus_name, level):
         for key, array in keys.items():
             assert array.shape[:2] == (2, 10), f"{node}/{key}"
             assert np.isfinite(array).all(), f"{node}/{key}"
+
+
+# --------------------------------------------------------------------------------------
+# Precision and threads
+# --------------------------------------------------------------------------------------
+
+CNN_EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "cnn.nir"
+
+
+@pytest.fixture(scope="module")
+def cnn_input() -> np.ndarray:
+    return (np.random.default_rng(7).random((5, 40, 2, 16, 16)) < 0.3).astype(np.float64)
+
+
+def test_threads_split_the_batch_without_changing_traces(cnn_input):
+    serial = nirmlir.simulate(CNN_EXAMPLE, cnn_input, preset="sinabs", dt=1e-3, record=["conv", "if1", "fc"])
+    for threads in (2, 3, 8):
+        parallel = nirmlir.simulate(
+            CNN_EXAMPLE, cnn_input, preset="sinabs", dt=1e-3, record=["conv", "if1", "fc"], threads=threads
+        )
+        assert parallel.keys() == serial.keys()
+        for node, traces in serial.items():
+            for key, array in traces.items():
+                np.testing.assert_array_equal(parallel[node][key], array, err_msg=f"{node}/{key}, {threads} threads")
+
+
+def test_float32_precision_computes_in_float32(cnn_input):
+    float64 = nirmlir.simulate(CNN_EXAMPLE, cnn_input, preset="sinabs", dt=1e-3, record=["conv", "if1"])
+    float32 = nirmlir.simulate(
+        CNN_EXAMPLE, cnn_input, preset="sinabs", dt=1e-3, record=["conv", "if1"], precision="float32"
+    )
+    assert float32["conv"]["value"].dtype == np.float32
+    assert float32["if1"]["v"].dtype == np.float32
+    assert float64["if1"]["v"].dtype == np.float64
+    # The convolution of one step has no history, so it differs by float32 rounding only.
+    scale = np.abs(float64["conv"]["value"]).max()
+    np.testing.assert_allclose(float32["conv"]["value"], float64["conv"]["value"], atol=1e-6 * scale)
+
+
+def test_unknown_precision_and_thread_count_are_diagnostics(cnn_input):
+    with pytest.raises(DiagnosticError, match="unknown precision 'float16'; expected one of float64, float32"):
+        nirmlir.simulate(CNN_EXAMPLE, cnn_input, preset="sinabs", dt=1e-3, precision="float16")
+    with pytest.raises(DiagnosticError, match="the number of threads must be at least 1, not 0"):
+        nirmlir.simulate(CNN_EXAMPLE, cnn_input, preset="sinabs", dt=1e-3, threads=0)

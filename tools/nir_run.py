@@ -16,6 +16,7 @@ from .common import EXIT_OK, run_guarded
 
 PRESET_NAMES = ("exact", "norse", "snntorch", "spyx", "sinabs", "rockpool", "nengo", "lava", "spinnaker2")
 LEVEL_NAMES = ("snn", "fxp")
+PRECISION_NAMES = ("float64", "float32")
 
 
 def build_argument_parser() -> argparse.ArgumentParser:
@@ -61,6 +62,19 @@ def build_argument_parser() -> argparse.ArgumentParser:
     )
 
     parser.add_argument(
+        "--precision",
+        choices=PRECISION_NAMES,
+        default="float64",
+        help="float dtype of the snn level (default: float64; float32 is faster and is what the torch simulators use)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        metavar="N",
+        help="simulate the batch in N threads, each taking an equal share of the samples (default: 1)",
+    )
+    parser.add_argument(
         "--relax-output-shapes",
         action="store_true",
         help="accept an HDF5 Output whose declared shape has as many elements as the shape it receives, and use the latter",
@@ -82,8 +96,9 @@ def build_argument_parser() -> argparse.ArgumentParser:
     parser.add_argument("--plot", metavar="PNG", help="write a plot of the recorded traces (needs matplotlib)")
     parser.add_argument(
         "--compare",
-        metavar="LEVEL_OR_PRESET",
-        help="also run a second configuration on the same input (a level: snn or fxp, or a preset name) and "
+        metavar="LEVEL_PRESET_OR_PRECISION",
+        help="also run a second configuration on the same input (a level: snn or fxp, a preset name, or a "
+        "precision: float64 or float32) and "
         "print per-node spike agreement, spike-count cosine and max state error",
     )
     parser.add_argument("--graph", metavar="NAME", help="graph to simulate when the module has several")
@@ -182,7 +197,14 @@ def run(args) -> int:
         print(f"nir-run: note: '{args.model}' is already at the {model_level} level, so --preset is not used", file=sys.stderr)
     try:
         program = api.prepare(
-            module, preset=args.preset, dt=args.dt, level=args.level, quantize=quantize, graph=args.graph, filename=args.model
+            module,
+            preset=args.preset,
+            dt=args.dt,
+            level=args.level,
+            quantize=quantize,
+            graph=args.graph,
+            filename=args.model,
+            precision=args.precision,
         )
     except DiagnosticError as error:
         from nirmlir.passes.discretize import MISSING_DT_MESSAGE
@@ -191,8 +213,10 @@ def run(args) -> int:
             error.diagnostic.message = "the model has no metadata dt; give the step length with --dt SECONDS"
         raise
     inputs, batched = read_inputs(args, program)
-    traces = api.run_program(program, inputs, record=args.record, integers=args.integers)
+    traces = api.run_program(program, inputs, record=args.record, integers=args.integers, threads=args.threads)
     primary = describe(program.level, args.preset if model_level == "nir" else None)
+    if args.precision != "float64":
+        primary += f" {args.precision}"
 
     if args.output:
         from nirmlir.simulator.io import write_traces
@@ -205,9 +229,11 @@ def run(args) -> int:
         order = [kernel.node_name for kernel in program.kernels]
         plot_traces(args.plot, traces, program.dt, batched, title=f"{args.model}: {primary}", order=order)
     if args.compare:
-        other_preset, other_level = args.preset, args.level
+        other_preset, other_level, other_precision = args.preset, args.level, args.precision
         if args.compare in LEVEL_NAMES:
             other_level = args.compare
+        elif args.compare in PRECISION_NAMES:
+            other_precision = args.compare
         elif args.compare in PRESET_NAMES:
             if model_level != "nir":
                 raise DiagnosticError(
@@ -216,8 +242,8 @@ def run(args) -> int:
             other_preset = args.compare
         else:
             raise DiagnosticError(
-                f"unknown --compare '{args.compare}'; expected a level ({', '.join(LEVEL_NAMES)}) or a preset "
-                f"({', '.join(PRESET_NAMES)})"
+                f"unknown --compare '{args.compare}'; expected a level ({', '.join(LEVEL_NAMES)}), a preset "
+                f"({', '.join(PRESET_NAMES)}) or a precision ({', '.join(PRECISION_NAMES)})"
             )
         other = api.prepare(
             module,
@@ -227,11 +253,14 @@ def run(args) -> int:
             quantize=quantize,
             graph=args.graph,
             filename=args.model,
+            precision=other_precision,
         )
         # A node that only the first configuration has (a synapse delay of one preset) is skipped.
         shared = [item for item in args.record if item in other.by_name or item.rsplit("/", 1)[0] in other.by_name]
-        other_traces = api.run_program(other, inputs, record=shared)
+        other_traces = api.run_program(other, inputs, record=shared, threads=args.threads)
         second = describe(other.level, other_preset if model_level == "nir" else None)
+        if other_precision != "float64":
+            second += f" {other_precision}"
         print_comparison(primary, second, compare_traces(traces, other_traces, batched))
     if not (args.output or args.plot or args.compare):
         print_summary(traces)

@@ -15,12 +15,20 @@ State is zero at t = 0: neuron voltages and currents, and the history of every d
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 import numpy as np
 from xdsl.ir import Operation, SSAValue
 
 from nirmlir.diagnostics import DiagnosticError, Location
+
+
+PRECISIONS = {"float64": np.dtype(np.float64), "float32": np.dtype(np.float32)}
+"""The float precisions of the discrete-time (snn) level; integer levels ignore the choice."""
+
+FLOAT_DTYPE: ContextVar[np.dtype] = ContextVar("FLOAT_DTYPE", default=PRECISIONS["float64"])
+"""The float dtype of the kernels being built: `Program` sets it while its factories run."""
 
 
 @dataclass
@@ -50,6 +58,8 @@ class Kernel:
         self.result = result
         self.location = location
         self.shape: tuple[int, ...] = tuple(op.results[0].type.get_shape()) if op.results else ()
+        self.float = FLOAT_DTYPE.get()
+        """The dtype of float states, weights and values (float64 unless the program asks for float32)."""
 
     def error(self, message: str) -> DiagnosticError:
         return DiagnosticError(f"node '{self.node_name}': {message}", self.location)
@@ -170,9 +180,13 @@ class Program:
         factories: Mapping[type, KernelFactory],
         filename: str,
         link: Callable[[list[Kernel]], None] | None = None,
+        precision: str = "float64",
     ):
         self.graph_name = graph.sym_name.data
         self.filename = filename
+        # What `_replica` needs to build an independent copy for a parallel run.
+        self._definition = (graph, factories, filename, link, precision)
+        self._replicas: list[Program] = []
         self.dt = float(graph.dt.value.data)
         self.level = graph.name.partition(".")[0]
         ops = list(graph.body.block.ops)
@@ -186,6 +200,21 @@ class Program:
         self.inputs: dict[str, tuple[int, ...]] = {}
         self.input_kernels: dict[str, InputKernel] = {}
         self.outputs: list[str] = []
+        if precision not in PRECISIONS:
+            raise DiagnosticError(f"unknown precision '{precision}'; expected one of {', '.join(PRECISIONS)}")
+        self.precision = precision
+        token = FLOAT_DTYPE.set(PRECISIONS[precision])
+        try:
+            self._build(ops, factories, filename, slots)
+        finally:
+            FLOAT_DTYPE.reset(token)
+        if link is not None:
+            link(self.kernels)
+        self.by_name = {kernel.node_name: kernel for kernel in self.kernels}
+        self._probes = {kernel.node_name: kernel.probes() for kernel in self.kernels}
+
+    def _build(self, ops: list[Operation], factories: Mapping[type, KernelFactory], filename: str, slots) -> None:
+        """Build the kernel of every op, in block order."""
         for op in ops:
             location = Location(file=filename, node_path=(self.graph_name, op.node_name.data))
             factory = factories.get(type(op))
@@ -200,10 +229,6 @@ class Program:
                 self.input_kernels[kernel.node_name] = kernel
             elif op.name.endswith(".output"):
                 self.outputs.append(kernel.node_name)
-        if link is not None:
-            link(self.kernels)
-        self.by_name = {kernel.node_name: kernel for kernel in self.kernels}
-        self._probes = {kernel.node_name: kernel.probes() for kernel in self.kernels}
 
     def location(self, node: str | None = None) -> Location:
         """Return the diagnostic location of the graph, or of one of its nodes."""
@@ -251,14 +276,51 @@ class Program:
         inputs: Mapping[str, np.ndarray],
         record: Iterable[str] | None = None,
         integers: bool = False,
+        threads: int = 1,
     ) -> dict[str, dict[str, np.ndarray]]:
         """Simulate the graph on `inputs` (input node -> array (B, T, *shape)); return node -> key -> (B, T, *shape).
 
         At the fxp level, float `inputs` are in NIR units and integer ones are the integers
         themselves. Traces are in NIR units; with `integers`, the raw integers are added under
         `v_int`, `i_int` and `value_int`.
+
+        With `threads` > 1 the batch is split into that many parts (at most one sample each),
+        simulated at the same time by independent copies of the program, one thread each. numpy
+        releases the GIL inside its array operations, so the threads share the cores, and BLAS is
+        limited to one thread meanwhile. Samples never interact, so each part's traces are what a
+        run of that part alone gives.
         """
         batch, steps = self._check_inputs(inputs)
+        if threads < 1:
+            raise DiagnosticError(f"the number of threads must be at least 1, not {threads}", self.location())
+        if threads > 1 and batch > 1:
+            return self._run_parallel(inputs, record, integers, min(threads, batch), batch)
+        return self._run_serial(inputs, record, integers, batch, steps)
+
+    def _replica(self, index: int) -> Program:
+        """Return the index-th independent copy of this program, built on first use."""
+        while len(self._replicas) <= index:
+            graph, factories, filename, link, precision = self._definition
+            self._replicas.append(Program(graph, factories, filename, link, precision))
+        return self._replicas[index]
+
+    def _run_parallel(self, inputs, record, integers: bool, threads: int, batch: int):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.resolve_record(record)  # Report a bad record request once, before any thread starts.
+        bounds = np.linspace(0, batch, threads + 1).round().astype(int)
+        parts = [
+            (self if part == 0 else self._replica(part - 1), {name: data[lo:hi] for name, data in inputs.items()})
+            for part, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:]))
+        ]
+        with _one_blas_thread(), ThreadPoolExecutor(threads) as pool:
+            results = list(pool.map(lambda job: job[0].run(job[1], record, integers), parts))
+        return {
+            node: {key: np.concatenate([result[node][key] for result in results]) for key in traces}
+            for node, traces in results[0].items()
+        }
+
+    def _run_serial(self, inputs, record, integers: bool, batch: int, steps: int):
         selected = self.resolve_record(record)
         for kernel in self.kernels:
             kernel.start(batch)
@@ -342,6 +404,17 @@ class Program:
         return int(batch), int(steps)
 
 
+def _one_blas_thread():
+    """Return a context that limits BLAS to one thread, when threadpoolctl is installed."""
+    import contextlib
+
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return contextlib.nullcontext()
+    return threadpool_limits(1, user_api="blas")
+
+
 SIMULATORS: dict[str, str] = {
     "snn.graph": "nirmlir.simulator.snn_ops",
     "fxp.graph": "nirmlir.simulator.fxp_ops",
@@ -353,14 +426,18 @@ SIMULATORS: dict[str, str] = {
 """The name of each simulated graph op -> the module that runs its level.
 
 The module defines ``KERNEL_FACTORIES`` (op class -> kernel factory) and may define ``LINK``, a
-function called with the kernels once they are built. A level whose graphs are a one-block region
-of ops with ``node_name`` attributes, an ``.input`` and an ``.output`` op, and a ``dt`` attribute on
-the graph, registers here with one line; `nirmlir.api` then loads, selects and runs it.
+function called with the kernels once they are built. A level registers here with one line
+when its graphs have a ``dt`` attribute and a one-block body of ops with ``node_name`` attributes,
+among them an ``.input`` and an ``.output`` op. `nirmlir.api` then loads, selects and runs it.
 """
 
 
-def compile_graph(graph: Operation, filename: str = "<module>") -> Program:
-    """Compile a graph of a simulated level into a Program; raise DiagnosticError for ops it cannot run."""
+def compile_graph(graph: Operation, filename: str = "<module>", precision: str = "float64") -> Program:
+    """Compile a graph of a simulated level into a Program; raise DiagnosticError for ops it cannot run.
+
+    `precision` ("float64" or "float32") is the float dtype of the snn level's kernels; levels
+    that compute in integers ignore it.
+    """
     import importlib
 
     module_name = SIMULATORS.get(graph.name)
@@ -371,4 +448,4 @@ def compile_graph(graph: Operation, filename: str = "<module>") -> Program:
             "(discretize a nir graph first)"
         )
     module = importlib.import_module(module_name)
-    return Program(graph, module.KERNEL_FACTORIES, filename, getattr(module, "LINK", None))
+    return Program(graph, module.KERNEL_FACTORIES, filename, getattr(module, "LINK", None), precision)

@@ -86,7 +86,7 @@ at most this bound."""
 
 
 class Convolution:
-    """The cross-correlation of `convolution` with one fixed weight, in float64 through BLAS, with reused buffers.
+    """The cross-correlation of `convolution` with one fixed weight, through BLAS in `dtype` (float64 by default), with reused buffers.
 
     Each call copies x into a zero-bordered buffer, gathers the im2col columns into a second
     buffer and multiplies them by the weight matrix. The buffers are kept while the input shape
@@ -105,8 +105,10 @@ class Convolution:
         dilation: tuple[int, ...],
         groups: int,
         bias: np.ndarray | None = None,
+        dtype: np.dtype = np.dtype(np.float64),
     ):
         out_channels = weight.shape[0]
+        self.dtype = np.dtype(dtype)
         self.kernel = tuple(weight.shape[2:])
         self.stride = stride
         self.padding = padding
@@ -114,10 +116,10 @@ class Convolution:
         self.groups = groups
         self.per_group = out_channels // groups
         self.out_channels = out_channels
-        self.matrices = np.ascontiguousarray(weight.reshape(groups, self.per_group, -1), dtype=np.float64)
+        self.matrices = np.ascontiguousarray(weight.reshape(groups, self.per_group, -1), dtype=self.dtype)
         self.bias = None
         if bias is not None:
-            self.bias = np.asarray(bias, dtype=np.float64).reshape(groups, self.per_group, 1)
+            self.bias = np.asarray(bias, dtype=self.dtype).reshape(groups, self.per_group, 1)
         self.input_shape: tuple[int, ...] | None = None
 
     def _allocate(self, shape: tuple[int, ...]) -> None:
@@ -125,7 +127,7 @@ class Convolution:
         batch, channels = shape[:2]
         rank = len(self.kernel)
         padded_shape = (batch, channels) + tuple(size + 2 * p for size, p in zip(shape[2:], self.padding))
-        self.padded = np.zeros(padded_shape)
+        self.padded = np.zeros(padded_shape, dtype=self.dtype)
         self.interior = self.padded[
             (slice(None), slice(None)) + tuple(slice(p, p + size) for size, p in zip(shape[2:], self.padding))
         ]
@@ -137,12 +139,12 @@ class Convolution:
         out_axes = tuple(range(3, 3 + rank))
         kernel_axes = tuple(range(3 + rank, 3 + 2 * rank))
         self.gathered = windows.transpose((1, 2) + kernel_axes + (0,) + out_axes)
-        self.columns = np.empty((self.groups, self.matrices.shape[2], batch * positions))
-        self.products = np.empty((self.groups, self.per_group, batch * positions))
+        self.columns = np.empty((self.groups, self.matrices.shape[2], batch * positions), dtype=self.dtype)
+        self.products = np.empty((self.groups, self.per_group, batch * positions), dtype=self.dtype)
         self.input_shape = tuple(shape)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        """Return the cross-correlation of x (B, C_in, *spatial), plus the bias, in x's dtype (float64 for floats)."""
+        """Return the cross-correlation of x (B, C_in, *spatial), plus the bias, in x's dtype (`dtype` for floats)."""
         if tuple(x.shape) != self.input_shape:
             self._allocate(x.shape)
         batch = x.shape[0]
@@ -150,7 +152,7 @@ class Convolution:
         np.copyto(self.columns.reshape(self.gathered.shape), self.gathered)
         np.matmul(self.matrices, self.columns, out=self.products)
 
-        dtype = x.dtype if x.dtype.kind in "iu" else np.dtype(np.float64)
+        dtype = x.dtype if x.dtype.kind in "iu" else self.dtype
         result = np.empty((batch, self.out_channels) + self.out_spatial, dtype=dtype)
         grouped = result.reshape(batch, self.groups, self.per_group, -1)
         # (G, C_out/G, B·positions) -> (B, G, C_out/G, positions), written straight into the result.

@@ -1,4 +1,4 @@
-"""Kernels of the snn dialect: float64 numpy, each op exactly as its docstring in `dialects/snn.py` states."""
+"""Kernels of the snn dialect: float64 numpy (or float32 on request), each op exactly as its docstring in `dialects/snn.py` states."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from xdsl.ir import SSAValue
 from nirmlir.dense import ints_from_array, numpy_from_dense
 from nirmlir.dialects import snn
 from nirmlir.simulator import numerics
-from nirmlir.simulator.engine import DelayKernel, InputKernel, Kernel, Probe
+from nirmlir.simulator.engine import FLOAT_DTYPE, DelayKernel, InputKernel, Kernel, Probe
 
 FLOAT = np.dtype(np.float64)
+"""The default float dtype; each kernel computes in its own `self.float` (see `engine.FLOAT_DTYPE`)."""
 SPIKE_SOURCES = (snn.LIFOp, snn.CubaLIFOp, snn.ThresholdOp)
 PASS_THROUGH = (snn.StepDelayOp, snn.DelayOp, snn.FlattenOp)
 
@@ -40,7 +41,7 @@ class ValueKernel(Kernel):
     """A kernel whose only trace is its result, `value`."""
 
     def start(self, batch: int) -> None:
-        self.output = np.zeros((batch, *self.shape), dtype=FLOAT)
+        self.output = np.zeros((batch, *self.shape), dtype=self.float)
 
     def step(self, env: list, t: int) -> None:
         self.output = self.compute(self.summed(env))
@@ -50,7 +51,7 @@ class ValueKernel(Kernel):
         raise NotImplementedError
 
     def probes(self) -> dict[str, Probe]:
-        return {"value": Probe(lambda: self.output, FLOAT)}
+        return {"value": Probe(lambda: self.output, self.float)}
 
 
 class OutputKernel(Kernel):
@@ -62,13 +63,13 @@ class OutputKernel(Kernel):
         self.spiking = all(carries_spikes(operand, SPIKE_SOURCES, PASS_THROUGH) for operand in op.operands)
 
     def start(self, batch: int) -> None:
-        self.output = np.zeros((batch, *self.shape), dtype=FLOAT)
+        self.output = np.zeros((batch, *self.shape), dtype=self.float)
 
     def step(self, env: list, t: int) -> None:
         self.output = self.summed(env)
 
     def probes(self) -> dict[str, Probe]:
-        probes = {"value": Probe(lambda: self.output, FLOAT)}
+        probes = {"value": Probe(lambda: self.output, self.float)}
         if self.spiking:
             probes["spikes"] = Probe(lambda: self.output, np.dtype(np.int32))
         return probes
@@ -79,8 +80,8 @@ class AffineKernel(ValueKernel):
 
     def __init__(self, op: snn.AffineOp, operands, result, location):
         super().__init__(op, operands, result, location)
-        self.weight = snn.float_array(op.weight)
-        self.bias = snn.float_array(op.bias) if op.bias is not None else None
+        self.weight = snn.float_array(op.weight).astype(self.float)
+        self.bias = snn.float_array(op.bias).astype(self.float) if op.bias is not None else None
 
     def compute(self, x):
         y = numerics.affine(x, self.weight)
@@ -92,7 +93,7 @@ class ScaleKernel(ValueKernel):
 
     def __init__(self, op: snn.ScaleOp, operands, result, location):
         super().__init__(op, operands, result, location)
-        self.scale = snn.float_array(op.scale)
+        self.scale = snn.float_array(op.scale).astype(self.float)
 
     def compute(self, x):
         return self.scale * x
@@ -110,7 +111,7 @@ class ConvKernel(ValueKernel):
         self.groups = op.groups.value.data
         bias = snn.float_array(op.bias) if op.bias is not None else None
         self.convolution = numerics.Convolution(
-            self.weight, self.stride, self.padding, self.dilation, self.groups, bias
+            self.weight, self.stride, self.padding, self.dilation, self.groups, bias, self.float
         )
 
     def compute(self, x):
@@ -144,16 +145,16 @@ class ThresholdKernel(Kernel):
 
     def __init__(self, op: snn.ThresholdOp, operands, result, location):
         super().__init__(op, operands, result, location)
-        self.threshold = snn.float_array(op.threshold)
+        self.threshold = snn.float_array(op.threshold).astype(self.float)
         self.greater_equal = op.spike_test.data == "ge"
 
     def start(self, batch: int) -> None:
-        self.output = np.zeros((batch, *self.shape), dtype=FLOAT)
+        self.output = np.zeros((batch, *self.shape), dtype=self.float)
 
     def step(self, env, t):
         x = self.summed(env)
         fired = x >= self.threshold if self.greater_equal else x > self.threshold
-        self.output = fired.astype(FLOAT)
+        self.output = fired.astype(self.float)
         env[self.result] = self.output
 
     def probes(self):
@@ -166,7 +167,7 @@ def make_delay(op, operands, result, location) -> DelayKernel:
         steps = np.asarray(op.steps.value.data)
     else:
         steps = numpy_from_dense(op.steps)
-    return DelayKernel(op, operands, result, location, steps, FLOAT)
+    return DelayKernel(op, operands, result, location, steps, FLOAT_DTYPE.get())
 
 
 # --------------------------------------------------------------------------------------
@@ -183,7 +184,7 @@ def spike_counts(tested: np.ndarray, threshold: np.ndarray, greater_equal: bool,
     """
     if max_spikes == 1:
         fired = tested >= threshold if greater_equal else tested > threshold
-        return fired.astype(FLOAT)
+        return fired.astype(tested.dtype)
     ratio = tested / threshold
     counts = np.floor(ratio) if greater_equal else np.ceil(ratio) - 1.0
     return np.clip(counts, 0.0, float(max_spikes))
@@ -233,9 +234,10 @@ class StateUpdate:
 class SpikeRule:
     """The spike test and reset of a spiking snn neuron group (snn.lif, snn.cuba_lif)."""
 
-    def __init__(self, op):
-        self.threshold = op.coefficient("v_threshold")
-        self.reset_value = op.coefficient("v_reset")
+    def __init__(self, op, dtype: np.dtype = FLOAT):
+        self.dtype = dtype
+        self.threshold = op.coefficient("v_threshold").astype(dtype)
+        self.reset_value = op.coefficient("v_reset").astype(dtype)
         self.greater_equal = op.spike_test.data == "ge"
         self.before_update = op.spike_timing.data == "before_update"
         self.reset = op.reset.data
@@ -257,7 +259,7 @@ class SpikeRule:
         # One spike per step: the reset touches the fired neurons only, in place.
         threshold = self.uniform_threshold
         fired = tested >= threshold if self.greater_equal else tested > threshold
-        spikes = fired.astype(FLOAT)
+        spikes = fired.astype(self.dtype)
         if self.reset == "to_reset_value":
             np.copyto(updated, self.uniform_reset_value, where=fired)
         elif self.reset == "subtract":
@@ -273,25 +275,25 @@ class NeuronKernel(Kernel):
 
     def __init__(self, op, operands, result, location):
         super().__init__(op, operands, result, location)
-        self.coefficients = {field: op.coefficient(field) for field in op.COEFFICIENTS}
+        self.coefficients = {field: op.coefficient(field).astype(self.float) for field in op.COEFFICIENTS}
         c = self.coefficients
         self.voltage_update = StateUpdate(c.get("voltage_decay"), c["voltage_gain"], c.get("leak"))
         if isinstance(op, snn.CurrentNeuronOp):
             self.same_step = op.current_timing.data == "same_step"
             self.current_update = StateUpdate(c["current_decay"], c["current_gain"])
         if self.spiking:
-            self.rule = SpikeRule(op)
+            self.rule = SpikeRule(op, self.float)
 
     def start(self, batch: int) -> None:
-        zeros = np.zeros((batch, *self.shape), dtype=FLOAT)
+        zeros = np.zeros((batch, *self.shape), dtype=self.float)
         self.v = zeros
         self.i = zeros
         self.spikes = zeros
 
     def probes(self):
-        probes = {"v": Probe(lambda: self.v, FLOAT)}
+        probes = {"v": Probe(lambda: self.v, self.float)}
         if self.has_current:
-            probes["i"] = Probe(lambda: self.i, FLOAT)
+            probes["i"] = Probe(lambda: self.i, self.float)
         if self.spiking:
             probes["spikes"] = Probe(lambda: self.spikes, count_dtype(self.rule.max_spikes))
         return probes
@@ -364,7 +366,11 @@ def make_lif(op: snn.LIFOp, operands, result, location) -> Kernel:
 
 
 class SNNInputKernel(InputKernel):
-    """snn.input: the data are NIR units, as float64."""
+    """snn.input: the data are NIR units, as float64 (or the program's float32)."""
+
+    def __init__(self, op, operands, result, location):
+        super().__init__(op, operands, result, location)
+        self.dtype = self.float
 
 
 KERNEL_FACTORIES = {
