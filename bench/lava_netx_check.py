@@ -1,10 +1,11 @@
 """Load nirmlir's netx files in lava-dl's `netx.hdf5.Network` and compare Lava's fixed-point run with nir-run.
 
-Usage: python bench/lava_netx_check.py [--venv DIR] [--workdir DIR] [--steps N]
+Usage: python bench/lava_netx_check.py [--venv DIR] [--workdir DIR] [--steps N] [--cnn-steps N]
 
 This check is not part of CI: lava-nc 0.10.0 and lava-dl 0.6.0 declare Python < 3.11, need
 torch 2.3 by their metadata and a patched lava-nc on Python 3.11. The script therefore builds
-its own virtual environment (default `nirmlir-lava-venv` in the temporary folder, reused on later runs):
+its own virtual environment (by default `nirmlir-lava-venv` in the temporary folder, reused on
+later runs):
 
 1. `pip install --ignore-requires-python --no-deps lava-nc==0.10.0 lava-dl==0.6.0`, then their
    dependencies (numpy < 2, networkx <= 2.8.7, asteval < 0.10, scikit-learn, scipy, h5py,
@@ -15,11 +16,12 @@ its own virtual environment (default `nirmlir-lava-venv` in the temporary folder
    import: lava-dl's object-detection helpers import it when slayer loads, but netx never calls it.
 
 Then, for each case, this interpreter (with nirmlir) lowers a NIR file with lower-to-loihi2,
-writes the netx file with the printer and runs nirmlir's loihi2 interpreter; the venv's Python
+writes the netx file with the printer and runs nirmlir's loihi2 interpreter. The venv's Python
 loads the file with `netx.hdf5.Network`, drives `net.inp` from a RingBuffer and runs it with
 `Loihi2SimCfg(select_tag="fixed_pt")`, recording u, v and the spikes of every layer. The cases
-are the NIR paper's LIF neuron on its recorded input spikes and the braille network on seeded
-random spikes. Prints one line per case and layer and exits non-zero on any difference.
+are the NIR paper's LIF neuron on its recorded input spikes, and the braille network and the
+sinabs CNN on seeded random spikes. It prints one line per case, layer and trace, and exits
+non-zero on any difference.
 """
 
 from __future__ import annotations
@@ -64,10 +66,11 @@ RUNNER = textwrap.dedent(
     from lava.proc.monitor.process import Monitor
 
     netx_path, input_path, output_path = sys.argv[1:4]
-    spikes = np.load(input_path)  # (T, N): step-major, as nirmlir stores it
+    spikes = np.load(input_path)  # (T, N) or (T, C, H, W), as nirmlir stores it
     steps = spikes.shape[0]
     net = netx.hdf5.Network(net_config=netx_path)
-    source = RingBuffer(data=spikes.T.astype(np.int32))
+    # Lava orders neurons (W, H, C) and puts time last.
+    source = RingBuffer(data=spikes.transpose(*range(spikes.ndim - 1, -1, -1)).astype(np.int32))
     source.s_out.connect(net.inp)
     monitors = []
     for index, layer in enumerate(net.layers):
@@ -82,7 +85,11 @@ RUNNER = textwrap.dedent(
     traces = {}
     for index, var, monitor in monitors:
         data = next(iter(monitor.get_data().values()))
-        traces[f"{index}/{var}"] = np.asarray(next(iter(data.values()))).reshape(steps, -1)
+        shape = net.layers[index].neuron.v.shape
+        values = np.asarray(next(iter(data.values()))).reshape(steps, *shape)
+        if len(shape) == 3:
+            values = values.transpose(0, 3, 2, 1)
+        traces[f"{index}/{var}"] = values.reshape(steps, -1)
     net.stop()
     np.savez(output_path, **traces)
     print(json.dumps({"layers": len(net.layers)}))
@@ -120,7 +127,9 @@ def build_venv(venv: Path) -> None:
         if "from dataclasses import" in text and " field" not in text.split("from dataclasses import", 1)[1].split("\n", 1)[0]:
             text = text.replace("from dataclasses import", "from dataclasses import field,", 1)
         var_model.write_text(text)
-    probe = subprocess.run([str(python), "-c", "import torchvision.ops, torchvision.transforms"], capture_output=True)
+    probe = subprocess.run(
+        [str(python), "-c", "import torchvision.ops, torchvision.transforms"], check=False, capture_output=True
+    )
     if probe.returncode != 0:
         placeholder = site / "torchvision"
         placeholder.mkdir(exist_ok=True)
@@ -130,8 +139,9 @@ def build_venv(venv: Path) -> None:
 
 def nirmlir_case(name: str, model: Path, options: str, spikes: np.ndarray, workdir: Path) -> tuple[Path, dict]:
     """Lower and print one case with nirmlir; return the netx path and the interpreter's integer traces."""
-    import nirmlir
     from nirmlir.dialects import loihi2
+
+    import nirmlir
     from nirmlir.printers.loihi2 import write_netx
 
     module = nirmlir.compile(nirmlir.load(model), options)
@@ -151,6 +161,7 @@ def nirmlir_case(name: str, model: Path, options: str, spikes: np.ndarray, workd
 def compare(name: str, expected: dict, actual: dict) -> bool:
     identical = True
     for key, values in expected.items():
+        values = values.reshape(values.shape[0], -1)
         lava = np.asarray(actual[key]).astype(np.int64).reshape(values.shape)
         differing = int((lava != values).sum())
         print(f"{name} layer {key}: {differing} of {values.size} values differ" + (
@@ -165,6 +176,7 @@ def main() -> int:
     parser.add_argument("--venv", type=Path, default=Path(tempfile.gettempdir()) / "nirmlir-lava-venv", help="the Lava environment (built when missing)")
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "nirmlir-lava-check", help="folder for netx files and traces")
     parser.add_argument("--steps", type=int, default=200, help="steps of random input for the braille network")
+    parser.add_argument("--cnn-steps", type=int, default=30, help="steps of random input for the sinabs CNN")
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     build_venv(args.venv)
@@ -186,6 +198,12 @@ def main() -> int:
             corpus / "neuromorphs-NIR__braille_noDelay_bias_zero.nir",
             "lower-to-loihi2{dt=1e-4}",
             (rng.random((args.steps, 12)) < 0.3).astype(np.int64),
+        ),
+        (
+            "cnn",
+            corpus / "neuromorphs-NIR__cnn_sinabs.nir",
+            "lower-to-loihi2{dt=1e-4}",
+            (rng.random((args.cnn_steps, 2, 34, 34)) < 0.2).astype(np.int64),
         ),
     ]
     identical = True

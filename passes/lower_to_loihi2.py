@@ -511,12 +511,15 @@ class LayerLowering:
 # --------------------------------------------------------------------------------------
 
 
+def spike_type(shape) -> TensorType:
+    return TensorType(IntegerType(1), list(shape))
+
+
 def lower_graph(graph_op: snn.GraphOp, options: LowerToLoihi2Pass) -> loihi2.GraphOp:
     """Return the loihi2 graph of one snn graph; raise DiagnosticError for what netx cannot express."""
     graph = graph_op.sym_name.data
     input_op, layers, output_op = chain_layers(graph_op)
     block = Block()
-    spike_type = lambda shape: TensorType(IntegerType(1), list(shape))  # noqa: E731
     source = loihi2.InputOp.create(
         result_types=[spike_type(input_op.results[0].type.get_shape())],
         properties={"node_name": input_op.node_name},

@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 
 import nirmlir
-from nirmlir.diagnostics import DiagnosticError
 from nirmlir.context import make_context
+from nirmlir.diagnostics import DiagnosticError
 from nirmlir.parser import parse_module
 from nirmlir.printers.loihi2 import write_netx
 
