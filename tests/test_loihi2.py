@@ -196,3 +196,24 @@ def test_missing_synapse_delay_rejected(corpus_dir):
 def test_interpreter_rejects_graded_input(paper_lif):
     with pytest.raises(DiagnosticError, match="contain 2; a netx input layer without a neuron group passes binary"):
         nirmlir.simulate(paper_lif, np.full((5, 1), 2, dtype=np.int64))
+
+
+# --------------------------------------------------------------------------------------
+# Textual IR
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("generic", [False, True])
+def test_lowered_text_round_trip(braille, generic):
+    from nirmlir.context import make_context
+    from nirmlir.parser import parse_module
+    from nirmlir.printer import module_to_text
+
+    text = module_to_text(braille, generic=generic)
+    parsed = parse_module(text, make_context(), "braille.loihi2.mlir")
+    assert module_to_text(parsed, generic=generic) == text
+    rng = np.random.default_rng(5)
+    spikes_in = (rng.random((50, 12)) < 0.3).astype(np.int64)
+    before = nirmlir.simulate(braille, spikes_in, record=["lif1.lif"], integers=True)
+    after = nirmlir.simulate(parsed, spikes_in, record=["lif1.lif"], integers=True)
+    np.testing.assert_array_equal(before["lif1.lif"]["v_int"], after["lif1.lif"]["v_int"])
