@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 
 from nirmlir.diagnostics import DiagnosticError
-from nirmlir.registry import PASSES, load_pass
+from nirmlir.registry import available_passes, load_pass
 
 
 def parse_pass_pipeline(specs: str | Iterable[str]) -> list:
@@ -42,10 +42,9 @@ def parse_pass_pipeline(specs: str | Iterable[str]) -> list:
 
 
 def _instantiate(arg_spec):
-    if arg_spec.name not in PASSES:
-        raise DiagnosticError(
-            f"unknown pass '{arg_spec.name}'; available passes: " + ", ".join(sorted(PASSES))
-        )
+    names = available_passes()
+    if arg_spec.name not in names:
+        raise DiagnosticError(f"unknown pass '{arg_spec.name}'; available passes: " + ", ".join(names))
     pass_class = load_pass(arg_spec.name)
     known = [field.name.replace("_", "-") for field in dataclasses.fields(pass_class)]
     for option in arg_spec.parameters:

@@ -33,8 +33,31 @@ PASS_SUMMARIES: dict[str, str] = {
 """One line of `nir-opt --help` per pass; `nir-opt --help-passes` lists the options."""
 
 
+def available_passes() -> list[str]:
+    """Return the names of the built-in passes and of the plugin passes (see ``nirmlir.plugins``)."""
+    from nirmlir.plugins import plugin_passes
+
+    return sorted([*PASSES, *plugin_passes()])
+
+
+def pass_summary(name: str) -> str:
+    """Return the one-line summary of a built-in or plugin pass, without importing the pass."""
+    if name in PASSES:
+        return PASS_SUMMARIES.get(name, "")
+    from nirmlir.plugins import pass_summary as plugin_summary, plugin_passes
+
+    return plugin_summary(plugin_passes()[name])
+
+
 def load_pass(name: str):
-    """Import and return the ModulePass class registered under ``name``."""
+    """Import and return the ModulePass class registered under ``name``, built-in or plugin.
+
+    A plugin pass that fails to load raises ``DiagnosticError`` naming its distribution.
+    """
+    if name not in PASSES:
+        from nirmlir.plugins import load_plugin_pass
+
+        return load_plugin_pass(name)
     module_name, class_name = PASSES[name].split(":")
     return getattr(importlib.import_module(module_name), class_name)
 

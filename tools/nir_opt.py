@@ -14,7 +14,7 @@ import time
 
 from nirmlir.diagnostics import Diagnostic, DiagnosticError
 from nirmlir.pipeline import parse_pass_pipeline
-from nirmlir.registry import PASS_SUMMARIES, PASSES
+from nirmlir.registry import available_passes, pass_summary
 
 from .common import (
     EXIT_FAILURE,
@@ -39,9 +39,10 @@ def extract_pass_flags(argv: list[str]) -> tuple[list[str], list[str]]:
     never takes the input file for the pass options.
     """
     remaining, pipeline = [], []
+    names = set(available_passes())
     for argument in argv:
         name, equals, options = argument[2:].partition("=")
-        if argument.startswith("--") and name in PASSES:
+        if argument.startswith("--") and name in names:
             pipeline.append(f"{name}{{{options}}}" if equals and options else name)
         else:
             remaining.append(argument)
@@ -73,11 +74,11 @@ def build_argument_parser() -> argparse.ArgumentParser:
     passes = parser.add_argument_group(
         "passes (options attach with '=': --NAME='option=value option=value')"
     )
-    for name in sorted(PASSES):
+    for name in available_passes():
         passes.add_argument(
             f"--{name}",
             action="store_true",
-            help=argparse.SUPPRESS if name.startswith("test-") else PASS_SUMMARIES.get(name),
+            help=argparse.SUPPRESS if name.startswith("test-") else pass_summary(name),
         )
     parser.add_argument(
         "--help-passes",
@@ -164,12 +165,21 @@ def split_chunks(text: str, split: bool) -> list[tuple[str, int]]:
 
 
 def print_pass_help() -> None:
-    """Print every registered pass with its options (imports the passes)."""
+    """Print every registered pass with its options (imports the passes).
+
+    A plugin pass that fails to load is reported and skipped, so the others are still listed.
+    """
     from nirmlir.registry import describe_options
 
-    for name in sorted(PASSES):
-        print(f"{name}: {PASS_SUMMARIES.get(name, '')}")
-        for option, default, description in describe_options(name):
+    for name in available_passes():
+        print(f"{name}: {pass_summary(name)}")
+        try:
+            options = describe_options(name)
+        except DiagnosticError as error:
+            report(error.diagnostic)
+            print()
+            continue
+        for option, default, description in options:
             shown = f" (default: {default})" if default not in ("", "None") else ""
             print(f"    {option}{shown}: {description}")
         print()
@@ -432,7 +442,16 @@ def run_with_quantization_report(args) -> int:
     return status
 
 
+def report_plugin_problems() -> None:
+    """Print a warning for each plugin pass or dialect entry point that is ignored."""
+    from nirmlir.plugins import plugin_problems
+
+    for problem in plugin_problems():
+        report(problem)
+
+
 def main(argv: list[str] | None = None) -> int:
+    report_plugin_problems()
     remaining, flag_passes = extract_pass_flags(sys.argv[1:] if argv is None else argv)
     args = build_argument_parser().parse_args(remaining)
     args.flag_passes = flag_passes
