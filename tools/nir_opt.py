@@ -112,6 +112,14 @@ def build_argument_parser() -> argparse.ArgumentParser:
         "--mlir-timing", action="store_true", help="print the time of each stage to stderr"
     )
     parser.add_argument(
+        "--view-op-graph",
+        metavar="FILE",
+        help="write the graphs after the passes as Graphviz DOT: one node per op, one edge per use, "
+        "a cluster per graph and per core; '--view-op-graph=FILE.dot' also writes FILE.png when "
+        "Graphviz's dot is on PATH, and a bare '--view-op-graph' prints the DOT on stdout instead "
+        "of the module",
+    )
+    parser.add_argument(
         "--mlir-elide-elementsattrs-if-larger",
         type=int,
         default=None,
@@ -265,6 +273,12 @@ def process_module(module, ctx, args, passes, timer: _Timer, locate) -> str:
         if args.mlir_print_ir_after_all:
             print(f"// -----// IR Dump After {pass_instance.name} //----- //", file=sys.stderr)
             print(module_to_text(module, **_print_options(args)), file=sys.stderr)
+    if args.view_op_graph is not None:
+        from nirmlir.op_graph import module_to_dot
+
+        start = time.perf_counter()
+        args.op_graphs.append(module_to_dot(module, os.path.basename(args.display_name)))
+        timer.measure("view-op-graph", start)
     start = time.perf_counter()
     text = module_to_text(module, **_print_options(args))
     timer.measure("print", start)
@@ -349,7 +363,7 @@ def run(args) -> int:
                 break
 
     if outputs and not (failed and not args.split_input_file):
-        write_text(args.output, "// -----\n".join(outputs))
+        write_module_text(args, "// -----\n".join(outputs))
     timer.print()
     for problem in problems:
         report(problem)
@@ -374,9 +388,29 @@ def run_hdf5(source: bytes | None, filename: str, ctx, args, passes, timer) -> i
         finally:
             for diagnostic in warning_diagnostics(caught, None, filename):
                 report(diagnostic)
-    write_text(args.output, text)
+    write_module_text(args, text)
     timer.print()
     return EXIT_OK
+
+
+def write_module_text(args, text: str) -> None:
+    """Write the printed module to -o, except to stdout when a bare --view-op-graph prints the DOT there."""
+    if args.view_op_graph == "-" and args.output in (None, "-"):
+        return
+    write_text(args.output, text)
+
+
+def run_with_op_graph(args) -> int:
+    """Run nir-opt; then write the DOT of --view-op-graph, and its PNG when Graphviz is installed."""
+    status = run_with_quantization_report(args)
+    if args.view_op_graph is None or status != EXIT_OK:
+        return status
+    write_text(args.view_op_graph, "\n".join(args.op_graphs))
+    if args.view_op_graph != "-":
+        from nirmlir.op_graph import render_png
+
+        render_png(args.view_op_graph)
+    return status
 
 
 def read_input(path: str | None) -> tuple[str | bytes | None, str]:
@@ -453,11 +487,14 @@ def report_plugin_problems() -> None:
 def main(argv: list[str] | None = None) -> int:
     report_plugin_problems()
     remaining, flag_passes = extract_pass_flags(sys.argv[1:] if argv is None else argv)
+    # The file attaches only with '=', so `--view-op-graph model.mlir` keeps the input file.
+    remaining = ["--view-op-graph=-" if argument == "--view-op-graph" else argument for argument in remaining]
     args = build_argument_parser().parse_args(remaining)
     args.flag_passes = flag_passes
+    args.op_graphs = []
     if args.help_passes:
         return run_guarded(lambda: print_pass_help() or EXIT_OK, args.debug, "nir-opt")
-    return run_guarded(lambda: run_with_quantization_report(args), args.debug, "nir-opt")
+    return run_guarded(lambda: run_with_op_graph(args), args.debug, "nir-opt")
 
 
 if __name__ == "__main__":
