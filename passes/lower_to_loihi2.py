@@ -10,7 +10,8 @@ the float snn coefficients once, into the registers, loses less.
 A nir module is first discretized with the `lava` preset: forward Euler, v > v_threshold after
 the update, reset to v_reset, one spike per step, and one step of synaptic delay on every edge
 from a weight node into a neuron. That delay is the one every Lava Dense and Conv adds, so the
-pass requires it on every synapse of an snn input and absorbs it into the layer.
+pass requires it on every synapse of an snn input and absorbs it into the layer. A NIR delay
+node between a dense synapse and its neuron takes the place of that step.
 
 Weights keep `weight_exp` 0, so each mantissa is the integer weight itself. A netx HDF5 file
 stores those integers, and netx derives the exponent itself; lava-dl 0.6 clips larger mixed-sign
@@ -59,6 +60,8 @@ class Synapse:
     op: Operation
     source: Operation
     between: list[Operation]
+    delay: np.ndarray | None = None
+    """Steps of netx delay per output neuron, beyond the one step every synapse adds."""
 
 
 @dataclass
@@ -82,9 +85,24 @@ def _floats(op: Operation, field: str) -> np.ndarray:
 
 
 def _trace_synapse(graph: str, neuron: Operation, operand) -> Synapse:
-    """Return the weight op behind one operand of a neuron, through its one-step synaptic delay."""
+    """Return the weight op behind one operand of a neuron, through its one-step synaptic delay.
+
+    A NIR delay node between a dense synapse and the neuron replaces that step: a delay of k ≥ 1
+    steps becomes the synapse's own step plus a netx delay of k - 1.
+    """
     delay = operand.owner
-    if not isinstance(delay, snn.StepDelayOp) or delay.steps.value.data != 1:
+    extra_steps = None
+    if isinstance(delay, snn.DelayOp) and isinstance(delay.inputs[0].owner, snn.AffineOp):
+        steps = numpy_from_dense(delay.steps).astype(np.int64)
+        if steps.size and (steps.min() < 1 or steps.max() > loihi2.MAX_DELAY + 1):
+            raise _error(
+                graph, delay,
+                f"node '{delay.node_name.data}' delays by {steps.min()} to {steps.max()} steps, but every Loihi 2 "
+                f"synapse delays by 1 to {loihi2.MAX_DELAY + 1} steps (its own step plus a netx delay of at most "
+                f"{loihi2.MAX_DELAY}); change the delay or the time step",
+            )
+        extra_steps = steps - 1
+    elif not isinstance(delay, snn.StepDelayOp) or delay.steps.value.data != 1:
         raise _error(
             graph, neuron,
             f"node '{neuron.node_name.data}' reads '{delay.node_name.data}' ({delay.name}), but on Loihi 2 every "
@@ -109,7 +127,7 @@ def _trace_synapse(graph: str, neuron: Operation, operand) -> Synapse:
             f"node '{weight.node_name.data}' reads '{source.node_name.data}' ({source.name}); netx layers read "
             "the input or the spikes of a LIF, CubaLIF or IF layer",
         )
-    return Synapse(weight, source, between)
+    return Synapse(weight, source, between, extra_steps)
 
 
 def _check_operands(graph: str, op: Operation) -> None:
@@ -139,7 +157,10 @@ def chain_layers(graph_op: snn.GraphOp) -> tuple[snn.InputOp, list[Layer], snn.O
                 f"node '{op.node_name.data}' ({op.name}) does not spike; netx layers end in spiking CUBA neurons, "
                 "so lower LI and integrator readouts as LIF nodes or read the spikes of the last layer",
             )
-        if isinstance(op, snn.ScaleOp | snn.ThresholdOp | snn.DelayOp | snn.AvgPool2dOp | snn.Conv1dOp):
+        delay_after_dense = isinstance(op, snn.DelayOp) and isinstance(op.inputs[0].owner, snn.AffineOp)
+        if isinstance(op, snn.ScaleOp | snn.ThresholdOp | snn.DelayOp | snn.AvgPool2dOp | snn.Conv1dOp) and not (
+            delay_after_dense
+        ):
             raise _error(
                 graph, op,
                 f"node '{op.node_name.data}' ({op.name}) has no netx layer; netx has input, dense, dense_rec, conv "
@@ -159,7 +180,9 @@ def chain_layers(graph_op: snn.GraphOp) -> tuple[snn.InputOp, list[Layer], snn.O
                 f"node '{neuron.node_name.data}' has {len(forward)} feed-forward and {len(recurrent)} recurrent "
                 "synapses; a netx layer has one of the first and at most one of the second",
             )
-        if recurrent and (recurrent[0].between or not isinstance(recurrent[0].op, snn.AffineOp)):
+        if recurrent and (
+            recurrent[0].between or recurrent[0].delay is not None or not isinstance(recurrent[0].op, snn.AffineOp)
+        ):
             raise _error(
                 graph, recurrent[0].op,
                 f"the recurrent synapse '{recurrent[0].op.node_name.data}' must be an affine node reading "
@@ -406,6 +429,10 @@ class LayerLowering:
             properties["bias"] = dense_from_numpy(bias_mant.astype(np.int16))
         if len(mantissas) > 1:
             properties["weight_rec"] = dense_from_numpy(mantissas[1].astype(np.int16))
+        delay = self.layer.forward.delay
+        if delay is not None and delay.any():
+            rows = np.broadcast_to(delay.reshape(-1, 1), mantissas[0].shape)
+            properties["delay"] = dense_from_numpy(np.ascontiguousarray(rows, dtype=np.int8))
         if conv:
             properties["stride"] = i64_array(geometry["stride"])
             properties["padding"] = i64_array(geometry["padding"])

@@ -1,4 +1,4 @@
-"""Shared helpers of the Loihi 2 tests: corpus names, the loihi2 layers of a module and an integer CUBA model.
+"""Shared helpers of the Loihi 2 tests: corpus names, small graphs, the loihi2 layers of a module and an integer CUBA model.
 
 The model is written from the CUBA rules of Lava 0.10's bit-accurate LIF and Dense models
 (u wraps, v clips, decays truncate toward zero, the threshold is vth_mant << 6), separately
@@ -82,3 +82,28 @@ def reference_cuba(layers: list[dict], spikes_in: np.ndarray) -> dict[str, dict[
         traces[layer["name"]] = record
         previous_layer_spikes = out_spikes
     return traces
+
+
+def delayed_graph(delay_seconds):
+    """Return Input(2) -> Affine -> [Delay] -> LIF(2) -> Output; one input spike makes its neuron spike."""
+    import nir
+
+    def floats(values):
+        return np.asarray(values, dtype=np.float32)
+
+    nodes = {
+        "input": nir.Input(input_type={"input": np.array([2])}),
+        "fc": nir.Affine(weight=floats([[1.0, 0.5], [0.3, 1.0]]), bias=floats([0, 0])),
+        "lif": nir.LIF(
+            tau=floats([2e-3, 2e-3]), r=floats([20, 20]), v_leak=floats([0, 0]),
+            v_threshold=floats([0.5, 0.5]), v_reset=floats([0, 0]),
+        ),
+        "output": nir.Output(output_type={"output": np.array([2])}),
+    }
+    edges = [("input", "fc"), ("lif", "output")]
+    if delay_seconds is None:
+        edges.append(("fc", "lif"))
+    else:
+        nodes["delay"] = nir.Delay(delay=floats(delay_seconds))
+        edges += [("fc", "delay"), ("delay", "lif")]
+    return nir.NIRGraph(nodes=nodes, edges=edges)

@@ -18,7 +18,15 @@ from nirmlir.diagnostics import DiagnosticError
 from nirmlir.dialects import loihi2
 from nirmlir.simulator import numerics
 
-from loihi2_reference import BRAILLE_MODEL, LIF_MODEL, PAPER_LAVA_OPTIONS, layer_ops, reference_cuba, registers_of
+from loihi2_reference import (
+    BRAILLE_MODEL,
+    LIF_MODEL,
+    PAPER_LAVA_OPTIONS,
+    delayed_graph,
+    layer_ops,
+    reference_cuba,
+    registers_of,
+)
 
 
 def read_trace(shared_dir, name: str) -> np.ndarray:
@@ -160,6 +168,37 @@ def test_cnn_runs_on_interpreter(corpus_dir):
     traces = nirmlir.simulate(lowered, x, record=["1"])
     assert traces["output"]["spikes"].shape == (20, 10)
     assert traces["1"]["spikes"].sum() > 0
+
+
+# --------------------------------------------------------------------------------------
+# NIR delay nodes become netx synaptic delays
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("delay_seconds", [None, [3e-4, 5e-4]])
+def test_delay_node_spike_steps(delay_seconds):
+    graph = delayed_graph(delay_seconds)
+    spikes_in = np.zeros((40, 2))
+    spikes_in[5, 0] = 1
+    spikes_in[20, 1] = 1
+    reference = nirmlir.simulate(graph, spikes_in, preset="lava", dt=1e-4)
+    lowered = nirmlir.compile(graph, "lower-to-loihi2{dt=1e-4}")
+    chip = nirmlir.simulate(lowered, spikes_in.astype(np.int64))
+    # Without the delay node the synapse's own step delays both spikes by 1; with it, by 3 and 5.
+    expected = [[6, 0], [21, 1]] if delay_seconds is None else [[8, 0], [25, 1]]
+    assert np.argwhere(reference["output"]["spikes"]).tolist() == expected
+    assert np.argwhere(chip["output"]["spikes"]).tolist() == expected
+
+
+def test_delay_node_becomes_netx_delay():
+    lowered = nirmlir.compile(delayed_graph([3e-4, 5e-4]), "lower-to-loihi2{dt=1e-4}")
+    (layer,) = layer_ops(lowered)
+    assert numpy_from_dense(layer.delay).tolist() == [[2, 2], [4, 4]]
+
+
+def test_zero_step_delay_rejected():
+    with pytest.raises(DiagnosticError, match="node 'delay' delays by 0 to 1 steps, but every Loihi 2 synapse delays by 1 to 63"):
+        nirmlir.compile(delayed_graph([0.0, 1e-4]), "lower-to-loihi2{dt=1e-4}")
 
 
 # --------------------------------------------------------------------------------------

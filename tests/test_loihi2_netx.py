@@ -22,7 +22,7 @@ from nirmlir.diagnostics import DiagnosticError
 from nirmlir.parser import parse_module
 from nirmlir.printers.loihi2 import write_netx
 
-from loihi2_reference import BRAILLE_MODEL, LIF_MODEL, PAPER_LAVA_OPTIONS, layer_ops, reference_cuba
+from loihi2_reference import BRAILLE_MODEL, LIF_MODEL, PAPER_LAVA_OPTIONS, delayed_graph, layer_ops, reference_cuba
 
 
 def read_netx(path) -> list[dict]:
@@ -153,3 +153,10 @@ def test_printer_needs_loihi2_graph(corpus_dir, tmp_path):
         write_netx(nirmlir.load(corpus_dir / LIF_MODEL), tmp_path / "x.net")
 
 
+
+
+def test_delay_written_per_synapse(tmp_path):
+    module = nirmlir.compile(delayed_graph([3e-4, 5e-4]), "lower-to-loihi2{dt=1e-4}")
+    write_netx(module, tmp_path / "delay.net")
+    dense = read_netx(tmp_path / "delay.net")[1]
+    assert dense["delay"].tolist() == [[2, 2], [4, 4]]
