@@ -271,9 +271,9 @@ class LayerLowering:
         rounded = np.floor(lost + 1e-9) if self.options.decay_rounding == "toward_zero" else np.floor(lost + 0.5)
         values = np.unique(np.clip(rounded, 0, loihi2.DECAY_ONE).astype(np.int64))
         if values.size > 1:
-            shown = ", ".join(str(v) for v in values[:4]) + (", ..." if values.size > 4 else "")
+            listed = ", ".join(str(v) for v in values[:4]) + (", ..." if values.size > 4 else "")
             raise self.fail(
-                f"node '{self.name}' has {values.size} different {field}s (as 12-bit registers: {shown}), but a netx "
+                f"node '{self.name}' has {values.size} different {field}s (as 12-bit registers: {listed}), but a netx "
                 "layer has one iDecay and one vDecay; split the node into one NIR node per time constant"
             )
         return int(values[0])
@@ -461,12 +461,12 @@ class LayerLowering:
                 f"node '{self.name}' gets a constant input through its synapse bias, but Loihi adds its bias to "
                 "v, not to the current; use current-bias=steady_state to approximate it by the settled value"
             )
-        kept = np.broadcast_to(_floats(self.neuron, "current_decay"), self.shape)
-        if (kept >= 1).any():
+        kept_fraction = np.broadcast_to(_floats(self.neuron, "current_decay"), self.shape)
+        if (kept_fraction >= 1).any():
             raise self.fail(
                 f"node '{self.name}' has a synapse bias and a current that never decays; the bias has no steady state"
             )
-        return per_neuron / (1 - kept)
+        return per_neuron / (1 - kept_fraction)
 
     def voltage_units(self, matrices, bias, threshold_rows, i_decay) -> float:
         """Return the largest threshold T in v units that every register and state range allows.
