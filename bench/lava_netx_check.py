@@ -1,6 +1,7 @@
 """Load nirmlir's netx files in lava-dl's `netx.hdf5.Network` and compare Lava's fixed-point run with nir-run.
 
 Usage: python bench/lava_netx_check.py [--venv DIR] [--workdir DIR] [--steps N] [--cnn-steps N]
+       [--cases lif,braille,cnn,delay]
 
 This check is not part of CI: lava-nc 0.10.0 and lava-dl 0.6.0 declare Python < 3.11, need
 torch 2.3 by their metadata and a patched lava-nc on Python 3.11. The script therefore builds
@@ -19,8 +20,8 @@ Then, for each case, this interpreter (with nirmlir) lowers a NIR file with lowe
 writes the netx file with the printer and runs nirmlir's loihi2 interpreter. The venv's Python
 loads the file with `netx.hdf5.Network`, drives `net.inp` from a RingBuffer and runs it with
 `Loihi2SimCfg(select_tag="fixed_pt")`, recording u, v and the spikes of every layer. The cases
-are the NIR paper's LIF neuron on its recorded input spikes, and the braille network and the
-sinabs CNN on seeded random spikes. It prints one line per case, layer and trace, and exits
+are the NIR paper's LIF neuron on its recorded input spikes, and the braille network, the
+sinabs CNN and a dense layer behind a NIR delay node (netx `delay`) on seeded random spikes. It prints one line per case, layer and trace, and exits
 non-zero on any difference.
 """
 
@@ -158,6 +159,29 @@ def nirmlir_case(name: str, model: Path, options: str, spikes: np.ndarray, workd
     return netx_path, expected
 
 
+def write_delay_model(path: Path, rng: np.random.Generator) -> Path:
+    """Write Input(12) -> Affine -> Delay (1 to 6 steps per neuron) -> LIF(10) -> Output as a NIR file."""
+    import nir
+
+    size = 10
+    nodes = {
+        "input": nir.Input(input_type={"input": np.array([12])}),
+        "fc": nir.Affine(weight=rng.normal(0, 0.3, (size, 12)).astype(np.float32), bias=np.zeros(size, np.float32)),
+        "delay": nir.Delay(delay=(rng.integers(1, 7, size) * 1e-4).astype(np.float32)),
+        "lif": nir.LIF(
+            tau=np.full(size, 2e-3, np.float32),
+            r=np.full(size, 20.0, np.float32),
+            v_leak=np.zeros(size, np.float32),
+            v_threshold=np.full(size, 0.5, np.float32),
+            v_reset=np.zeros(size, np.float32),
+        ),
+        "output": nir.Output(output_type={"output": np.array([size])}),
+    }
+    edges = [("input", "fc"), ("fc", "delay"), ("delay", "lif"), ("lif", "output")]
+    nir.write(path, nir.NIRGraph(nodes=nodes, edges=edges))
+    return path
+
+
 def compare(name: str, expected: dict, actual: dict) -> bool:
     identical = True
     for key, values in expected.items():
@@ -177,6 +201,7 @@ def main() -> int:
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "nirmlir-lava-check", help="folder for netx files and traces")
     parser.add_argument("--steps", type=int, default=200, help="steps of random input for the braille network")
     parser.add_argument("--cnn-steps", type=int, default=30, help="steps of random input for the sinabs CNN")
+    parser.add_argument("--cases", default="lif,braille,cnn,delay", help="comma-separated cases to run")
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     build_venv(args.venv)
@@ -205,9 +230,17 @@ def main() -> int:
             "lower-to-loihi2{dt=1e-4}",
             (rng.random((args.cnn_steps, 2, 34, 34)) < 0.2).astype(np.int64),
         ),
+        (
+            "delay",
+            write_delay_model(args.workdir / "delay.nir", rng),
+            "lower-to-loihi2{dt=1e-4}",
+            (rng.random((args.steps, 12)) < 0.3).astype(np.int64),
+        ),
     ]
     identical = True
     for name, model, options, spikes in cases:
+        if name not in args.cases.split(","):
+            continue
         netx_path, expected = nirmlir_case(name, model, options, spikes, args.workdir)
         input_path = args.workdir / f"{name}_input.npy"
         output_path = args.workdir / f"{name}_lava.npz"
