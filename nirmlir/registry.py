@@ -17,6 +17,7 @@ PASSES: dict[str, str] = {
     "lower-to-speck": "nirmlir.passes.lower_to_speck:LowerToSpeckPass",
     "lower-to-xylo": "nirmlir.passes.lower_to_xylo:LowerToXyloPass",
     "lower-to-spinnaker2": "nirmlir.passes.lower_to_spinnaker2:LowerToSpiNNaker2Pass",
+    "map-to-cores": "nirmlir.passes.map_to_cores:MapToCoresPass",
 }
 """Pass name -> "module:ClassName" of the ModulePass subclass that implements it."""
 
@@ -29,6 +30,7 @@ PASS_SUMMARIES: dict[str, str] = {
     "lower-to-speck": "map IF layers onto Speck cores (nir or snn to speck, discretized as sinabs does)",
     "lower-to-xylo": "map fxp (or nir) graphs onto a Xylo chip variant, checking its limits",
     "lower-to-spinnaker2": "lower snn (or nir, discretized first) to SpiNNaker2 populations and projections",
+    "map-to-cores": "assign fxp neurons to a chip's cores (greedy, metis, hypergraph or cpsat) within its capacities",
 }
 """One line of `nir-opt --help` per pass; `nir-opt --help-passes` lists the options."""
 

@@ -143,7 +143,14 @@ def build_argument_parser() -> argparse.ArgumentParser:
         "--calibration-input",
         metavar="FILE",
         help="input data (.npy, .npz, .csv or NIR data) for lower-to-fixedpoint and quantize: sizes the "
-        "states under calibrate=true and gives the report's spike agreement",
+        "states under calibrate=true and gives the report's spike agreement; for map-to-cores: gives the "
+        "firing rates of the traffic",
+    )
+    parser.add_argument(
+        "--mapping-report",
+        metavar="FILE",
+        help="write the report of map-to-cores as JSON (cores used, per-core occupancy, spike traffic, "
+        "mapping time) and print it as a table on stderr",
     )
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="print the quantization report as a table on stderr"
@@ -400,9 +407,26 @@ def write_module_text(args, text: str) -> None:
     write_text(args.output, text)
 
 
+def run_with_mapping_report(args) -> int:
+    """Run nir-opt; write map-to-cores' report to --mapping-report and print it as a table on stderr."""
+    if args.mapping_report is None:
+        return run_with_quantization_report(args)
+    from nirmlir.mapping.report import collect_reports, format_table, write_report
+
+    with collect_reports() as documents:
+        status = run_with_quantization_report(args)
+    if status != EXIT_OK:
+        return status
+    if not documents:
+        raise DiagnosticError("--mapping-report needs map-to-cores in the pipeline")
+    write_report(args.mapping_report, documents)
+    print(format_table(documents), file=sys.stderr)
+    return status
+
+
 def run_with_op_graph(args) -> int:
     """Run nir-opt; then write the DOT of --view-op-graph, and its PNG when Graphviz is installed."""
-    status = run_with_quantization_report(args)
+    status = run_with_mapping_report(args)
     if args.view_op_graph is None or status != EXIT_OK:
         return status
     write_text(args.view_op_graph, "\n".join(args.op_graphs))
@@ -446,7 +470,7 @@ def with_calibration_input(passes: list, path: str | None) -> list:
 
     quantizing = [index for index, instance in enumerate(passes) if hasattr(instance, "calibration_input")]
     if not quantizing:
-        raise DiagnosticError("--calibration-input needs lower-to-fixedpoint or quantize in the pipeline")
+        raise DiagnosticError("--calibration-input needs lower-to-fixedpoint or quantize in the pipeline (or map-to-cores)")
     passes = list(passes)
     for index in quantizing:
         if passes[index].calibration_input is None:

@@ -1,0 +1,28 @@
+// Speck diagnostics: per-core kernel memory and destinations, for every strategy.
+// RUN: nir-opt %s --split-input-file --verify-diagnostics -p 'map-to-cores{target=speck strategy=greedy}'
+// RUN: nir-opt %s --split-input-file --verify-diagnostics -p 'map-to-cores{target=speck strategy=hypergraph}'
+// 64 input channels, 128 output channels, 3x3 kernel: 64 * 2^(4 + 7) = 131072 entries; the largest core has 65536.
+fxp.graph @kernel_memory attributes {dt = 0.001 : f64} {
+  %in = fxp.input "in" {scale = 1.0 : f64} : tensor<64x3x3xi8>
+  %conv = fxp.conv2d "conv"(%in) {weight = dense<1> : tensor<128x64x3x3xi8>, weight_bits = 8 : i64, weight_scale = dense<0.001> : tensor<f64>, input_scale = 1.0 : f64, folded_gain = dense<1.0> : tensor<f64>, saturate = true, stride = array<i64: 1, 1>, padding = array<i64: 0, 0>, dilation = array<i64: 1, 1>, groups = 1 : i64} : tensor<64x3x3xi8> -> tensor<128x1x1xi16>
+  // expected-error @+1 {{kernel memory: the layer needs 131072 entries but the largest core of SynSense Speck has 65536 (short by 65536)}}
+  %l = fxp.lif "l"(%conv) {voltage_decay = dense<4096> : tensor<128x1x1xi16>, leak = dense<0> : tensor<128x1x1xi16>, v_threshold = dense<100> : tensor<128x1x1xi16>, v_reset = dense<0> : tensor<128x1x1xi16>, spike_test = "gt", spike_timing = "after_update", reset = "to_reset_value", max_spikes_per_step = 1 : i64, decay_kind = "kept_fraction_q12", decay_min_step = 0 : i64, rounding = "toward_zero", voltage_scale = dense<0.001> : tensor<f64>, voltage_bits = 16 : i64, voltage_saturate = true} : tensor<128x1x1xi16> -> tensor<128x1x1xi8>
+  fxp.output "out"(%l) {scale = dense<1.0> : tensor<f64>} : tensor<128x1x1xi8>
+}
+
+// -----
+
+// A layer that feeds three layers needs three destinations; a Speck core has two.
+fxp.graph @destinations attributes {dt = 0.001 : f64} {
+  %in = fxp.input "in" {scale = 1.0 : f64} : tensor<2x4x4xi8>
+  %c0 = fxp.conv2d "c0"(%in) {weight = dense<1> : tensor<2x2x1x1xi8>, weight_bits = 8 : i64, weight_scale = dense<0.001> : tensor<f64>, input_scale = 1.0 : f64, folded_gain = dense<1.0> : tensor<f64>, saturate = true, stride = array<i64: 1, 1>, padding = array<i64: 0, 0>, dilation = array<i64: 1, 1>, groups = 1 : i64} : tensor<2x4x4xi8> -> tensor<2x4x4xi16>
+  // expected-error @+1 {{destinations: the layer sends to 3 layers but a core of SynSense Speck sends to 2 (short by 1)}}
+  %l0 = fxp.lif "l0"(%c0) {voltage_decay = dense<4096> : tensor<2x4x4xi16>, leak = dense<0> : tensor<2x4x4xi16>, v_threshold = dense<100> : tensor<2x4x4xi16>, v_reset = dense<0> : tensor<2x4x4xi16>, spike_test = "gt", spike_timing = "after_update", reset = "to_reset_value", max_spikes_per_step = 1 : i64, decay_kind = "kept_fraction_q12", decay_min_step = 0 : i64, rounding = "toward_zero", voltage_scale = dense<0.001> : tensor<f64>, voltage_bits = 16 : i64, voltage_saturate = true} : tensor<2x4x4xi16> -> tensor<2x4x4xi8>
+  %c1 = fxp.conv2d "c1"(%l0) {weight = dense<1> : tensor<2x2x1x1xi8>, weight_bits = 8 : i64, weight_scale = dense<0.001> : tensor<f64>, input_scale = 1.0 : f64, folded_gain = dense<1.0> : tensor<f64>, saturate = true, stride = array<i64: 1, 1>, padding = array<i64: 0, 0>, dilation = array<i64: 1, 1>, groups = 1 : i64} : tensor<2x4x4xi8> -> tensor<2x4x4xi16>
+  %l1 = fxp.lif "l1"(%c1) {voltage_decay = dense<4096> : tensor<2x4x4xi16>, leak = dense<0> : tensor<2x4x4xi16>, v_threshold = dense<100> : tensor<2x4x4xi16>, v_reset = dense<0> : tensor<2x4x4xi16>, spike_test = "gt", spike_timing = "after_update", reset = "to_reset_value", max_spikes_per_step = 1 : i64, decay_kind = "kept_fraction_q12", decay_min_step = 0 : i64, rounding = "toward_zero", voltage_scale = dense<0.001> : tensor<f64>, voltage_bits = 16 : i64, voltage_saturate = true} : tensor<2x4x4xi16> -> tensor<2x4x4xi8>
+  %c2 = fxp.conv2d "c2"(%l0) {weight = dense<1> : tensor<2x2x1x1xi8>, weight_bits = 8 : i64, weight_scale = dense<0.001> : tensor<f64>, input_scale = 1.0 : f64, folded_gain = dense<1.0> : tensor<f64>, saturate = true, stride = array<i64: 1, 1>, padding = array<i64: 0, 0>, dilation = array<i64: 1, 1>, groups = 1 : i64} : tensor<2x4x4xi8> -> tensor<2x4x4xi16>
+  %l2 = fxp.lif "l2"(%c2) {voltage_decay = dense<4096> : tensor<2x4x4xi16>, leak = dense<0> : tensor<2x4x4xi16>, v_threshold = dense<100> : tensor<2x4x4xi16>, v_reset = dense<0> : tensor<2x4x4xi16>, spike_test = "gt", spike_timing = "after_update", reset = "to_reset_value", max_spikes_per_step = 1 : i64, decay_kind = "kept_fraction_q12", decay_min_step = 0 : i64, rounding = "toward_zero", voltage_scale = dense<0.001> : tensor<f64>, voltage_bits = 16 : i64, voltage_saturate = true} : tensor<2x4x4xi16> -> tensor<2x4x4xi8>
+  %c3 = fxp.conv2d "c3"(%l0) {weight = dense<1> : tensor<2x2x1x1xi8>, weight_bits = 8 : i64, weight_scale = dense<0.001> : tensor<f64>, input_scale = 1.0 : f64, folded_gain = dense<1.0> : tensor<f64>, saturate = true, stride = array<i64: 1, 1>, padding = array<i64: 0, 0>, dilation = array<i64: 1, 1>, groups = 1 : i64} : tensor<2x4x4xi8> -> tensor<2x4x4xi16>
+  %l3 = fxp.lif "l3"(%c3) {voltage_decay = dense<4096> : tensor<2x4x4xi16>, leak = dense<0> : tensor<2x4x4xi16>, v_threshold = dense<100> : tensor<2x4x4xi16>, v_reset = dense<0> : tensor<2x4x4xi16>, spike_test = "gt", spike_timing = "after_update", reset = "to_reset_value", max_spikes_per_step = 1 : i64, decay_kind = "kept_fraction_q12", decay_min_step = 0 : i64, rounding = "toward_zero", voltage_scale = dense<0.001> : tensor<f64>, voltage_bits = 16 : i64, voltage_saturate = true} : tensor<2x4x4xi16> -> tensor<2x4x4xi8>
+  fxp.output "out"(%l1, %l2, %l3) {scale = dense<1.0> : tensor<f64>} : tensor<2x4x4xi8>
+}

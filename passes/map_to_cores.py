@@ -1,0 +1,119 @@
+"""`map-to-cores`: assign every neuron of each fxp graph to a core of a chip, within the core capacities.
+
+The pass writes the mapping on each neuron op as the discardable attribute
+`cores = array<i64: core, count, core, count, ...>`: runs of consecutive neurons, in row-major
+order, each with its core. Its report (cores used, occupancy, traffic, time) goes
+to `nir-opt --mapping-report`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from xdsl.context import Context
+from xdsl.dialects.builtin import DenseArrayBase, ModuleOp
+from xdsl.passes import ModulePass
+
+from nirmlir.dense import i64_array, ints_from_array
+from nirmlir.diagnostics import DiagnosticError, Location
+from nirmlir.dialects import fxp
+from nirmlir.passes.levels import check_input_level
+
+CORES_ATTRIBUTE = "cores"
+
+
+def encode_cores(cores: np.ndarray) -> DenseArrayBase:
+    """Return the run-length attribute (core, count, ...) of a per-neuron core array."""
+    if cores.size == 0:
+        return i64_array([])
+    starts = np.flatnonzero(np.concatenate([[True], cores[1:] != cores[:-1]]))
+    counts = np.diff(np.concatenate([starts, [cores.size]]))
+    return i64_array(np.stack([cores[starts], counts], axis=1).ravel().tolist())
+
+
+def decode_cores(attribute: DenseArrayBase) -> np.ndarray:
+    """Return the core of each neuron from a run-length `cores` attribute."""
+    values = np.array(ints_from_array(attribute), dtype=np.int64).reshape(-1, 2)
+    return np.repeat(values[:, 0], values[:, 1])
+
+
+@dataclass(frozen=True)
+class MapToCoresPass(ModulePass):
+    """Place the neurons of fxp graphs on a chip's cores and record the placement on each neuron op."""
+
+    name = "map-to-cores"
+
+    target: str = "loihi2"
+    """Chip whose cores to fill: loihi2, spinnaker2, speck or xylo."""
+    strategy: str = "greedy"
+    """greedy (in order, a new core per group), metis (graph partitioning), hypergraph (connectivity metric) or cpsat (exact, small graphs)."""
+    seed: int = 0
+    """Seed of the partitioners and of CP-SAT."""
+    chips: int = 1
+    """Number of chips whose cores the graph may use."""
+    time_limit: int = 10
+    """Seconds that the cpsat strategy may search before it reports its best mapping and the optimality gap."""
+    calibration_input: str | None = None
+    """Input file (.npy, .npz, .csv or NIR data) whose simulation gives each neuron's firing rate; without it every rate is 1."""
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        from nirmlir.mapping.check import measure, violations
+        from nirmlir.mapping.extract import extract_network
+        from nirmlir.mapping.report import build_document, publish
+        from nirmlir.mapping.strategies import map_network
+        from nirmlir.mapping.targets import get_target
+
+        check_input_level(op, self.name, "fxp", "fxp")
+        target = get_target(self.target)
+        if self.chips < 1:
+            raise DiagnosticError(f"map-to-cores: chips is {self.chips}; expected at least 1")
+        if target.whole_layers and self.chips != 1:
+            raise DiagnosticError(f"map-to-cores: target '{target.name}' maps one chip; expected chips=1")
+        core_count = target.cores_per_chip * self.chips
+        for graph in [graph for graph in op.ops if isinstance(graph, fxp.GraphOp)]:
+            network = extract_network(graph)
+            rates = None if self.calibration_input is None else firing_rates(graph, network, self.calibration_input)
+            start = time.perf_counter()
+            result = map_network(network, target, core_count, self.strategy, self.seed, rates, self.time_limit)
+            seconds = time.perf_counter() - start
+            usage = measure(network, target, core_count, result.mapping, rates)
+            problems = violations(network, target, core_count, result.mapping, usage)
+            if problems:
+                raise DiagnosticError(f"map-to-cores: the {self.strategy} mapping of graph @{network.graph_name} exceeds a capacity: "
+                                      f"{problems[0]}", Location(node_path=(network.graph_name,)))
+            for index, cores in result.mapping.items():
+                network.groups[index].op.attributes[CORES_ATTRIBUTE] = encode_cores(cores)
+            publish(build_document(network, target, usage, result.mapping, strategy=self.strategy, seed=self.seed,
+                                   seconds=seconds, rates_from=self.calibration_input, note=result.note,
+                                   optimality_gap=result.optimality_gap))
+
+
+def firing_rates(graph: fxp.GraphOp, network, path: str) -> dict[int, np.ndarray]:
+    """Return, per group, each neuron's mean nonzero outputs per step when the graph runs on the input file.
+
+    Inputs count their nonzero samples, and neuron groups their output (spike counts, or the
+    state of non-spiking groups) being nonzero, averaged over batch and steps.
+    """
+    from nirmlir.simulator import compile_graph
+    from nirmlir.simulator.io import read_input
+
+    inputs = {}
+    input_groups = [group for group in network.groups if not group.placed]
+    for group in input_groups:
+        key = None if len(input_groups) == 1 else group.name
+        data = np.asarray(read_input(path, group.shape, key=key, node=group.name), dtype=np.float64)
+        inputs[group.name] = data if data.ndim == len(group.shape) + 2 else data[None]
+    program = compile_graph(graph)
+    names = [group.name for group in network.groups if group.placed]
+    traces = program.run(inputs, names)
+    rates = {}
+    for index, group in enumerate(network.groups):
+        if not group.placed:
+            values = inputs[group.name]
+        else:
+            trace = traces[group.name]
+            values = trace["spikes"] if "spikes" in trace else trace["v"]
+        rates[index] = (values != 0).mean(axis=(0, 1)).reshape(-1)
+    return rates
