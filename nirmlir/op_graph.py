@@ -9,7 +9,7 @@ is how recurrent edges appear in the graph regions of nir. Ops with regions (`ni
 cluster of the graph it instantiates.
 
 Ops placed on a core become a cluster per core inside their graph's cluster. An op is placed
-by its `core` property or attribute (an integer, as the speck dialect has), or by a `mapping`
+by the `cores` attribute that map-to-cores writes, by its `core` property or attribute (an integer, as the speck dialect has), or by a `mapping`
 attribute: an integer, a string, or a dictionary with a `core` entry.
 """
 
@@ -18,7 +18,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 
-from xdsl.dialects.builtin import DictionaryAttr, IntegerAttr, StringAttr, SymbolRefAttr
+from xdsl.dialects.builtin import DenseArrayBase, DictionaryAttr, IntegerAttr, StringAttr, SymbolRefAttr
 from xdsl.ir import Block, BlockArgument, Operation, SSAValue
 
 from nirmlir.diagnostics import emit_warning
@@ -32,7 +32,17 @@ def quote(text: str) -> str:
 
 
 def core_of(op: Operation) -> str | None:
-    """Return the core an op is placed on, as text, or None for an op without a placement."""
+    """Return the core an op is placed on, as text, or None for an op without a placement.
+
+    The `cores` attribute of map-to-cores (`array<i64: core, count, ...>`, runs of neurons
+    and their core) gives its one core, or the list of cores when its neurons are split.
+    """
+    runs = op.attributes.get("cores")
+    if isinstance(runs, DenseArrayBase):
+        values = [int(value) for value in runs.get_values()]
+        cores = sorted({core for core, count in zip(values[::2], values[1::2]) if count > 0})
+        if cores:
+            return ", ".join(str(core) for core in cores)
     placement = None
     # Checked against None, because an attribute such as IntegerAttr(0) can be falsy.
     for found in (op.properties.get("core"), op.attributes.get("core"), op.attributes.get("mapping")):

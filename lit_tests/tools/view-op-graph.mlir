@@ -31,6 +31,13 @@
 // CHECK-NEXT:     }
 // CHECK-NEXT:   }
 
+// map-to-cores writes `cores` runs (core, count, ...); an op split over cores gets a cluster of its own.
+// CHECK:          label="nir.graph @split";
+// CHECK:          label="core 2";
+// CHECK-NEXT:     {{n[0-9]+}} [label="a\nnir.lif\ntensor<4xf32>"];
+// CHECK:          label="core 0, 1";
+// CHECK-NEXT:     {{n[0-9]+}} [label="b\nnir.lif\ntensor<4xf32>"];
+
 // A nir.subgraph node points at the cluster of the graph it instantiates.
 // CHECK:        subgraph [[INNER:cluster_[0-9]+]] {
 // CHECK-NEXT:     label="nir.graph @inner";
@@ -65,6 +72,12 @@ nir.graph @recurrent {
   %rec = nir.affine "rec"(%lif) {weight = dense<0.5> : tensor<2x2xf32>, bias = dense<0.0> : tensor<2xf32>, mapping = 0 : i64} : tensor<2xf32>
   %gain = nir.scale "gain"(%rec) {scale = dense<2.0> : tensor<2xf32>, mapping = "north"} : tensor<2xf32>
   nir.output "output"(%gain) : tensor<2xf32>
+}
+nir.graph @split {
+  %input = nir.input "input" : tensor<4xf32>
+  %a = nir.lif "a"(%input) {tau = dense<0.0025> : tensor<4xf32>, r = dense<1.0> : tensor<4xf32>, v_leak = dense<0.0> : tensor<4xf32>, v_threshold = dense<0.1> : tensor<4xf32>, v_reset = dense<0.0> : tensor<4xf32>, cores = array<i64: 2, 4>} : tensor<4xf32>
+  %b = nir.lif "b"(%a) {tau = dense<0.0025> : tensor<4xf32>, r = dense<1.0> : tensor<4xf32>, v_leak = dense<0.0> : tensor<4xf32>, v_threshold = dense<0.1> : tensor<4xf32>, v_reset = dense<0.0> : tensor<4xf32>, cores = array<i64: 1, 2, 0, 2>} : tensor<4xf32>
+  nir.output "output"(%b) : tensor<4xf32>
 }
 nir.graph @inner {
   %x = nir.input "x" : tensor<2xf32>
