@@ -1,8 +1,8 @@
 """Measurement of a mapping against a target's capacities, independent of the strategy that made it.
 
-A mapping gives every placed group one core index per neuron (flat, row-major). Traffic counts,
-for each source neuron, its firing rate times the number of distinct cores other than its own
-that hold at least one of its targets; spikes from graph inputs come from off the chip, so every
+A mapping gives every placed group one core index per neuron (flat, row-major). Traffic is the
+sum over source neurons of the firing rate times the number of distinct other cores that contain
+at least one target of the neuron. Spikes from graph inputs come from off the chip, so every
 destination core counts for them. Spikes to graph outputs leave the chip and are not counted.
 """
 

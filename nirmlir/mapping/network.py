@@ -1,8 +1,8 @@
 """Neuron-level connectivity of a graph: neuron groups and the synapses between their neurons.
 
 Synapses are never listed one by one. Each path from a source group to a target group is a chain
-of stages (dense weights, convolution or pooling windows, reshapes), and a query pulls labels of
-target neurons (their core, or their partitioning atom) back along the chain to the source
+of stages: dense weights, convolution or pooling windows, and reshapes. A query pulls a label of
+each target neuron (its core, or its partitioning atom) back along the chain to the source
 neurons. The result is the set of distinct (source neuron, label) pairs, whose size is about the
 number of source neurons times the labels each reaches, so a million-neuron convolutional network
 never builds a weight matrix.

@@ -403,7 +403,8 @@ def _cpsat(network: Network, target: Target, core_count: int, atoms: Atoms, rate
                 blocks[neuron_atoms] = hint[index]
         objective = _objective(hyperedges, weights, edges_source, blocks, placed)
         outcome = f"no mapping better than greedy's found in {solver.wall_time:.2f} s, so greedy's is kept"
-    bound = solver.best_objective_bound
+    # The traffic is never negative, so a negative bound of the relaxation says no more than 0.
+    bound = max(0.0, solver.best_objective_bound)
     gap = 0.0 if status == cp_model.OPTIMAL or objective <= 0 else max(0.0, (objective - bound) / objective)
     note = f"CP-SAT on {placed} atoms and {cores} cores, {outcome}"
     return Result(mapping, note, gap)

@@ -12,7 +12,7 @@ class Target:
     """The cores of one chip and what each core holds.
 
     A capacity of None has no published figure and is reported but not enforced. On targets
-    with `whole_layers`, each core holds exactly one neuron group, sized by the memory
+    with `whole_layers`, each core contains exactly one neuron group, sized by the memory
     formulas of Speck instead of by neuron and synapse counts.
     """
 

@@ -1,0 +1,313 @@
+"""Tests of map-to-cores: every mapping is checked against the chip capacities by a brute-force
+reference written here, which builds each synapse explicitly and shares no code with the pass."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nirmlir.context import make_context
+from nirmlir.dense import ints_from_array, numpy_from_dense
+from nirmlir.dialects import fxp
+from nirmlir.parser import parse_module
+from nirmlir.passes.map_to_cores import decode_cores, encode_cores
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLES = REPO / "examples"
+STRATEGIES = ["greedy", "metis", "hypergraph"]
+CAPACITY = {
+    # target: (cores, neurons per core, synapse entries per core)
+    "loihi2": (128, 8192, 131072),
+    "spinnaker2": (152, 256, 32768),
+}
+
+
+def nir_opt(*args: str) -> subprocess.CompletedProcess:
+    script = Path(sys.executable).with_name("nir-opt")
+    return subprocess.run([str(script), *args], capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def fxp_models(tmp_path_factory) -> dict[str, Path]:
+    """The bundled CNN and RNN examples lowered to fxp text."""
+    folder = tmp_path_factory.mktemp("fxp")
+    models = {}
+    for name in ("cnn", "rnn"):
+        result = nir_opt(str(EXAMPLES / f"{name}.nir"), "--lower-to-fixedpoint=dt=1e-3", "-o", str(folder / f"{name}.mlir"))
+        assert result.returncode == 0, result.stderr
+        models[name] = folder / f"{name}.mlir"
+    return models
+
+
+# --------------------------------------------------------------------------------------
+# The reference: explicit synapse lists built op by op
+# --------------------------------------------------------------------------------------
+
+
+def _op_synapses(op) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Return (output index, input index) of every synapse of one op, and the weight of each when it has weights."""
+    out_shape = fxp.tensor_shape(op.results[0].type)
+    in_shape = fxp.tensor_shape(op.operands[0].type)
+    if isinstance(op, fxp.AffineOp):
+        weight = numpy_from_dense(op.weight)
+        rows, columns = np.nonzero(weight)
+        return rows, columns, weight[rows, columns]
+    if isinstance(op, fxp.Conv2dOp | fxp.SumPool2dOp):
+        if isinstance(op, fxp.Conv2dOp):
+            weight = numpy_from_dense(op.weight)
+            kernel, groups, dilation = weight.shape[2:], op.groups.value.data, ints_from_array(op.dilation)
+        else:
+            weight = None
+            kernel, groups, dilation = ints_from_array(op.kernel_size), out_shape[0], (1, 1)
+        stride, padding = ints_from_array(op.stride), ints_from_array(op.padding)
+        outputs, inputs, weights = [], [], []
+        per_group_out, per_group_in = out_shape[0] // groups, in_shape[0] // groups
+        for co, y, x in itertools.product(*(range(size) for size in out_shape)):
+            group = co // per_group_out
+            for ci_local, a, b in itertools.product(range(per_group_in), range(kernel[0]), range(kernel[1])):
+                iy = y * stride[0] + a * dilation[0] - padding[0]
+                ix = x * stride[1] + b * dilation[1] - padding[1]
+                if not (0 <= iy < in_shape[1] and 0 <= ix < in_shape[2]):
+                    continue
+                ci = group * per_group_in + ci_local
+                if weight is not None and weight[co, ci_local, a, b] == 0:
+                    continue
+                outputs.append(np.ravel_multi_index((co, y, x), out_shape))
+                inputs.append(np.ravel_multi_index((ci, iy, ix), in_shape))
+                weights.append(1 if weight is None else weight[co, ci_local, a, b])
+        return np.array(outputs), np.array(inputs), np.array(weights) if weight is not None else None
+    size = math.prod(out_shape)
+    return np.arange(size), np.arange(size), None
+
+
+def reference_synapses(graph) -> tuple[dict[str, int], list[tuple[str, str, np.ndarray, np.ndarray]]]:
+    """Return the size of every input and neuron op, and (source, target, source index, target index) synapse lists.
+
+    A synapse joins a source neuron to a target neuron through ops that are not neurons; the
+    explicit lists are composed op by op as sparse boolean matrices.
+    """
+    sizes = {}
+    for op in graph.body.block.ops:
+        if isinstance(op, fxp.InputOp | fxp.NeuronOp):
+            sizes[op.node_name.data] = math.prod(fxp.tensor_shape(op.results[0].type))
+
+    def reach(value) -> list[tuple[str, np.ndarray]]:
+        """Return (source name, boolean matrix value index x source index) for every source of `value`."""
+        op = value.owner
+        size = math.prod(fxp.tensor_shape(value.type))
+        if isinstance(op, fxp.InputOp | fxp.NeuronOp):
+            return [(op.node_name.data, np.eye(size, dtype=bool))]
+        outputs, inputs, _ = _op_synapses(op)
+        step = np.zeros((size, math.prod(fxp.tensor_shape(op.operands[0].type))), dtype=bool)
+        step[outputs, inputs] = True
+        result = []
+        for operand in op.operands:
+            for source, matrix in reach(operand):
+                result.append((source, (step.astype(np.float32) @ matrix.astype(np.float32)) > 0))
+        return result
+
+    synapses = []
+    for op in graph.body.block.ops:
+        if isinstance(op, fxp.NeuronOp):
+            for operand in op.operands:
+                for source, matrix in reach(operand):
+                    target_index, source_index = np.nonzero(matrix)
+                    synapses.append((source, op.node_name.data, source_index, target_index))
+    return sizes, synapses
+
+
+def reference_synapse_entries(op) -> np.ndarray:
+    """Return the synapse entries of each neuron of a neuron op: nonzero weights, full kernels, or one per edge."""
+    size = math.prod(fxp.tensor_shape(op.results[0].type))
+    entries = np.zeros(size, dtype=np.int64)
+    for operand in op.operands:
+        producer = operand.owner
+        while isinstance(producer, fxp.RescaleOp | fxp.DelayOp | fxp.StepDelayOp | fxp.FlattenOp | fxp.ThresholdOp):
+            producer = producer.operands[0].owner
+        if isinstance(producer, fxp.AffineOp):
+            entries += np.count_nonzero(numpy_from_dense(producer.weight), axis=1)
+        elif isinstance(producer, fxp.Conv2dOp):
+            weight = numpy_from_dense(producer.weight)
+            entries += np.repeat(np.count_nonzero(weight.reshape(weight.shape[0], -1), axis=1), size // weight.shape[0])
+        else:
+            entries += 1
+    return entries
+
+
+def check_against_reference(text: str, target: str, report: dict, rates: dict[str, np.ndarray] | None = None) -> None:
+    """Assert that the mapping in `text` respects the capacities and that the report's figures are right."""
+    module = parse_module(text, make_context(), "<mapped>")
+    graph = next(op for op in module.ops if isinstance(op, fxp.GraphOp))
+    core_count, neurons_per_core, synapses_per_core = CAPACITY[target]
+    sizes, synapses = reference_synapses(graph)
+    core_of = {}
+    neurons = np.zeros(core_count, dtype=np.int64)
+    entries = np.zeros(core_count, dtype=np.int64)
+    for op in graph.body.block.ops:
+        if isinstance(op, fxp.NeuronOp):
+            cores = decode_cores(op.attributes["cores"])
+            assert cores.size == sizes[op.node_name.data]
+            core_of[op.node_name.data] = cores
+            np.add.at(neurons, cores, 1)
+            np.add.at(entries, cores, reference_synapse_entries(op))
+    assert neurons.max() <= neurons_per_core
+    assert entries.max() <= synapses_per_core
+    assert int(np.count_nonzero(neurons)) == report["cores_used"]
+
+    traffic = 0.0
+    for source in sizes:
+        pairs = [(source_index, core_of[target_name][target_index])
+                 for name, target_name, source_index, target_index in synapses if name == source]
+        if not pairs:
+            continue
+        neuron = np.concatenate([pair[0] for pair in pairs])
+        core = np.concatenate([pair[1] for pair in pairs])
+        if source in core_of:
+            remote = core != core_of[source][neuron]
+            neuron, core = neuron[remote], core[remote]
+        distinct = np.unique(np.stack([neuron, core]), axis=1)
+        weight = np.ones(distinct.shape[1]) if rates is None else rates[source][distinct[0]]
+        traffic += float(weight.sum())
+    assert report["traffic"] == pytest.approx(traffic)
+
+
+# --------------------------------------------------------------------------------------
+# Tests
+# --------------------------------------------------------------------------------------
+
+
+def map_in_process(path: Path, **options) -> tuple[str, dict]:
+    """Run map-to-cores on the text in `path` without a subprocess; return the printed module and the report."""
+    from nirmlir.mapping.report import collect_reports
+    from nirmlir.passes.map_to_cores import MapToCoresPass
+    from nirmlir.printer import module_to_text
+
+    context = make_context()
+    module = parse_module(path.read_text(), context, str(path))
+    with collect_reports() as documents:
+        MapToCoresPass(**options).apply(context, module)
+    (report,) = documents
+    return module_to_text(module), report
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+@pytest.mark.parametrize("target", ["spinnaker2", "loihi2"])
+@pytest.mark.parametrize("model", ["cnn", "rnn"])
+def test_mapping_respects_capacities(fxp_models, model, target, strategy):
+    text, report = map_in_process(fxp_models[model], target=target, strategy=strategy, seed=3)
+    check_against_reference(text, target, report)
+
+
+def test_mapping_report_file(fxp_models, tmp_path):
+    report_path = tmp_path / "report.json"
+    result = nir_opt(str(fxp_models["cnn"]), "-p", "map-to-cores{target=spinnaker2 strategy=hypergraph}", "--mapping-report", str(report_path))
+    assert result.returncode == 0, result.stderr
+    (report,) = json.loads(report_path.read_text())["graphs"]
+    assert report["strategy"] == "hypergraph"
+    assert f"{report['cores_used']} of 152 cores" in result.stderr
+    check_against_reference(result.stdout, "spinnaker2", report)
+
+
+def test_traffic_with_simulated_rates(fxp_models, tmp_path):
+    """With --calibration-input, each source neuron's traffic is weighted by its spikes per step in a simulation."""
+    from nirmlir.simulator import compile_graph
+
+    data = (np.random.default_rng(0).random((40, 2, 16, 16)) < 0.3).astype(np.float32)
+    np.save(tmp_path / "x.npy", data)
+    report_path = tmp_path / "report.json"
+    result = nir_opt(str(fxp_models["cnn"]), "-p", "map-to-cores{target=spinnaker2 strategy=greedy}",
+                     "--calibration-input", str(tmp_path / "x.npy"), "--mapping-report", str(report_path))
+    assert result.returncode == 0, result.stderr
+    (report,) = json.loads(report_path.read_text())["graphs"]
+    assert report["traffic_unit"] == "spikes per step"
+
+    module = parse_module(fxp_models["cnn"].read_text(), make_context(), "cnn")
+    graph = next(op for op in module.ops if isinstance(op, fxp.GraphOp))
+    traces = compile_graph(graph).run({"input": data[None]}, ["if1", "if2"])
+    rates = {"input": (data != 0).mean(axis=0).ravel()}
+    for name in ("if1", "if2"):
+        rates[name] = (traces[name]["spikes"] != 0).mean(axis=(0, 1)).ravel()
+    check_against_reference(result.stdout, "spinnaker2", report, rates)
+
+
+def test_cpsat_no_worse_than_greedy(tmp_path):
+    text = (REPO / "lit_tests" / "mapping" / "cpsat.mlir").read_text()
+    source = tmp_path / "tiny.mlir"
+    source.write_text(text)
+    reports = {}
+    for strategy in ("greedy", "cpsat"):
+        mapped, reports[strategy] = map_in_process(source, target="spinnaker2", strategy=strategy, time_limit=4)
+        check_against_reference(mapped, "spinnaker2", reports[strategy])
+    assert reports["cpsat"]["traffic"] <= reports["greedy"]["traffic"]
+    assert 0.0 <= reports["cpsat"]["optimality_gap"] <= 1.0
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES + ["cpsat"])
+def test_speck_one_layer_per_core(fxp_models, strategy):
+    text, _ = map_in_process(fxp_models["cnn"], target="speck", strategy=strategy)
+    module = parse_module(text, make_context(), "<mapped>")
+    graph = next(op for op in module.ops if isinstance(op, fxp.GraphOp))
+    kernel_memory = (16384, 16384, 16384, 32768, 32768, 65536, 65536, 16384, 16384)
+    neuron_memory = (65536, 65536, 65536, 32768, 32768, 16384, 16384, 16384, 16384)
+    used = []
+    for op in graph.body.block.ops:
+        if not isinstance(op, fxp.NeuronOp):
+            continue
+        cores = np.unique(decode_cores(op.attributes["cores"]))
+        assert cores.size == 1
+        core = int(cores[0])
+        used.append(core)
+        shape = fxp.tensor_shape(op.output.type)
+        producer = op.operands[0].owner
+        if isinstance(producer, fxp.Conv2dOp):
+            features, channels, ky, kx = tuple(producer.weight.get_shape())
+            out_map = shape[1:]
+        else:
+            features = shape[0]
+            channels, height, width = fxp.tensor_shape(producer.operands[0].owner.operands[0].type)
+            ky, kx, out_map = height, width, (1, 1)
+        kernel = channels * 2 ** (math.ceil(math.log2(kx * ky)) + math.ceil(math.log2(features)))
+        neuron = features * 2 ** sum(math.ceil(math.log2(size)) for size in out_map)
+        assert kernel <= kernel_memory[core]
+        assert neuron <= neuron_memory[core]
+    assert len(set(used)) == len(used)
+
+
+def test_xylo_single_core(fxp_models):
+    text, report = map_in_process(fxp_models["rnn"], target="xylo", strategy="hypergraph")
+    assert "cores = array<i64: 0," in text
+    assert report["cores_used"] == 1
+
+
+@pytest.mark.parametrize("cores", [[0], [3, 3, 3, 1, 1, 0], [5, 4, 5, 4], []])
+def test_cores_attribute_round_trip(cores):
+    array = np.array(cores, dtype=np.int64)
+    assert decode_cores(encode_cores(array)).tolist() == cores
+
+
+def test_mapped_module_prints_and_parses(fxp_models):
+    first = nir_opt(str(fxp_models["cnn"]), "-p", "map-to-cores{target=spinnaker2 strategy=metis}")
+    assert first.returncode == 0, first.stderr
+    second = subprocess.run([str(Path(sys.executable).with_name("nir-opt"))], input=first.stdout, capture_output=True, text=True)
+    assert second.returncode == 0, second.stderr
+    assert second.stdout == first.stdout
+
+
+def test_unknown_target_diagnostic(fxp_models):
+    result = nir_opt(str(fxp_models["cnn"]), "-p", "map-to-cores{target=truenorth}")
+    assert result.returncode != 0
+    assert "unknown target 'truenorth'; expected one of loihi2, spinnaker2, speck, xylo" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_nir_level_diagnostic():
+    result = nir_opt(str(EXAMPLES / "cnn.nir"), "-p", "map-to-cores")
+    assert result.returncode != 0
+    assert "map-to-cores takes the fxp dialect" in result.stderr
