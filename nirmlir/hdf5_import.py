@@ -95,14 +95,41 @@ def import_nir(
     if ctx.get_optional_dialect(NIR.name) is None:
         ctx.load_dialect(NIR)
     name = filename if filename is not None else _source_name(source)
-    with _open_hdf5(source, name) as (file, file_descriptor):
-        reader = _FileReader(name, file_descriptor, relax_output_shapes)
-        try:
+    reader = _FileReader(name, None, relax_output_shapes)
+    try:
+        with _open_hdf5(source, name) as (file, file_descriptor):
+            reader.file_descriptor = file_descriptor
             module = reader.read_module(file)
-        except OSError as error:
-            raise reader.error(f"cannot read the HDF5 file: {error}") from error
+    except DiagnosticError:
+        raise
+    except Exception as error:
+        if not isinstance(error, OSError) and not _raised_in_h5py(error):
+            raise
+        path, field = reader.reading
+        # h5py's KeyError would print its message quoted, so take the message itself.
+        detail = error.args[0] if error.args and isinstance(error.args[0], str) else str(error)
+        raise reader.error(
+            f"cannot read the HDF5 file, which is damaged or truncated: {detail}; write it again "
+            "with nir.write",
+            path,
+            field,
+        ) from error
     reader.verify(module)
     return module
+
+
+def _raised_in_h5py(error: BaseException) -> bool:
+    """Return whether ``error`` comes from h5py or the HDF5 library (a damaged file), not from nirmlir.
+
+    h5py turns HDF5 errors into KeyError, RuntimeError, ValueError and others, whose
+    innermost traceback frame lies in h5py.
+    """
+    traceback = error.__traceback__
+    if traceback is None:
+        return False
+    while traceback.tb_next is not None:
+        traceback = traceback.tb_next
+    return "h5py" in traceback.tb_frame.f_code.co_filename
 
 
 def _source_name(source: str | os.PathLike | IO[bytes]) -> str:
@@ -140,7 +167,9 @@ def _open_hdf5(
         opener = source
     try:
         file = h5py.File(opener, "r")
-    except OSError as error:
+    except Exception as error:
+        if not isinstance(error, OSError) and not _raised_in_h5py(error):
+            raise
         raise DiagnosticError(_open_failure_message(head, error), location) from error
     with contextlib.ExitStack() as stack:
         stack.enter_context(file)
@@ -185,6 +214,8 @@ class _FileReader:
         self.file_name = file_name
         self.relax_output_shapes = relax_output_shapes
         self.file_descriptor = file_descriptor
+        # The node path and field being read, which locates an error of a damaged file.
+        self.reading: tuple[tuple[str, ...], str | None] = ((), None)
         # Each graph symbol in module order, with the node path of its graph.
         self.graph_paths: dict[str, tuple[str, ...]] = {}
         self.graph_records: dict[str, GraphRecord] = {}
@@ -222,6 +253,8 @@ class _FileReader:
 
         # Every shape is checked, so the parameter data is read only for a valid file.
         for node, field, dataset in self.deferred:
+            # A node group's HDF5 path is /node/nodes/NAME, or /node/nodes/GRAPH/nodes/NAME when nested.
+            self.reading = (tuple(dataset.parent.name.split("/")[3::2]), field)
             node.params[field] = read_array(dataset, self.file_descriptor)
         for symbol, graph in self.graph_records.items():
             self.graph_ops[symbol] = _build_graph_op(graph, symbol)
@@ -235,6 +268,7 @@ class _FileReader:
         With ``nodes``, the members are the node groups under ``nodes``, and an error is
         located at the node instead of at a field.
         """
+        self.reading = (path, None)
         members: Members = {}
         for name in group:
             item = group.get(name)
@@ -248,6 +282,7 @@ class _FileReader:
 
     def _value(self, dataset: h5py.Dataset, path: tuple[str, ...], field: str) -> str | np.ndarray | object:
         """Read a dataset with `dataset_value` after checking its size."""
+        self.reading = (path, field)
         self._check_size(dataset, path, field)
         try:
             return dataset_value(dataset)

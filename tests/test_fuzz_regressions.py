@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import nir
 import numpy as np
 import pytest
 
 import nirmlir
 from nirmlir.diagnostics import DiagnosticError
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
 def pooled_voltage_graph(second_kernel: int) -> nir.NIRGraph:
@@ -44,3 +48,26 @@ def test_one_element_pool_keeps_width() -> None:
     module = nirmlir.compile(pooled_voltage_graph(1), preset="norse", dt=1e-4, level="fxp")
     pool = next(op for op in module.walk() if getattr(op, "node_name", None) and op.node_name.data == "pool_b")
     assert str(pool.results[0].type) == "tensor<1x4x4xi64>"
+
+
+DAMAGED_FILES = [
+    # (example file, byte offset, new byte value, part of HDF5's message): one byte changed in
+    # a group's B-tree or an object header made h5py raise RuntimeError or KeyError, which
+    # the importer let through as a traceback.
+    ("lif.nir", 37319, 0x84, "number of children is greater than maximum"),
+    ("lif.nir", 16, 251, "addr overflow"),
+    ("lif.nir", 1088, 135, "bad object header version number"),
+]
+
+
+@pytest.mark.parametrize(("example", "offset", "value", "cause"), DAMAGED_FILES)
+def test_damaged_hdf5_rejected(tmp_path, example: str, offset: int, value: int, cause: str) -> None:
+    data = bytearray((EXAMPLES / example).read_bytes())
+    data[offset] = value
+    path = tmp_path / example
+    path.write_bytes(bytes(data))
+    with pytest.raises(DiagnosticError) as caught:
+        nirmlir.load(path)
+    assert str(caught.value).startswith(f"{path}")
+    assert "damaged or truncated" in caught.value.message
+    assert cause in caught.value.message
