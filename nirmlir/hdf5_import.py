@@ -50,7 +50,7 @@ from nirmlir.hdf5_format import (
     FieldKind,
     FieldSpec,
 )
-from nirmlir.hdf5_raw import bytes_backing, read_array
+from nirmlir.hdf5_raw import bytes_backing, global_heap_problem, read_array
 from nirmlir.hdf5_values import (
     bool_dense,
     broken_link,
@@ -97,8 +97,9 @@ def import_nir(
     name = filename if filename is not None else _source_name(source)
     reader = _FileReader(name, None, relax_output_shapes)
     try:
-        with _open_hdf5(source, name) as (file, file_descriptor):
+        with _open_hdf5(source, name) as (file, file_descriptor, stream):
             reader.file_descriptor = file_descriptor
+            reader.stream = stream
             module = reader.read_module(file)
     except DiagnosticError:
         raise
@@ -147,8 +148,11 @@ def _source_name(source: str | os.PathLike | IO[bytes]) -> str:
 @contextlib.contextmanager
 def _open_hdf5(
     source: str | os.PathLike | IO[bytes], name: str
-) -> Iterator[tuple[h5py.File, int | None]]:
-    """Open the file; yield it with a descriptor for direct reads (None for streams)."""
+) -> Iterator[tuple[h5py.File, int | None, IO[bytes] | None]]:
+    """Open the file; yield it with a descriptor for direct reads (None for streams) and the stream.
+
+    The stream is None for a path. For a stream, HDF5 offsets are stream offsets.
+    """
     location = Location(file=name)
     file_descriptor = None
     if isinstance(source, (str, os.PathLike)):
@@ -174,10 +178,12 @@ def _open_hdf5(
     with contextlib.ExitStack() as stack:
         stack.enter_context(file)
         # Direct reads use file offsets, which a user block at the start would shift.
-        if isinstance(opener, (str, os.PathLike)) and file.id.get_create_plist().get_userblock() == 0:
+        userblock = file.id.get_create_plist().get_userblock()
+        if isinstance(opener, (str, os.PathLike)) and userblock == 0:
             file_descriptor = os.open(opener, os.O_RDONLY)
             stack.callback(os.close, file_descriptor)
-        yield file, file_descriptor
+        stream = opener if not isinstance(opener, (str, os.PathLike)) and start == 0 and userblock == 0 else None
+        yield file, file_descriptor, stream
 
 
 def _seekable(stream: IO[bytes]) -> bool:
@@ -216,6 +222,8 @@ class _FileReader:
         self.file_descriptor = file_descriptor
         # The node path and field being read, which locates an error of a damaged file.
         self.reading: tuple[tuple[str, ...], str | None] = ((), None)
+        # The source stream, when the file is not on disk (see `_open_hdf5`).
+        self.stream: IO[bytes] | None = None
         # Each graph symbol in module order, with the node path of its graph.
         self.graph_paths: dict[str, tuple[str, ...]] = {}
         self.graph_records: dict[str, GraphRecord] = {}
@@ -284,6 +292,9 @@ class _FileReader:
         """Read a dataset with `dataset_value` after checking its size."""
         self.reading = (path, field)
         self._check_size(dataset, path, field)
+        string_info = h5py.check_string_dtype(dataset.dtype)
+        if string_info is not None and string_info.length is None:
+            self._check_global_heap(dataset, path, field)
         try:
             return dataset_value(dataset)
         except UnicodeDecodeError as error:
@@ -293,6 +304,33 @@ class _FileReader:
                 path,
                 field,
             ) from None
+
+    def _check_global_heap(self, dataset: h5py.Dataset, path: tuple[str, ...], field: str) -> None:
+        """Reject variable-length strings whose global heap would make HDF5 loop forever."""
+        if self.file_descriptor is not None:
+            file_size = os.fstat(self.file_descriptor).st_size
+
+            def read_raw(offset: int, size: int) -> bytes:
+                return os.pread(self.file_descriptor, size, offset)
+
+        elif self.stream is not None:
+            stream = self.stream
+            file_size = stream.seek(0, io.SEEK_END)
+
+            def read_raw(offset: int, size: int) -> bytes:
+                stream.seek(offset)
+                return stream.read(size)
+
+        else:
+            return
+        problem = global_heap_problem(dataset, read_raw, file_size)
+        if problem is not None:
+            raise self.error(
+                f"cannot read the HDF5 file, which is damaged: the string data of '{field}' is "
+                f"invalid: {problem}; write the file again with nir.write",
+                path,
+                field,
+            )
 
     def _check_size(self, dataset: h5py.Dataset, path: tuple[str, ...], field: str) -> None:
         """Reject a dataset larger than `MAX_TENSOR_BYTES` before any of it is read.

@@ -87,3 +87,65 @@ def _read_single_chunk(dataset: h5py.Dataset, properties: h5py.h5p.PropDCID, siz
         # Sizing the output buffer up front saves zlib from growing and copying it.
         return zlib.decompress(chunk, bufsize=size)
     return chunk
+
+
+# A variable-length string element is stored as a 4-byte length, the 8-byte address of a
+# global heap collection and a 4-byte object index (with HDF5's default 8-byte addresses).
+_VLEN_DESCRIPTOR = np.dtype([("length", "<u4"), ("collection", "<u8"), ("index", "<u4")])
+_COLLECTION_HEADER_BYTES = 16
+_OBJECT_HEADER_BYTES = 16
+
+
+def global_heap_problem(dataset: h5py.Dataset, read_raw, file_size: int) -> str | None:
+    """Return why a variable-length string dataset's global heap collections are damaged, or None.
+
+    HDF5 1.14 walks a collection's objects up to the size in its header and loops forever
+    when that size is too large and the walk meets a zero-sized object, so each collection
+    is walked here first, with bounds. ``read_raw(offset, size)`` returns bytes of the file.
+    NOTE: only contiguous datasets in files with 8-byte addresses and lengths are checked,
+    which covers what nir.write writes; compact and chunked string datasets are not.
+    """
+    if dataset.id.get_create_plist().get_layout() != h5py.h5d.CONTIGUOUS:
+        return None
+    if dataset.file.id.get_create_plist().get_sizes() != (8, 8):
+        return None
+    offset, size = dataset.id.get_offset(), dataset.id.get_storage_size()
+    if offset is None or size == 0:
+        return None
+    if size % _VLEN_DESCRIPTOR.itemsize:
+        return f"its {size} bytes of string references are not a whole number of 16-byte references"
+    if offset + size > file_size:
+        return f"its string references ({size} bytes at offset {offset}) do not fit the file of {file_size} bytes"
+    descriptors = np.frombuffer(read_raw(offset, size), dtype=_VLEN_DESCRIPTOR)
+    for address in sorted({int(address) for address in descriptors["collection"]}):
+        problem = _collection_problem(address, read_raw, file_size)
+        if problem is not None:
+            return f"the global heap collection at offset {address} {problem}"
+    return None
+
+
+def _collection_problem(address: int, read_raw, file_size: int) -> str | None:
+    if address + _COLLECTION_HEADER_BYTES > file_size:
+        return "lies beyond the end of the file"
+    header = read_raw(address, _COLLECTION_HEADER_BYTES)
+    if header[:4] != b"GCOL":
+        return None  # HDF5 itself rejects a wrong signature.
+    collection_size = int.from_bytes(header[8:16], "little")
+    end = address + collection_size
+    if collection_size < _COLLECTION_HEADER_BYTES or end > file_size:
+        return f"declares {collection_size} bytes, which do not fit the file of {file_size} bytes"
+    data = read_raw(address, collection_size)
+    # Walk the objects as HDF5 does: an object of index 0 is free space whose size counts
+    # its own header, and any other object is a header plus its data padded to 8 bytes.
+    position = _COLLECTION_HEADER_BYTES
+    while position + _OBJECT_HEADER_BYTES <= collection_size:
+        index = int.from_bytes(data[position : position + 2], "little")
+        object_size = int.from_bytes(data[position + 8 : position + 16], "little")
+        step = object_size if index == 0 else _OBJECT_HEADER_BYTES + (object_size + 7) // 8 * 8
+        if step < _OBJECT_HEADER_BYTES or position + step > collection_size:
+            return (
+                f"has an object of {object_size} bytes at byte {position} of {collection_size}, "
+                "which does not fit the collection"
+            )
+        position += step
+    return None

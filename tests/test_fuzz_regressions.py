@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import nir
@@ -71,3 +73,22 @@ def test_damaged_hdf5_rejected(tmp_path, example: str, offset: int, value: int, 
     assert str(caught.value).startswith(f"{path}")
     assert "damaged or truncated" in caught.value.message
     assert cause in caught.value.message
+
+
+def test_damaged_global_heap_rejected_without_hang(tmp_path) -> None:
+    # Byte 2072 of lif.nir is the low byte of the size of the global heap collection that
+    # holds the file's strings. Raised from 4096 to 4351 bytes, the size made HDF5 1.14
+    # loop forever when reading the 'type' string, so the check runs in a process with a
+    # time limit.
+    data = bytearray((EXAMPLES / "lif.nir").read_bytes())
+    assert data[2064:2068] == b"GCOL"
+    data[2072] = 0xFF
+    path = tmp_path / "lif.nir"
+    path.write_bytes(bytes(data))
+    nir_opt = Path(sys.executable).with_name("nir-opt")
+    result = subprocess.run([str(nir_opt), str(path)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.startswith(f"{path}:<graph>:type: error: cannot read the HDF5 file, which is damaged")
+    assert "global heap collection at offset 2064" in result.stderr
+    assert "Traceback" not in result.stderr
