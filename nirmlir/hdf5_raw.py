@@ -99,7 +99,7 @@ _OBJECT_HEADER_BYTES = 16
 def global_heap_problem(dataset: h5py.Dataset, read_raw, file_size: int) -> str | None:
     """Return why a variable-length string dataset's global heap collections are damaged, or None.
 
-    HDF5 1.14 walks a collection's objects up to the size in its header and loops forever
+    HDF5 2.0.0 (bundled with h5py 3.16) walks a collection's objects up to the size in its header and loops forever
     when that size is too large and the walk meets a zero-sized object, so each collection
     is walked here first, with bounds. ``read_raw(offset, size)`` returns bytes of the file.
     NOTE: only contiguous datasets in files with 8-byte addresses and lengths are checked,
