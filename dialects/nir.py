@@ -45,6 +45,7 @@ from xdsl.traits import IsolatedFromAbove, NoTerminator, SymbolOpInterface, Symb
 from xdsl.utils.exceptions import VerifyException
 
 from nirmlir.dense import ints_from_array, numpy_from_dense
+from nirmlir.verification import nodes_match_definitions
 
 Shape = tuple[int, ...]
 
@@ -233,12 +234,16 @@ class GraphOp(IRDLOperation):
                 raise VerifyException(
                     f"'nir.graph' op @{self.sym_name.data}: '{op.name}' is not a NIR node op"
                 )
+            if not isinstance(op.properties.get("node_name"), StringAttr):
+                return  # The op's own verifier reports it.
             node = op.node_name.data
             if node in seen:
                 raise VerifyException(
                     f"'nir.graph' op @{self.sym_name.data}: node name '{node}' is used twice"
                 )
             seen[node] = op
+        if not nodes_match_definitions(self.body.block.ops):
+            return
         cycle = memoryless_cycle(self)
         if cycle:
             chain = " -> ".join(f"'{op.node_name.data}'" for op in [*cycle, cycle[0]])

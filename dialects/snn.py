@@ -61,6 +61,7 @@ from xdsl.traits import IsolatedFromAbove, NoTerminator, SymbolOpInterface
 from xdsl.utils.exceptions import VerifyException
 
 from nirmlir.dense import ints_from_array, numpy_from_dense
+from nirmlir.verification import nodes_match_definitions
 
 Shape = tuple[int, ...]
 
@@ -241,10 +242,13 @@ def verify_stepped_graph(graph: Operation, node_class: type, is_delayed_op) -> N
         )
     if graph.body.block.args:
         raise VerifyException(f"{label}: the body block must have no arguments; use {dialect}.input ops")
-    names: set[str] = set()
     for op in graph.body.block.ops:
         if not isinstance(op, node_class):
             raise VerifyException(f"{label}: '{op.name}' is not an {dialect} node op")
+    if not nodes_match_definitions(graph.body.block.ops):
+        return
+    names: set[str] = set()
+    for op in graph.body.block.ops:
         if op.node_name.data in names:
             raise VerifyException(f"{label}: node name '{op.node_name.data}' is used twice")
         names.add(op.node_name.data)

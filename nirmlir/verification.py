@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from xdsl.ir import Operation
 from xdsl.utils.exceptions import DiagnosticException, VerifyException
@@ -29,3 +29,18 @@ def verify_module(module: Operation, locate: OpLocator | None = None) -> None:
             if not message.startswith("'"):
                 message = f"'{op.name}' op {message}"
             raise DiagnosticError(message, location, op=op) from error
+
+
+def nodes_match_definitions(ops: Iterable[Operation]) -> bool:
+    """Return whether every op has the properties and types its IRDL definition requires.
+
+    A graph verifier reads its nodes' properties, but verification runs in pre-order, so
+    the nodes are verified only after the graph. A graph verifier returns early when this
+    is false, and the node's own verifier then reports the problem at the node.
+    """
+    for op in ops:
+        try:
+            type(op).get_irdl_definition().verify(op)
+        except VerifyException:
+            return False
+    return True

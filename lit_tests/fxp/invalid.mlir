@@ -96,3 +96,14 @@ fxp.graph @g attributes {dt = 0.0001 : f64} {
   // expected-error @+1 {{'fxp.lif' op node 'lif': 'threshold_bits' is 20; expected 2 to 16}}
   %lif = fxp.lif "lif"(%a) {voltage_decay = dense<4096> : tensor<2xi16>, leak = dense<0> : tensor<2xi16>, v_threshold = dense<100> : tensor<2xi16>, v_reset = dense<0> : tensor<2xi16>, threshold_bits = 20 : i64, spike_test = "gt", spike_timing = "after_update", reset = "to_reset_value", max_spikes_per_step = 1 : i64, decay_kind = "kept_fraction_q12", decay_min_step = 0 : i64, rounding = "toward_zero", voltage_scale = dense<0.001> : tensor<f64>, voltage_bits = 16 : i64, voltage_saturate = true} : tensor<2xi16> -> tensor<2xi8>
 }
+
+// -----
+
+// A delay without 'steps' is reported at the delay; the graph's schedule check, which reads
+// 'steps', skips a graph whose nodes break their definitions.
+fxp.graph @g attributes {dt = 0.0001 : f64} {
+  %x = fxp.input "x" {scale = 1.0 : f64} : tensor<2xi8>
+  // expected-error @+1 {{'fxp.step_delay' op property 'steps' expected in operation 'fxp.step_delay'}}
+  %back = fxp.step_delay "back"(%x) {stepr = 1 : i64} : tensor<2xi8>
+  fxp.output "out"(%back) {scale = dense<1.0> : tensor<f64>} : tensor<2xi8>
+}

@@ -348,3 +348,13 @@ nir.graph @inner {
   %l = nir.linear "l"(%a) {weight = dense<0.5> : tensor<2x2xf32>} : tensor<2xf32>
   nir.output "out"(%l) : tensor<2xf32>
 }
+
+// -----
+
+// A node without its name is reported at the node, not as a crash of the graph's check of
+// unique names.
+nir.graph @g {
+  %a = nir.input "a" : tensor<2xf32>
+  // expected-error @+1 {{'nir.scale' op property 'node_name' expected in operation 'nir.scale'}}
+  %s = "nir.scale"(%a) <{scale = dense<1.0> : tensor<2xf32>}> : (tensor<2xf32>) -> tensor<2xf32>
+}

@@ -79,3 +79,15 @@ snn.graph @g attributes {dt = 0.0001 : f64} {
 snn.graph @g attributes {dt = -1.0 : f64} {
   %a = snn.input "a" : tensor<1xf32>
 }
+
+// -----
+
+// A back edge's delay without 'steps' is reported at the delay, not as a crash of the graph's
+// schedule check, which reads 'steps'.
+snn.graph @g attributes {dt = 0.0001 : f64} {
+  %x = snn.input "x" : tensor<2xf32>
+  // expected-error @+1 {{'snn.step_delay' op property 'steps' expected in operation 'snn.step_delay'}}
+  %back = snn.step_delay "back"(%s) {stepr = 1 : i64} : tensor<2xf32>
+  %s = snn.scale "s"(%back) {scale = dense<1.0> : tensor<2xf64>} : tensor<2xf32>
+  snn.output "out"(%s) : tensor<2xf32>
+}
