@@ -107,3 +107,93 @@ fxp.graph @g attributes {dt = 0.0001 : f64} {
   %back = fxp.step_delay "back"(%x) {stepr = 1 : i64} : tensor<2xi8>
   fxp.output "out"(%back) {scale = dense<1.0> : tensor<f64>} : tensor<2xi8>
 }
+
+// -----
+
+// Neuron state parameters are integers.
+fxp.graph @g attributes {dt = 0.0001 : f64} {
+  %in = fxp.input "in" {scale = 1.0 : f64} : tensor<2xi16>
+  // expected-error @+1 {{'fxp.lif' op node 'lif': 'voltage_decay' must be an integer tensor, got tensor<2xf32>}}
+  %lif = fxp.lif "lif"(%in) {voltage_decay = dense<0.5> : tensor<2xf32>, leak = dense<0> : tensor<2xi16>, v_threshold = dense<100> : tensor<2xi16>, v_reset = dense<0> : tensor<2xi16>, spike_test = "gt", spike_timing = "after_update", reset = "to_reset_value", max_spikes_per_step = 1 : i64, decay_kind = "kept_fraction_q12", decay_min_step = 0 : i64, rounding = "toward_zero", voltage_scale = dense<0.001> : tensor<f64>, voltage_bits = 16 : i64, voltage_saturate = true} : tensor<2xi16> -> tensor<2xi8>
+}
+
+// -----
+
+// Scales are f64 tensors.
+fxp.graph @g attributes {dt = 0.0001 : f64} {
+  %in = fxp.input "in" {scale = 1.0 : f64} : tensor<2xi16>
+  // expected-error @+1 {{'fxp.lif' op node 'lif': 'voltage_scale' must be an f64 tensor, got tensor<i32>}}
+  %lif = fxp.lif "lif"(%in) {voltage_decay = dense<4096> : tensor<2xi16>, leak = dense<0> : tensor<2xi16>, v_threshold = dense<100> : tensor<2xi16>, v_reset = dense<0> : tensor<2xi16>, spike_test = "gt", spike_timing = "after_update", reset = "to_reset_value", max_spikes_per_step = 1 : i64, decay_kind = "kept_fraction_q12", decay_min_step = 0 : i64, rounding = "toward_zero", voltage_scale = dense<1> : tensor<i32>, voltage_bits = 16 : i64, voltage_saturate = true} : tensor<2xi16> -> tensor<2xi8>
+}
+
+// -----
+
+// decay_min_step cannot be negative.
+fxp.graph @g attributes {dt = 0.0001 : f64} {
+  %in = fxp.input "in" {scale = 1.0 : f64} : tensor<2xi16>
+  // expected-error @+1 {{'fxp.lif' op node 'lif': 'decay_min_step' must be at least 0}}
+  %lif = fxp.lif "lif"(%in) {voltage_decay = dense<4096> : tensor<2xi16>, leak = dense<0> : tensor<2xi16>, v_threshold = dense<100> : tensor<2xi16>, v_reset = dense<0> : tensor<2xi16>, spike_test = "gt", spike_timing = "after_update", reset = "to_reset_value", max_spikes_per_step = 1 : i64, decay_kind = "kept_fraction_q12", decay_min_step = -1 : i64, rounding = "toward_zero", voltage_scale = dense<0.001> : tensor<f64>, voltage_bits = 16 : i64, voltage_saturate = true} : tensor<2xi16> -> tensor<2xi8>
+}
+
+// -----
+
+// Edges into one node carry one shape, because the node sums them.
+fxp.graph @g attributes {dt = 0.0001 : f64} {
+  %a = fxp.input "a" {scale = 1.0 : f64} : tensor<2xi8>
+  %b = fxp.input "b" {scale = 1.0 : f64} : tensor<3xi8>
+  // expected-error @+1 {{'fxp.affine' op node 'fc': operand 1 has type tensor<3xi8> but operand 0 has shape [2]; every edge into a node must carry the same shape, because the node sums them}}
+  %fc = "fxp.affine"(%a, %b) <{node_name = "fc", weight = dense<100> : tensor<2x2xi8>, weight_bits = 8 : i64, weight_scale = dense<6.25e-05> : tensor<f64>, input_scale = 1.0 : f64, folded_gain = dense<1.0> : tensor<f64>, saturate = true}> : (tensor<2xi8>, tensor<3xi8>) -> tensor<2xi32>
+}
+
+// -----
+
+// An input scale is a positive finite number.
+fxp.graph @g attributes {dt = 0.0001 : f64} {
+  // expected-error @+1 {{'fxp.input' op node 'in': 'scale' must be a positive finite number}}
+  %in = fxp.input "in" {scale = 0.0 : f64} : tensor<2xi8>
+}
+
+// -----
+
+// A weight op's input scale is a positive finite number.
+fxp.graph @g attributes {dt = 0.0001 : f64} {
+  %in = fxp.input "in" {scale = 1.0 : f64} : tensor<2xi8>
+  // expected-error @+1 {{'fxp.affine' op node 'fc': 'input_scale' must be a positive finite f64}}
+  %fc = fxp.affine "fc"(%in) {weight = dense<100> : tensor<2x2xi8>, weight_bits = 8 : i64, weight_scale = dense<6.25e-05> : tensor<f64>, input_scale = -1.0 : f64, folded_gain = dense<1.0> : tensor<f64>, saturate = true} : tensor<2xi8> -> tensor<2xi32>
+}
+
+// -----
+
+// A bias has one value per output.
+fxp.graph @g attributes {dt = 0.0001 : f64} {
+  %in = fxp.input "in" {scale = 1.0 : f64} : tensor<2xi8>
+  // expected-error @+1 {{'fxp.affine' op node 'fc': 'bias' has shape [3]; expected [2]}}
+  %fc = fxp.affine "fc"(%in) {weight = dense<100> : tensor<2x2xi8>, weight_bits = 8 : i64, weight_scale = dense<6.25e-05> : tensor<f64>, input_scale = 1.0 : f64, folded_gain = dense<1.0> : tensor<f64>, saturate = true, bias = dense<1> : tensor<3xi32>} : tensor<2xi8> -> tensor<2xi32>
+}
+
+// -----
+
+// A flatten keeps its input's integer type.
+fxp.graph @g attributes {dt = 0.0001 : f64} {
+  %image = fxp.input "image" {scale = 1.0 : f64} : tensor<4x4xi8>
+  // expected-error @+1 {{'fxp.flatten' op node 'flat': a flatten keeps the element type of its input}}
+  %flat = fxp.flatten "flat"(%image) {start_dim = 0 : i64, end_dim = -1 : i64} : tensor<4x4xi8> -> tensor<16xi16>
+}
+
+// -----
+
+// A rescale multiplier broadcasts to the value's shape.
+fxp.graph @g attributes {dt = 0.0001 : f64} {
+  %in = fxp.input "in" {scale = 1.0 : f64} : tensor<4xi32>
+  // expected-error @+1 {{'fxp.rescale' op node 'rescale': 'multiplier' has shape [3], which does not broadcast to [4]}}
+  %rescale = fxp.rescale "rescale"(%in) {multiplier = dense<3> : tensor<3xi16>, shift = 4 : i64, rounding = "nearest", saturate = true} : tensor<4xi32> -> tensor<4xi16>
+}
+
+// -----
+
+// A delay keeps its input's type.
+fxp.graph @g attributes {dt = 0.0001 : f64} {
+  %in = fxp.input "in" {scale = 1.0 : f64} : tensor<4xi8>
+  // expected-error @+1 {{'fxp.delay' op node 'delay': a delay keeps the type of its input}}
+  %delay = "fxp.delay"(%in) <{node_name = "delay", steps = dense<2> : tensor<4xi64>}> : (tensor<4xi8>) -> tensor<4xi16>
+}

@@ -358,3 +358,64 @@ nir.graph @g {
   // expected-error @+1 {{'nir.scale' op property 'node_name' expected in operation 'nir.scale'}}
   %s = "nir.scale"(%a) <{scale = dense<1.0> : tensor<2xf32>}> : (tensor<2xf32>) -> tensor<2xf32>
 }
+
+// -----
+
+// Parameters are dense tensors.
+nir.graph @g {
+  %a = nir.input "a" : tensor<2xf32>
+  // expected-error @+1 {{'nir.scale' op 1.000000e+00 : f32 should be of base attribute dense}}
+  %s = nir.scale "s"(%a) {scale = 1.0 : f32} : tensor<2xf32>
+}
+
+// -----
+
+// Graph inputs are nir.input ops, not block arguments.
+// expected-error @+1 {{'nir.graph' op @g: the body block must have no arguments; use nir.input ops for graph inputs}}
+nir.graph @g {
+^bb0(%x: tensor<2xf32>):
+  %a = nir.input "a" : tensor<2xf32>
+}
+
+// -----
+
+// A nir graph holds only nir node ops.
+// expected-error @+1 {{'nir.graph' op @g: 'snn.input' is not a NIR node op}}
+nir.graph @g {
+  %a = snn.input "a" : tensor<2xf32>
+}
+
+// -----
+
+// A convolution kernel must fit the padded input.
+nir.graph @g {
+  %a = nir.input "a" : tensor<2x2x2xf32>
+  // expected-error @+1 {{'nir.conv2d' op node 'conv': the kernel [3, 3] does not fit the input [2, 2] with this stride, padding and dilation}}
+  %c = nir.conv2d "conv"(%a) {weight = dense<1.0> : tensor<4x2x3x3xf32>, bias = dense<0.0> : tensor<4xf32>, stride = array<i64: 1, 1>, padding = array<i64: 0, 0>, dilation = array<i64: 1, 1>, groups = 1 : i64, input_shape = array<i64: 2, 2>} : tensor<2x2x2xf32> -> tensor<4x1x1xf32>
+}
+
+// -----
+
+// Pool kernels and strides are positive.
+nir.graph @g {
+  %a = nir.input "a" : tensor<2x4x4xf32>
+  // expected-error @+1 {{'nir.sum_pool2d' op node 'pool': 'kernel_size' and 'stride' must be positive}}
+  %p = nir.sum_pool2d "pool"(%a) {kernel_size = array<i64: 0, 2>, stride = array<i64: 2, 2>, padding = array<i64: 0, 0>} : tensor<2x4x4xf32> -> tensor<2x2x2xf32>
+}
+
+// -----
+
+// A flatten takes its input shape from its incoming edge.
+nir.graph @g {
+  // expected-error @+1 {{'nir.flatten' op node 'flat': the input shape is unknown; a flatten needs an incoming edge}}
+  %f = "nir.flatten"() <{node_name = "flat", start_dim = 0 : i64, end_dim = -1 : i64}> : () -> tensor<16xf32>
+}
+
+// -----
+
+// Values are tensors.
+nir.graph @g {
+  %a = nir.input "a" : tensor<2xf32>
+  // expected-error @+1 {{'nir.scale' op result 'output' at position 0 does not verify:}}
+  %s = "nir.scale"(%a) <{node_name = "s", scale = dense<1.0> : tensor<2xf32>}> : (tensor<2xf32>) -> f32
+}
