@@ -1,0 +1,170 @@
+"""Write one invalid `.nir` file per importer rejection into the folder given as argument.
+
+Each file is a small valid LIF model (Input[2] -> Affine -> LIF -> Output[2]) with one
+change, named after the rule it breaks; import-errors.test imports each and checks the
+diagnostic.
+
+    python make_bad_nir.py OUTPUT_FOLDER
+"""
+
+from __future__ import annotations
+
+import copy
+import sys
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+STRING = h5py.string_dtype()
+
+
+def write_members(group: h5py.Group, members: dict) -> None:
+    """Write dicts as groups, str as UTF-8 strings, bytes as fixed-length strings, the rest as arrays."""
+    for key, value in members.items():
+        if isinstance(value, dict):
+            write_members(group.create_group(key), value)
+        elif isinstance(value, str):
+            group.create_dataset(key, data=value, dtype=STRING)
+        elif isinstance(value, bytes):
+            group.create_dataset(key, data=np.bytes_(value))
+        else:
+            group.create_dataset(key, data=np.asarray(value))
+
+
+def io_node(kind: str, *shape: int) -> dict:
+    return {"type": kind, "shape": np.array(shape, dtype=np.int64)}
+
+
+def lif(size: int) -> dict:
+    return {
+        "type": "LIF",
+        "tau": np.full(size, 0.01, np.float32),
+        "r": np.ones(size, np.float32),
+        "v_leak": np.zeros(size, np.float32),
+        "v_threshold": np.ones(size, np.float32),
+        "v_reset": np.zeros(size, np.float32),
+    }
+
+
+def edges(*pairs: tuple[str, str]) -> np.ndarray:
+    return np.array(pairs, dtype=STRING)
+
+
+def valid_graph() -> dict:
+    return {
+        "type": "NIRGraph",
+        "nodes": {
+            "input": io_node("Input", 2),
+            "fc": {"type": "Affine", "weight": np.eye(2, dtype=np.float32), "bias": np.zeros(2, np.float32)},
+            "lif": lif(2),
+            "output": io_node("Output", 2),
+        },
+        "edges": edges(("input", "fc"), ("fc", "lif"), ("lif", "output")),
+    }
+
+
+def changed(change) -> dict:
+    """Return the valid graph after ``change(graph)`` edits it in place."""
+    graph = copy.deepcopy(valid_graph())
+    change(graph)
+    return graph
+
+
+def set_node(name: str, node: dict):
+    return lambda graph: graph["nodes"].__setitem__(name, node)
+
+
+def set_field(node: str, field: str, value):
+    return lambda graph: graph["nodes"][node].__setitem__(field, value)
+
+
+def drop_field(node: str, field: str):
+    return lambda graph: graph["nodes"][node].pop(field)
+
+
+def set_edges(*pairs: tuple[str, str]):
+    return lambda graph: graph.__setitem__("edges", edges(*pairs))
+
+
+def nested_with_two_inputs(graph: dict) -> None:
+    graph["nodes"]["lif"] = {
+        "type": "NIRGraph",
+        "nodes": {"a": io_node("Input", 2), "b": io_node("Input", 2), "n": lif(2), "out": io_node("Output", 2)},
+        "edges": edges(("a", "n"), ("b", "n"), ("n", "out")),
+    }
+
+
+GRAPHS = {
+    "unknown-type": set_node("lif", {"type": "LIFF", "tau": np.ones(2)}),
+    "unknown-field": set_field("lif", "tau_m", np.ones(2, np.float32)),
+    "missing-field": drop_field("fc", "weight"),
+    "no-type": drop_field("lif", "type"),
+    "type-not-string": set_field("lif", "type", np.int64(3)),
+    "string-weight": set_field("fc", "weight", "0.5"),
+    "non-integer-groups": set_node("fc", {
+        "type": "Conv1d", "weight": np.ones((2, 2, 1), np.float32), "bias": np.zeros(2, np.float32),
+        "stride": 1, "padding": 0, "dilation": 1, "groups": np.float64(1.5), "input_shape": 1,
+    }),
+    "bad-padding": set_node("fc", {
+        "type": "Conv1d", "weight": np.ones((2, 2, 1), np.float32), "bias": np.zeros(2, np.float32),
+        "stride": 1, "padding": "full", "dilation": 1, "groups": 1, "input_shape": 1,
+    }),
+    "zero-shape": set_node("input", io_node("Input", 0)),
+    "nan-threshold": set_field("lif", "v_threshold", np.array([1.0, np.nan], np.float32)),
+    "zero-tau": set_field("lif", "tau", np.array([0.01, 0.0], np.float32)),
+    "negative-tau": set_field("lif", "tau", np.array([-0.01, 0.01], np.float32)),
+    "dangling-edge": set_edges(("input", "fc"), ("fc", "lif1"), ("lif", "output")),
+    "duplicate-edge": set_edges(("input", "fc"), ("fc", "lif"), ("fc", "lif"), ("lif", "output")),
+    "edge-into-input": set_edges(("input", "fc"), ("fc", "lif"), ("lif", "output"), ("lif", "input")),
+    "edge-out-of-output": set_edges(("input", "fc"), ("fc", "lif"), ("lif", "output"), ("output", "fc")),
+    "edges-wrong-shape": lambda graph: graph.__setitem__("edges", np.array(["input", "fc", "lif"], dtype=STRING)),
+    "integer-edges-named-nodes": lambda graph: graph.__setitem__("edges", np.array([[0, 1]], dtype=np.int64)),
+    "no-edges": lambda graph: graph.pop("edges"),
+    "no-nodes": lambda graph: graph.pop("nodes"),
+    "node-is-dataset": lambda graph: graph["nodes"].__setitem__("extra", np.ones(2)),
+    "unknown-graph-member": lambda graph: graph.__setitem__("nodez", np.ones(2)),
+    "metadata-not-group": lambda graph: graph.__setitem__("metadata", np.ones(2)),
+    "shape-mismatch": set_field("fc", "weight", np.ones((2, 3), np.float32)),
+    "batch-dimension": set_node("input", io_node("Input", 1, 2)),
+    "scalar-neuron-root": lambda graph: (
+        graph["nodes"].__setitem__("lif", {key: (np.float32(0.01) if key != "type" else "LIF") for key in lif(2)}),
+        graph.__setitem__("edges", edges(("lif", "output"))),
+        graph["nodes"].pop("fc"),
+        graph["nodes"].pop("input"),
+    ),
+    "memoryless-cycle": set_edges(("input", "fc"), ("fc", "lif"), ("lif", "output"), ("fc", "fc")),
+    "nested-two-inputs": nested_with_two_inputs,
+}
+
+
+def write(path: Path, top: dict) -> None:
+    with h5py.File(path, "w") as file:
+        file.create_dataset("version", data="1.0.8", dtype=STRING)
+        write_members(file.create_group("node"), top)
+
+
+def main(folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, change in GRAPHS.items():
+        write(folder / f"{name}.nir", changed(change))
+
+    with h5py.File(folder / "no-node-group.nir", "w") as file:
+        file.create_dataset("version", data="1.0.8", dtype=STRING)
+    write(folder / "top-not-graph.nir", lif(2))
+    # A node name with '/' is stored by HDF5 as a group inside a group.
+    slashed = valid_graph()
+    slashed["nodes"]["lif"] = {"1": lif(2)}
+    write(folder / "slash-in-name.nir", slashed)
+
+    valid = folder / "valid.nir"
+    write(valid, valid_graph())
+    data = valid.read_bytes()
+    (folder / "truncated.nir").write_bytes(data[: len(data) // 2])
+    (folder / "empty.nir").write_bytes(b"")
+    # torch.save writes a ZIP archive whose first entry contains a pickle.
+    (folder / "pickle.nir").write_bytes(b"PK\x03\x04" + b"\x00" * 60)
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]))
