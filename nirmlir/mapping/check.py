@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from nirmlir.mapping.network import Network, source_label_pairs
+from nirmlir.mapping.network import Network, sorted_unique, source_label_pairs
 from nirmlir.mapping.targets import Target
 
 Mapping = dict[int, np.ndarray]
@@ -67,13 +67,13 @@ def measure(network: Network, target: Target, core_count: int, mapping: Mapping,
         if group.placed:
             own = mapping[source][neuron]
             remote = core != own
-            destination_keys.append(np.unique(own[remote] * core_count + core[remote]))
+            destination_keys.append(sorted_unique(own[remote] * core_count + core[remote]))
         weight = rates[source][neuron[remote]] if rates is not None else np.ones(int(remote.sum()))
         by_group[group.name] = float(weight.sum())
         traffic += by_group[group.name]
     destinations = np.zeros(core_count, dtype=np.int64)
     if destination_keys:
-        pairs = np.unique(np.concatenate(destination_keys))
+        pairs = sorted_unique(np.concatenate(destination_keys))
         destinations = np.bincount(pairs // core_count, minlength=core_count)
 
     usage = Usage(core_count, neurons, synapses, fan_in, destinations, traffic, by_group)

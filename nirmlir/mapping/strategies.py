@@ -143,10 +143,15 @@ def map_network(network: Network, target: Target, core_count: int, strategy: str
     if strategy == "cpsat":
         return _cpsat(network, target, core_count, atoms, rates, seed, time_limit)
     partition = _metis if strategy == "metis" else _hypergraph
-    parts = max(2, math.ceil(atoms.load.sum() / LOAD_SCALE * 1.05))
+    parts = max(1, math.ceil(atoms.load.sum() / LOAD_SCALE * 1.05))
+    if parts == 1:
+        mapping = atoms.expand(np.zeros(atoms.count, dtype=np.int64))
+        if not violations(network, target, core_count, mapping):
+            return Result(mapping, "the graph fits one core")
+        parts = 2
     for _ in range(RETRIES):
         parts = min(parts, core_count)
-        blocks = partition(atoms, network, target, parts, rates, seed)
+        blocks = _rebalance(partition(atoms, network, target, parts, rates, seed), atoms, parts)
         mapping = atoms.expand(blocks)
         problems = violations(network, target, core_count, mapping)
         if not problems:
@@ -156,6 +161,42 @@ def map_network(network: Network, target: Target, core_count: int, strategy: str
         parts = math.ceil(parts * 1.15) + 1
     group = network.groups[network.placed()[-1]]
     raise network.error(group, f"{strategy}: no partition into at most {parts} cores met the capacities: {problems[0]}")
+
+
+def _rebalance(blocks: np.ndarray, atoms: Atoms, parts: int) -> np.ndarray:
+    """Move atoms out of blocks whose load exceeds one core into the least loaded blocks.
+
+    Partitioners treat the balance as a target, not a hard limit, so a block may end up slightly
+    over. Moving the smallest atoms first keeps the change to the partition small.
+    """
+    import heapq
+
+    placed = atoms.placed_count
+    load = atoms.load[:placed]
+    totals = np.bincount(blocks[:placed], weights=load, minlength=parts)
+    if totals.max() <= LOAD_SCALE:
+        return blocks
+    blocks = blocks.copy()
+    heap = [(float(total), block) for block, total in enumerate(totals)]
+    heapq.heapify(heap)
+    for block in np.flatnonzero(totals > LOAD_SCALE):
+        members = np.flatnonzero(blocks[:placed] == block)
+        for atom in members[np.argsort(load[members], kind="stable")]:
+            if totals[block] <= LOAD_SCALE:
+                break
+            while True:
+                total, lightest = heapq.heappop(heap)
+                if total == totals[lightest]:
+                    break
+            if lightest == block or totals[lightest] + load[atom] > LOAD_SCALE:
+                heapq.heappush(heap, (total, lightest))
+                break
+            blocks[atom] = lightest
+            totals[block] -= load[atom]
+            totals[lightest] += load[atom]
+            heapq.heappush(heap, (float(totals[lightest]), lightest))
+        heapq.heappush(heap, (float(totals[block]), block))
+    return blocks
 
 
 def lower_bound(network: Network, target: Target) -> int:
@@ -201,7 +242,12 @@ class Atoms:
         count = 0
         self.placed_count = 0
         for index in network.placed() + [i for i, g in enumerate(network.groups) if not g.placed]:
-            local = _group_atoms(network.groups[index].shape, run, cap)
+            group = network.groups[index]
+            group_cap = cap
+            if group.placed and target.synapses_per_core is not None and group.size:
+                # An atom must fit a quarter of a core's synapse entries, too.
+                group_cap = max(1, min(cap, target.synapses_per_core // (4 * max(1, int(group.synapses.max())))))
+            local = _group_atoms(group.shape, run, group_cap)
             self.of[index] = local + count
             count += int(local.max()) + 1 if local.size else 0
             if index in self._placed:
