@@ -64,6 +64,8 @@ SECTIONS = [
             ["--repeat", "3", "--check"], ["--repeat", "1", "--ops", "40", "--weights", "1000", "--check"]),
     Section("passes", "Passes: scaling over ops and weights, peak memory", "bench_passes.py",
             [], ["--layers", "4", "8", "--max-weights", "1e4", "--repeat", "1"]),
+    Section("mapping", "map-to-cores: traffic, cores and time per strategy", "bench_mapping.py",
+            [], ["--sizes", "1e3", "--no-paper"]),
     Section("nir-run", "nir-run on the paper CNN", "bench_nir_run.py",
             ["--repeat", "3"], ["--repeat", "1", "--batch", "2", "--steps", "3"], json=False, markdown=False),
     Section("nir-run-vs-snntorch-2", "nir-run against snnTorch, 2 threads", "bench_nir_run_vs_snntorch.py",
@@ -229,6 +231,13 @@ def targets_block(outcomes: dict[str, Outcome]) -> str:
     ratio = theirs / ours if ours and theirs else None
     add("`nir-opt --lower-to-fixedpoint` on the CNN no slower than snn-mlir 1.0.0", ratio,
         f"snn-mlir / nir-opt = {ratio:.2f}x ({ours:.3f} s against {theirs:.3f} s)" if ratio else "", ratio and ratio >= 1)
+    for family in ("sparse", "convolutional"):
+        worst = figure("mapping", f"hypergraph_worst_ratio_{family}")
+        add(f"hypergraph mapping at least 30 % less traffic than greedy ({family} networks)", worst,
+            f"worst hypergraph / greedy = {worst:.2f}" if worst is not None else "", worst is not None and worst <= 0.7)
+    million = figure("mapping", "million_neuron_max_seconds")
+    add("a million-neuron network mapped in under a minute (every strategy)", million,
+        f"{million:.1f} s" if million is not None else "", million is not None and million < 60)
     for threads in (2, 1):
         outcome = outcomes.get(f"nir-run-vs-snntorch-{threads}")
         run_ratio = nir_run_ratio(outcome.output) if outcome else None
