@@ -133,6 +133,21 @@ GRAPHS = {
         graph["nodes"].pop("fc"),
         graph["nodes"].pop("input"),
     ),
+    "stride-per-axis": set_node("fc", {
+        "type": "Conv1d", "weight": np.ones((2, 2, 1), np.float32), "bias": np.zeros(2, np.float32),
+        "stride": np.array([1, 1]), "padding": 0, "dilation": 1, "groups": 1, "input_shape": 1,
+    }),
+    "input-shape-with-channels": set_node("fc", {
+        "type": "Conv1d", "weight": np.ones((2, 2, 1), np.float32), "bias": np.zeros(2, np.float32),
+        "stride": 1, "padding": 0, "dilation": 1, "groups": 1, "input_shape": np.array([2, 1]),
+    }),
+    "shape-not-list": set_node("input", {"type": "Input", "shape": np.ones((2, 1), np.int64)}),
+    "field-is-group": set_field("fc", "weight", {"data": np.ones(2)}),
+    "edges-not-names": lambda graph: graph.__setitem__("edges", np.array([[0.5, 1.5]])),
+    "type-not-utf8": set_field("lif", "type", b"LIF\xff"),
+    "output-without-shape-or-edge": lambda graph: (
+        graph["nodes"].__setitem__("spare", {"type": "Output"}),
+    ),
     "memoryless-cycle": set_edges(("input", "fc"), ("fc", "lif"), ("lif", "output"), ("fc", "fc")),
     "nested-two-inputs": nested_with_two_inputs,
 }
