@@ -69,8 +69,8 @@ class MapToCoresPass(ModulePass):
         target = get_target(self.target)
         if self.chips < 1:
             raise DiagnosticError(f"map-to-cores: chips is {self.chips}; expected at least 1")
-        if target.whole_layers and self.chips != 1:
-            raise DiagnosticError(f"map-to-cores: target '{target.name}' maps one chip; expected chips=1")
+        if (target.whole_layers or target.cores_per_chip == 1) and self.chips != 1:
+            raise DiagnosticError(f"map-to-cores: target '{target.name}' maps one chip; expected chips=1, not {self.chips}")
         core_count = target.cores_per_chip * self.chips
         for graph in [graph for graph in op.ops if isinstance(graph, fxp.GraphOp)]:
             network = extract_network(graph)

@@ -1,5 +1,7 @@
 // Xylo Audio 2 has one core: every strategy places all neurons on core 0 after checking the limits.
 // RUN: nir-opt %s --split-input-file --verify-diagnostics -p 'map-to-cores{target=xylo strategy=metis}'
+// RUN: not nir-opt %s --split-input-file -p 'map-to-cores{target=xylo chips=2}' 2>&1 | filecheck %s --check-prefix=CHIPS
+// CHIPS: error: map-to-cores: target 'xylo' maps one chip; expected chips=1, not 2
 fxp.graph @inputs attributes {dt = 0.001 : f64} {
   // expected-error @+1 {{input channels: the graph has 20 but SynSense Xylo Audio 2 (SYNS61201) has 16 (short by 4)}}
   %in = fxp.input "in" {scale = 1.0 : f64} : tensor<20xi8>
