@@ -96,12 +96,16 @@ _COLLECTION_HEADER_BYTES = 16
 _OBJECT_HEADER_BYTES = 16
 
 
-def global_heap_problem(dataset: h5py.Dataset, read_raw, file_size: int) -> str | None:
+def global_heap_problem(
+    dataset: h5py.Dataset, read_raw, file_size: int, checked: set[int] | None = None
+) -> str | None:
     """Return why a variable-length string dataset's global heap collections are damaged, or None.
 
     HDF5 2.0.0 (bundled with h5py 3.16) walks a collection's objects up to the size in its header and loops forever
     when that size is too large and the walk meets a zero-sized object, so each collection
     is walked here first, with bounds. ``read_raw(offset, size)`` returns bytes of the file.
+    ``checked`` holds the addresses of collections found intact: they are skipped, and the
+    intact ones are added, because the strings of a whole file share a few collections.
     NOTE: only contiguous datasets in files with 8-byte addresses and lengths are checked,
     which covers what nir.write writes; compact and chunked string datasets are not.
     """
@@ -117,10 +121,12 @@ def global_heap_problem(dataset: h5py.Dataset, read_raw, file_size: int) -> str 
     if offset + size > file_size:
         return f"its string references ({size} bytes at offset {offset}) do not fit the file of {file_size} bytes"
     descriptors = np.frombuffer(read_raw(offset, size), dtype=_VLEN_DESCRIPTOR)
-    for address in sorted({int(address) for address in descriptors["collection"]}):
+    checked = set() if checked is None else checked
+    for address in sorted({int(address) for address in descriptors["collection"]} - checked):
         problem = _collection_problem(address, read_raw, file_size)
         if problem is not None:
             return f"the global heap collection at offset {address} {problem}"
+        checked.add(address)
     return None
 
 

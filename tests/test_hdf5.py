@@ -27,6 +27,8 @@ from nirmlir.dense import numpy_from_dense
 from nirmlir.diagnostics import DiagnosticError, Location
 from nirmlir.dialects.nir import NODE_OPS, GraphOp, NIRNodeOp, SubgraphOp, make_node
 from nirmlir.hdf5 import FORMAT_VERSION, export_nir, import_nir
+from nirmlir import hdf5_import
+from nirmlir.hdf5_import import EAGER_READ_BYTES
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 STRING = h5py.string_dtype()
@@ -1012,10 +1014,18 @@ def test_huge_chunked_dataset_rejected_unread(tmp_path: Path, monkeypatch) -> No
 
 
 def test_shape_error_before_data_read(tmp_path: Path, monkeypatch) -> None:
-    nodes = {"input": io_node("Input", 3), "fc": affine(2, 4), "output": io_node("Output", 2)}
+    # 5000 x 4 float32 weights are 80,000 bytes, more than the importer reads before the checks.
+    nodes = {"input": io_node("Input", 3), "fc": affine(5000, 4), "output": io_node("Output", 5000)}
     path = write_raw(tmp_path / "g.nir", graph(nodes, chain("input", "fc", "output")))
-    # Shapes are checked on placeholders, so a mismatch never reads a weight.
-    monkeypatch.setattr("nirmlir.hdf5_import.read_array", pytest.fail)
+    # Shapes are checked on placeholders, so a mismatch never reads a large weight.
+    assert 5000 * 4 * 4 > EAGER_READ_BYTES
+    small_read = hdf5_import.read_array
+
+    def read_small_only(dataset, file_descriptor):
+        assert dataset.size * dataset.dtype.itemsize <= EAGER_READ_BYTES, f"read {dataset.name} before the checks"
+        return small_read(dataset, file_descriptor)
+
+    monkeypatch.setattr("nirmlir.hdf5_import.read_array", read_small_only)
     error = reject(path)
 
     assert "'input' (Input) gives shape [3] but 'fc' (Affine) expects [4]" in error.message
