@@ -40,7 +40,7 @@ from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xdsl.utils.exceptions import VerifyException
 
 from nirmlir.dense import dense_from_numpy, element_type_for, i64_array
-from nirmlir.diagnostics import DiagnosticError, Location
+from nirmlir.diagnostics import DiagnosticError, Location, emit_warning
 from nirmlir.dialects.nir import NIR, GraphOp, NIRNodeOp, ParamValue, Shape, make_node
 from nirmlir.hdf5_format import (
     GRAPH_ENTRIES,
@@ -514,6 +514,14 @@ class _FileReader:
                 node.declared_shape = value
             elif value is not None:
                 node.params[spec.name] = value
+        if nir_type in ("CubaLI", "CubaLIF") and "w_in" not in node.params:
+            # Files written before nir stored w_in lack it; say so, because a model exported
+            # with another input weight then behaves differently without any error.
+            emit_warning(
+                f"node '{node.name}' ({nir_type}) has no 'w_in' dataset; using nir 1.0.8's "
+                "default input weight 1.0 for every neuron",
+                Location(file=self.file_name, node_path=path, field="w_in"),
+            )
         _fill_defaults(node)
         return node
 

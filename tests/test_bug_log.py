@@ -594,11 +594,6 @@ def test_w_in_missing_defaults_to_one(tmp_path: Path) -> None:
     np.testing.assert_array_equal(nir.read(exported).nodes["lif"].w_in, np.ones(3))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the importer fills the missing w_in with 1.0 silently: no attribute, warning or log "
-    "entry records that the default was applied",
-)
 def test_w_in_default_recorded(tmp_path: Path, caplog: pytest.LogCaptureFixture, recwarn) -> None:
     params = {"type": "CubaLIF", "tau_syn": full(2e-3, 3), "tau_mem": full(4e-3, 3), "r": ones(3),
               "v_leak": zeros(3), "v_threshold": ones(3), "v_reset": zeros(3)}
