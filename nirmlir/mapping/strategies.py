@@ -20,7 +20,7 @@ from nirmlir.mapping.network import Network, source_label_pairs
 from nirmlir.mapping.targets import Target
 
 STRATEGIES = ("greedy", "metis", "hypergraph", "cpsat")
-MAX_ATOMS = 150_000
+MAX_ATOMS = 100_000
 CPSAT_MAX_ATOMS = 300
 """Largest graph, in atoms, that the CP-SAT model accepts: its size grows with atoms times cores."""
 RATE_SCALE = 1000
