@@ -142,7 +142,7 @@ def previous_outcomes(page: str) -> dict[str, Outcome]:
     return outcomes
 
 
-def machine_block(loads: list[float], quick: bool) -> str:
+def machine_block(loads: list[float], quick: bool, sections: list[str]) -> str:
     """Describe the processor, memory, Python, packages and load of this run."""
     model = platform.processor() or platform.machine()
     try:
@@ -164,7 +164,8 @@ def machine_block(loads: list[float], quick: bool) -> str:
         f"memory, {platform.system()} {platform.release()}, Python {platform.python_version()}; "
         + ", ".join(versions) + ".",
         "",
-        f"Load average (1 min) during the run: {min(loads):.2f} to {max(loads):.2f}. A load near 1 is the "
+        f"Load average (1 min) during the last run, of {', '.join(sections)}: {min(loads):.2f} to "
+        f"{max(loads):.2f}. Each block below states the load of its own run. A load near 1 is the "
         "benchmark alone on one core; above that, other work shared the machine, which slows absolute "
         "times but hardly the ratios, because each ratio compares two sides measured in the same rounds.",
     ]
@@ -282,7 +283,8 @@ def main() -> None:
 
     page = options.page.read_text() if options.page.exists() else "# Benchmarks\n"
     # Sections not run now keep their block, and the targets use the figures it records.
-    page = replace_block(page, "machine", "Machine", machine_block(loads, options.quick))
+    names = [section.name for section in sections]
+    page = replace_block(page, "machine", "Machine", machine_block(loads, options.quick, names))
     page = replace_block(page, "targets", "Targets", targets_block({**previous_outcomes(page), **outcomes}))
     for section in sections:
         page = replace_block(page, section.name, section.title, render_block(section, outcomes[section.name], options.quick))
