@@ -13,9 +13,6 @@ KNOWN_UNCHECKED = {
     "'{}' must be a dense tensor",
     # The lit case's annotation ends before the kernel dimension names.
     "'weight' has shape {}; expected rank {} (C_out, C_in/groups, {})",
-    # NOTE: reachable, but without a lit case yet.
-    "'bias' has shape {}, which does not broadcast to the output shape {}",
-    "{}: more than one spike per step needs a positive 'v_threshold'",
 }
 
 

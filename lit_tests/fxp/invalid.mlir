@@ -197,3 +197,13 @@ fxp.graph @g attributes {dt = 0.0001 : f64} {
   // expected-error @+1 {{'fxp.delay' op node 'delay': a delay keeps the type of its input}}
   %delay = "fxp.delay"(%in) <{node_name = "delay", steps = dense<2> : tensor<4xi64>}> : (tensor<4xi8>) -> tensor<4xi16>
 }
+
+// -----
+
+// Several spikes per step need a positive threshold, which each spike subtracts.
+fxp.graph @g attributes {dt = 0.0001 : f64} {
+  %in = fxp.input "in" {scale = 1.0 : f64} : tensor<2xi16>
+  // expected-error @+1 {{'fxp.lif' op node 'lif': more than one spike per step needs a positive 'v_threshold'}}
+  %lif = fxp.lif "lif"(%in) {voltage_decay = dense<4096> : tensor<2xi16>, leak = dense<0> : tensor<2xi16>, v_threshold = dense<0> : tensor<2xi16>, v_reset = dense<0> : tensor<2xi16>, spike_test = "gt", spike_timing = "after_update", reset = "subtract", max_spikes_per_step = 3 : i64, decay_kind = "kept_fraction_q12", decay_min_step = 0 : i64, rounding = "toward_zero", voltage_scale = dense<0.001> : tensor<f64>, voltage_bits = 16 : i64, voltage_saturate = true} : tensor<2xi16> -> tensor<2xi8>
+  fxp.output "out"(%lif) {scale = dense<1.0> : tensor<f64>} : tensor<2xi8>
+}

@@ -419,3 +419,12 @@ nir.graph @g {
   // expected-error @+1 {{'nir.scale' op result 'output' at position 0 does not verify:}}
   %s = "nir.scale"(%a) <{node_name = "s", scale = dense<1.0> : tensor<2xf32>}> : (tensor<2xf32>) -> f32
 }
+
+// -----
+
+// A bias may broadcast to the output shape but not widen it.
+nir.graph @g {
+  %a = nir.input "a" : tensor<2xf32>
+  // expected-error @+1 {{'nir.affine' op node 'fc': 'bias' has shape [2, 3], which does not broadcast to the output shape [3]}}
+  %s = nir.affine "fc"(%a) {weight = dense<1.0> : tensor<3x2xf32>, bias = dense<0.0> : tensor<2x3xf32>} : tensor<2xf32> -> tensor<3xf32>
+}
