@@ -90,8 +90,8 @@ def _op_synapses(op) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
 def reference_synapses(graph) -> tuple[dict[str, int], list[tuple[str, str, np.ndarray, np.ndarray]]]:
     """Return the size of every input and neuron op, and (source, target, source index, target index) synapse lists.
 
-    A synapse joins a source neuron to a target neuron through ops that are not neurons; the
-    explicit lists are composed op by op as sparse boolean matrices.
+    A synapse joins a source neuron to a target neuron through ops that are not neurons. The
+    lists come from composing, op by op, boolean matrices of every op's explicit synapses.
     """
     sizes = {}
     for op in graph.body.block.ops:
