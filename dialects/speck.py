@@ -158,6 +158,8 @@ class GraphOp(IRDLOperation):
             names.add(op.node_name.data)
             inputs += isinstance(op, InputOp)
             if isinstance(op, CoreOp):
+                if not isinstance(op.properties.get("core"), IntegerAttr):
+                    continue  # The op's own verifier reports the malformed core number at its line.
                 index = op.core.value.data
                 if index in cores:
                     raise VerifyException(

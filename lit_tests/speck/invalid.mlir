@@ -274,3 +274,14 @@ speck.graph @g attributes {dt = 1.0 : f64} {
   %in = speck.input "in" {source = "external"} : tensor<2x8x8xi32>
   %in2 = speck.input "in2" {source = "external"} : tensor<2x8x8xi32>
 }
+
+// -----
+
+// A core number that is not an integer is the op's error, not a crash of the graph check (found by fuzzing).
+speck.graph @two_cores attributes {dt = 1.0 : f64} {
+  %in = speck.input "in" {source = "external"} : tensor<2x8x8xi32>
+  // expected-error@+1 {{'speck.core' op i64 should be of base attribute integer}}
+  %conv = speck.core "conv"(%in) {core = i64, weight = dense<1> : tensor<4x2x3x3xi8>, bias = dense<[0, 1, -2, 3]> : tensor<4xi8>, stride = array<i64: 1, 1>, padding = array<i64: 1, 1>, threshold_high = 10 : i64, threshold_low = -10 : i64, return_to_zero = false, leak_enable = true, monitor_enable = false, destinations = array<i64: 1>, pooling = array<i64: 2>, feature_shift = array<i64: 0>, voltage_scale = 0.1 : f64} : tensor<2x8x8xi32> -> tensor<4x4x4xi32>
+  %fc = speck.core "fc"(%conv) {core = 1 : i64, weight = dense<-3> : tensor<3x4x4x4xi8>, bias = dense<0> : tensor<3xi8>, stride = array<i64: 1, 1>, padding = array<i64: 0, 0>, threshold_high = 100 : i64, threshold_low = -32768 : i64, return_to_zero = true, leak_enable = false, monitor_enable = true, destinations = array<i64>, pooling = array<i64>, feature_shift = array<i64>, voltage_scale = 0.01 : f64} : tensor<4x4x4xi32> -> tensor<3x1x1xi32>
+  speck.output "out"(%fc) : tensor<3x1x1xi32>
+}
