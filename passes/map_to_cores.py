@@ -1,4 +1,4 @@
-"""`map-to-cores`: assign every neuron of each fxp graph to a core of a chip, within the core capacities.
+"""`map-to-cores`: assign every neuron of each fxp, loihi2 or spinnaker2 graph to a core of a chip, within the core capacities.
 
 The pass writes the mapping on each neuron op as the discardable attribute
 `cores = array<i64: core, count, core, count, ...>`: runs of consecutive neurons, in row-major
@@ -41,7 +41,7 @@ def decode_cores(attribute: DenseArrayBase) -> np.ndarray:
 
 @dataclass(frozen=True)
 class MapToCoresPass(ModulePass):
-    """Place the neurons of fxp graphs on a chip's cores and record the placement on each neuron op."""
+    """Place the neurons of fxp, loihi2 or spinnaker2 graphs on a chip's cores and record the placement on each neuron op."""
 
     name = "map-to-cores"
 
@@ -65,14 +65,17 @@ class MapToCoresPass(ModulePass):
         from nirmlir.mapping.strategies import map_network
         from nirmlir.mapping.targets import get_target
 
-        check_input_level(op, self.name, "fxp", "fxp")
+        from nirmlir.mapping.extract import MAPPABLE_GRAPHS
+
+        if not any(graph.name in MAPPABLE_GRAPHS[1:] for graph in op.ops):
+            check_input_level(op, self.name, "fxp", "fxp")
         target = get_target(self.target)
         if self.chips < 1:
             raise DiagnosticError(f"map-to-cores: chips is {self.chips}; expected at least 1")
         if (target.whole_layers or target.cores_per_chip == 1) and self.chips != 1:
             raise DiagnosticError(f"map-to-cores: target '{target.name}' maps one chip; expected chips=1, not {self.chips}")
         core_count = target.cores_per_chip * self.chips
-        for graph in [graph for graph in op.ops if isinstance(graph, fxp.GraphOp)]:
+        for graph in [graph for graph in op.ops if graph.name in MAPPABLE_GRAPHS]:
             network = extract_network(graph)
             rates = None if self.calibration_input is None else firing_rates(graph, network, self.calibration_input)
             start = time.perf_counter()
@@ -90,7 +93,7 @@ class MapToCoresPass(ModulePass):
                                    optimality_gap=result.optimality_gap))
 
 
-def firing_rates(graph: fxp.GraphOp, network, path: str) -> dict[int, np.ndarray]:
+def firing_rates(graph, network, path: str) -> dict[int, np.ndarray]:
     """Return, per group, each neuron's mean nonzero outputs per step when the graph runs on the input file.
 
     Inputs count their nonzero samples, and neuron groups their output (spike counts, or the
@@ -104,7 +107,7 @@ def firing_rates(graph: fxp.GraphOp, network, path: str) -> dict[int, np.ndarray
     for group in input_groups:
         key = None if len(input_groups) == 1 else group.name
         data = np.asarray(read_input(path, group.shape, key=key, node=group.name), dtype=np.float64)
-        inputs[group.name] = data if data.ndim == len(group.shape) + 2 else data[None]
+        inputs[group.name] = _batched(data, group.shape, group.name, path)
     program = compile_graph(graph)
     names = [group.name for group in network.groups if group.placed]
     traces = program.run(inputs, names)
@@ -117,3 +120,24 @@ def firing_rates(graph: fxp.GraphOp, network, path: str) -> dict[int, np.ndarray
             values = trace["spikes"] if "spikes" in trace else trace["v"]
         rates[index] = (values != 0).mean(axis=(0, 1)).reshape(-1)
     return rates
+
+
+
+def _batched(data: np.ndarray, shape: tuple[int, ...], name: str, path: str) -> np.ndarray:
+    """Return input data as (B, T, *shape), accepting any trailing shape with as many elements.
+
+    Chip levels may flatten an input (SpiNNaker2 populations are flat), so the NIR shape of the
+    data is accepted there too.
+    """
+    size = int(np.prod(shape))
+    if data.ndim in (len(shape) + 1, len(shape) + 2) and data.shape[data.ndim - len(shape):] == shape:
+        return data if data.ndim == len(shape) + 2 else data[None]
+    for batch_dims in (1, 2):
+        if data.ndim > batch_dims and int(np.prod(data.shape[batch_dims:])) == size:
+            shaped = data.reshape(data.shape[:batch_dims] + shape)
+            return shaped[None] if batch_dims == 1 else shaped
+    raise DiagnosticError(
+        f"map-to-cores: the input data of node '{name}' have shape {list(data.shape)}; expected (T, {size} elements) "
+        f"or (B, T, {size} elements)",
+        Location(file=path),
+    )

@@ -311,3 +311,30 @@ def test_nir_level_diagnostic():
     result = nir_opt(str(EXAMPLES / "cnn.nir"), "-p", "map-to-cores")
     assert result.returncode != 0
     assert "map-to-cores takes the fxp dialect" in result.stderr
+
+
+@pytest.mark.parametrize("chip", ["loihi2", "spinnaker2"])
+def test_chip_level_connectivity_matches_fxp(chip, fxp_models, tmp_path):
+    """The same placement costs the same traffic and fan-in whether the synapses come from fxp or a chip level."""
+    from nirmlir.mapping.check import measure
+    from nirmlir.mapping.extract import extract_network
+    from nirmlir.mapping.strategies import map_network
+    from nirmlir.mapping.targets import TARGETS
+
+    chip_path = tmp_path / f"cnn.{chip}.mlir"
+    result = nir_opt(str(EXAMPLES / "cnn.nir"), "-p", f"lower-to-{chip}{{dt=1e-3}}", "-o", str(chip_path))
+    assert result.returncode == 0, result.stderr
+    networks = {}
+    for level, path in (("fxp", fxp_models["cnn"]), (chip, chip_path)):
+        module = parse_module(path.read_text(), make_context(), str(path))
+        networks[level] = extract_network(next(op for op in module.ops if op.name.endswith(".graph")))
+    target = TARGETS["spinnaker2"]
+    fxp_mapping = map_network(networks["fxp"], target, 152, "hypergraph", 0).mapping
+
+    by_name = {networks["fxp"].groups[index].name: cores for index, cores in fxp_mapping.items()}
+    chip_mapping = {index: by_name[networks[chip].groups[index].name] for index in networks[chip].placed()}
+    fxp_usage = measure(networks["fxp"], target, 152, fxp_mapping)
+    chip_usage = measure(networks[chip], target, 152, chip_mapping)
+    assert chip_usage.traffic == fxp_usage.traffic
+    assert chip_usage.fan_in.tolist() == fxp_usage.fan_in.tolist()
+    assert chip_usage.neurons.tolist() == fxp_usage.neurons.tolist()

@@ -16,10 +16,14 @@ ELEMENTWISE = (fxp.RescaleOp, fxp.ThresholdOp, fxp.DelayOp, fxp.StepDelayOp, fxp
 """Ops that keep every neuron's flat index: a neuron's spikes pass through them to the same index."""
 
 
-def extract_network(graph: fxp.GraphOp) -> Network:
-    """Return the neuron groups of `graph` (inputs, then neuron ops in schedule order) and their paths."""
-    extractor = _Extractor(graph)
-    return extractor.run()
+def extract_network(graph: Operation) -> Network:
+    """Return the neuron groups of an fxp, loihi2 or spinnaker2 graph (inputs, then neuron ops in
+    schedule order) and the paths of synapses between them."""
+    if isinstance(graph, fxp.GraphOp):
+        return _Extractor(graph).run()
+    from nirmlir.mapping.extract_chips import CHIP_EXTRACTORS
+
+    return CHIP_EXTRACTORS[graph.name](graph).run()
 
 
 def node_name(op: Operation) -> str:
@@ -31,27 +35,42 @@ def _shape(value: SSAValue) -> tuple[int, ...]:
 
 
 class _Extractor:
-    def __init__(self, graph: fxp.GraphOp):
+    """Extraction from an fxp graph; subclasses in `extract_chips` read the chip dialects."""
+
+    def __init__(self, graph: Operation):
         self.graph = graph
         self.graph_name = graph.sym_name.data
         self.group_of_op: dict[Operation, int] = {}
         self.network = Network([], [], self.graph_name)
 
+    INPUT: tuple[type, ...] = (fxp.InputOp,)
+    NEURON: tuple[type, ...] = (fxp.NeuronOp,)
+    OUTPUT: tuple[type, ...] = (fxp.OutputOp,)
+    RESHAPE: tuple[type, ...] = ELEMENTWISE
+
     def run(self) -> Network:
         ops = list(self.graph.body.block.ops)
         for op in ops:
-            if isinstance(op, fxp.InputOp):
-                self._add_group(Group(node_name(op), _shape(op.output), placed=False, op=op), op)
+            if isinstance(op, self.INPUT):
+                self._add_group(Group(node_name(op), _shape(op.results[0]), placed=False, op=op), op)
         for op in ops:
-            if isinstance(op, fxp.NeuronOp):
-                self._add_group(Group(node_name(op), _shape(op.output), placed=True, op=op), op)
+            if isinstance(op, self.NEURON):
+                self._add_group(Group(node_name(op), _shape(op.results[0]), placed=True, op=op), op)
         for op in ops:
-            if isinstance(op, fxp.NeuronOp):
+            if isinstance(op, self.NEURON):
                 self._add_paths(op)
-            elif isinstance(op, fxp.OutputOp):
+            elif isinstance(op, self.OUTPUT):
                 for operand in op.operands:
                     self._mark_readout(operand, set())
         return self.network
+
+    def own_stages(self, neuron: Operation) -> list[Stage]:
+        """Return the synapse stages that a neuron op contains itself (a chip layer's weights); fxp has none."""
+        return []
+
+    def self_stages(self, neuron: Operation) -> list[Stage] | None:
+        """Return the stages of recurrent synapses that a neuron op contains from its own neurons, if any."""
+        return None
 
     def _add_group(self, group: Group, op: Operation) -> None:
         self.group_of_op[op] = len(self.network.groups)
@@ -69,8 +88,12 @@ class _Extractor:
         target = self.group_of_op[neuron]
         group = self.network.groups[target]
         synapses = np.zeros(group.size, dtype=np.int64)
+        recurrent = self.self_stages(neuron)
+        if recurrent is not None:
+            self.network.paths.append(Path(target, target, recurrent))
+            synapses += self._synapses_per_neuron(recurrent, group.size)
         for operand in neuron.operands:
-            for source, stages in self._trace(operand, [], set()):
+            for source, stages in self._trace(operand, self.own_stages(neuron), set()):
                 self.network.paths.append(Path(source, target, stages))
                 synapses += self._synapses_per_neuron(stages, group.size)
                 if group.layer is None:
@@ -87,8 +110,15 @@ class _Extractor:
         if op in visiting:
             raise self._error(op, "is on a cycle that passes through no neuron group")
         visiting = visiting | {op}
+        traces = []
+        for operand in op.operands:
+            traces.extend(self._trace(operand, stages + self.stages_of(op), visiting))
+        return traces
+
+    def stages_of(self, op: Operation) -> list[Stage]:
+        """Return the stages of an op between neuron groups, from its result back to its operand."""
         out_shape = _shape(op.results[0])
-        if isinstance(op, ELEMENTWISE):
+        if isinstance(op, self.RESHAPE):
             in_shape = _shape(op.operands[0])
             stage = Stage("reshape", in_shape, out_shape)
         elif isinstance(op, fxp.AffineOp):
@@ -119,13 +149,10 @@ class _Extractor:
             )
         else:
             raise self._error(op, "has no neuron-level connectivity that map-to-cores knows")
-        traces = []
-        for operand in op.operands:
-            traces.extend(self._trace(operand, stages + [stage], visiting))
-        return traces
+        return [stage]
 
-    def _dense_stage(self, op: fxp.AffineOp, out_shape: tuple[int, ...]) -> Stage:
-        weight = numpy_from_dense(op.weight)
+    def _dense_stage(self, op: Operation, out_shape: tuple[int, ...], weight_attribute=None) -> Stage:
+        weight = numpy_from_dense(op.weight if weight_attribute is None else weight_attribute)
         if weight.ndim != 2:
             raise self._error(op, f"has a weight of shape {list(weight.shape)}; map-to-cores takes (out, in) weights only")
         nonzero = weight != 0
@@ -148,7 +175,7 @@ class _Extractor:
         op = value.owner
         if op in self.group_of_op:
             self.network.groups[self.group_of_op[op]].readout = True
-        elif isinstance(op, ELEMENTWISE) and op not in visiting:
+        elif isinstance(op, self.RESHAPE) and op not in visiting:
             for operand in op.operands:
                 self._mark_readout(operand, visiting | {op})
 
@@ -168,6 +195,10 @@ def _layer_of(stages: list[Stage], shape: tuple[int, ...]) -> tuple[int, int, in
     return None
 
 
+MAPPABLE_GRAPHS = ("fxp.graph", "loihi2.graph", "spinnaker2.graph")
+"""Graph ops whose neurons map-to-cores places."""
+
+
 def extract_module(module) -> list[Network]:
-    """Return one network per fxp graph of `module`."""
-    return [extract_network(op) for op in module.ops if isinstance(op, fxp.GraphOp)]
+    """Return one network per mappable graph of `module`."""
+    return [extract_network(op) for op in module.ops if op.name in MAPPABLE_GRAPHS]
