@@ -338,3 +338,17 @@ def test_chip_level_connectivity_matches_fxp(chip, fxp_models, tmp_path):
     assert chip_usage.traffic == fxp_usage.traffic
     assert chip_usage.fan_in.tolist() == fxp_usage.fan_in.tolist()
     assert chip_usage.neurons.tolist() == fxp_usage.neurons.tolist()
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES + ["cpsat"])
+def test_graph_without_neurons(tmp_path, strategy):
+    source = tmp_path / "empty.mlir"
+    source.write_text(
+        'fxp.graph @empty attributes {dt = 0.001 : f64} {\n'
+        '  %in = fxp.input "in" {scale = 1.0 : f64} : tensor<4xi8>\n'
+        '  fxp.output "out"(%in) {scale = dense<1.0> : tensor<f64>} : tensor<4xi8>\n'
+        '}\n'
+    )
+    _, report = map_in_process(source, target="loihi2", strategy=strategy)
+    assert report["cores_used"] == 0
+    assert report["traffic"] == 0.0

@@ -133,6 +133,8 @@ def map_network(network: Network, target: Target, core_count: int, strategy: str
     if strategy not in STRATEGIES:
         raise DiagnosticError(f"map-to-cores: unknown strategy '{strategy}'; expected one of {', '.join(STRATEGIES)}")
     check_fits(network, target, core_count)
+    if not network.placed():
+        return Result({}, "the graph has no neuron group")
     if target.whole_layers:
         return _whole_layers(network, target, core_count, strategy)
     if core_count == 1:
