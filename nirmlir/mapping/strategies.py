@@ -346,7 +346,7 @@ def _hypergraph(atoms: Atoms, network: Network, target: Target, parts: int, rate
                               "install nirmlir's peers extra") from None
     if _mtkahypar_initializer is None:
         _mtkahypar_initializer = mtkahypar.initialize(2, False)
-    hyperedges, edge_weights = hyperedges_of(atoms, network, rates)
+    hyperedges, edge_weights, _ = hyperedges_of(atoms, network, rates)
     mtkahypar.set_seed(seed)
     context = _mtkahypar_initializer.context_from_preset(mtkahypar.PresetType.DEFAULT)
     context.set_partitioning_parameters(parts, 0.03, mtkahypar.Objective.KM1)
@@ -360,8 +360,8 @@ def _hypergraph(atoms: Atoms, network: Network, target: Target, parts: int, rate
     return _with_inputs(membership, atoms)
 
 
-def hyperedges_of(atoms: Atoms, network: Network, rates) -> tuple[list[list[int]], list[int]]:
-    """Return one hyperedge per source atom (its placed targets, plus itself when placed) and its integer weight."""
+def hyperedges_of(atoms: Atoms, network: Network, rates) -> tuple[list[list[int]], list[int], list[int]]:
+    """Return one hyperedge per source atom (its placed targets, plus itself when placed), its integer weight and its source atom."""
     source, target_atom, _ = atoms.edges(network, rates)
     spikes = np.zeros(atoms.count)
     for index, of in atoms.of.items():
@@ -379,7 +379,20 @@ def hyperedges_of(atoms: Atoms, network: Network, rates) -> tuple[list[list[int]
     edge_ids, starts = np.unique(pins_source, return_index=True)
     hyperedges = [chunk.tolist() for chunk in np.split(pins_target, starts[1:])]
     weights = np.maximum(1, np.rint(spikes[edge_ids] * RATE_SCALE)).astype(np.int64).tolist()
-    return hyperedges, weights
+    return hyperedges, weights, edge_ids.tolist()
+
+
+def _merge_identical(hyperedges, weights, sources, placed: int) -> tuple[list[list[int]], list[int], list[bool]]:
+    """Merge hyperedges with the same pins and the same kind of source, adding their weights.
+
+    Every input neuron of a dense layer, for one, reaches the same atoms, so the CP-SAT model
+    needs one set of variables for all of them. The flag is true for a placed source.
+    """
+    merged: dict[tuple[tuple[int, ...], bool], int] = {}
+    for edge, weight, source in zip(hyperedges, weights, sources):
+        key = (tuple(edge), source < placed)
+        merged[key] = merged.get(key, 0) + weight
+    return [list(edge) for edge, _ in merged], list(merged.values()), [flag for _, flag in merged]
 
 
 def _cpsat(network: Network, target: Target, core_count: int, atoms: Atoms, rates, seed: int, time_limit: float) -> Result:
@@ -394,7 +407,8 @@ def _cpsat(network: Network, target: Target, core_count: int, atoms: Atoms, rate
         raise network.error(group, f"cpsat: the graph has {placed} atoms but the exact model takes at most {CPSAT_MAX_ATOMS}; "
                             "use strategy=hypergraph")
     cores = min(core_count, placed, lower_bound(network, target) + 1)
-    hyperedges, weights = hyperedges_of(atoms, network, rates)
+    hyperedges, weights, placed_sources = _merge_identical(*hyperedges_of(atoms, network, rates), placed)
+
     model = cp_model.CpModel()
     x = [[model.new_bool_var(f"x{a}_{c}") for c in range(cores)] for a in range(placed)]
     for a in range(placed):
@@ -403,10 +417,12 @@ def _cpsat(network: Network, target: Target, core_count: int, atoms: Atoms, rate
         model.add(sum(int(atoms.neurons[a]) * x[a][c] for a in range(placed)) <= target.neurons_per_core)
         if target.synapses_per_core is not None:
             model.add(sum(int(atoms.synapses[a]) * x[a][c] for a in range(placed)) <= target.synapses_per_core)
+
     # Cores are interchangeable, so atom a may use only cores 0..a: every mapping has such a relabelling.
     for a in range(min(placed, cores)):
         for c in range(a + 1, cores):
             model.add(x[a][c] == 0)
+
     # Greedy's mapping starts the search, so CP-SAT reports a mapping no worse than greedy's.
     hint = greedy(network, target, core_count)
     hint_fits = max(int(cores_of.max()) for cores_of in hint.values()) < cores
@@ -417,23 +433,25 @@ def _cpsat(network: Network, target: Target, core_count: int, atoms: Atoms, rate
                 core = int(hint[index][position])
                 for c in range(cores):
                     model.add_hint(x[atom][c], c == core)
+
     terms = []
     constant = 0
-    edges_source = _hyperedge_sources(atoms, network, rates)
-    for edge, weight, source in zip(hyperedges, weights, edges_source):
+    for edge, weight, placed_source in zip(hyperedges, weights, placed_sources):
         reach = [model.new_bool_var("") for _ in range(cores)]
         for pin in edge:
             for c in range(cores):
                 model.add_implication(x[pin][c], reach[c])
         terms.extend(weight * variable for variable in reach)
-        if source < placed:
+        if placed_source:
             constant += weight
     model.minimize(sum(terms) - constant)
+
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = time_limit
     solver.parameters.random_seed = seed
     solver.parameters.num_workers = 2
     status = solver.solve(model)
+
     found = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
     if not found and not hint_fits:
         group = network.groups[network.placed()[-1]]
@@ -449,25 +467,19 @@ def _cpsat(network: Network, target: Target, core_count: int, atoms: Atoms, rate
         for index, neuron_atoms in atoms.of.items():
             if index in hint:
                 blocks[neuron_atoms] = hint[index]
-        objective = _objective(hyperedges, weights, edges_source, blocks, placed)
+        objective = _objective(hyperedges, weights, placed_sources, blocks)
         outcome = f"no mapping better than greedy's found in {solver.wall_time:.2f} s, so greedy's is kept"
-    # The traffic is never negative, so a negative bound of the relaxation says no more than 0.
+    # The traffic is never negative, so a negative bound of the relaxation is raised to 0.
     bound = max(0.0, solver.best_objective_bound)
     gap = 0.0 if status == cp_model.OPTIMAL or objective <= 0 else max(0.0, (objective - bound) / objective)
     note = f"CP-SAT on {placed} atoms and {cores} cores, {outcome}"
     return Result(mapping, note, gap)
 
 
-def _objective(hyperedges, weights, sources, blocks: np.ndarray, placed: int) -> float:
+def _objective(hyperedges, weights, placed_sources, blocks: np.ndarray) -> float:
     """Return the CP-SAT objective of `blocks`: weight times the cores each hyperedge reaches beyond its source's."""
     total = 0.0
-    for edge, weight, source in zip(hyperedges, weights, sources):
+    for edge, weight, placed_source in zip(hyperedges, weights, placed_sources):
         reached = np.unique(blocks[np.asarray(edge)]).size
-        total += weight * (reached - 1 if source < placed else reached)
+        total += weight * (reached - 1 if placed_source else reached)
     return total
-
-
-def _hyperedge_sources(atoms: Atoms, network: Network, rates) -> list[int]:
-    source, _, _ = atoms.edges(network, rates)
-    placed_source = source < atoms.placed_count
-    return np.unique(np.concatenate([source, np.unique(source[placed_source])])).tolist()
