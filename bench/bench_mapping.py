@@ -28,12 +28,14 @@ from nirmlir.dialects import fxp  # noqa: E402
 from nirmlir.mapping.check import measure, violations  # noqa: E402
 from nirmlir.mapping.extract import extract_network  # noqa: E402
 from nirmlir.mapping.network import Group, Network, Path as SynapsePath, Stage  # noqa: E402
-from nirmlir.mapping.strategies import Atoms, LOAD_SCALE, map_network  # noqa: E402
+from nirmlir.mapping.strategies import CPSAT_MAX_ATOMS, Atoms, LOAD_SCALE, map_network  # noqa: E402
 from nirmlir.mapping.targets import TARGETS  # noqa: E402
 from nirmlir.parser import parse_module  # noqa: E402
 
 STRATEGIES = ("greedy", "metis", "hypergraph")
 FAN_IN = 16
+CPSAT_SECONDS = 20
+"""Time limit of the CP-SAT strategy, which runs on the networks of at most CPSAT_MAX_ATOMS atoms."""
 PAPER = {
     "paper CNN (scnn_mnist)": "kmheckel-spyx__scnn_mnist.nir",
     "paper braille RNN": "neuromorphs-NIR__braille_noDelay_bias_zero.nir",
@@ -92,6 +94,20 @@ def recurrent(neurons: int, seed: int = 0) -> Network:
     ]
     paths = [SynapsePath(0, 1, [input_stage]), SynapsePath(1, 1, [recurrent_stage]), SynapsePath(1, 2, [readout])]
     return Network(groups, paths, "recurrent")
+
+
+def small_dense() -> Network:
+    """Return 2000 inputs densely connected to 20 neurons, then to 10: small enough for CP-SAT to prove its optimum."""
+    def dense(size_in: int, size_out: int) -> Stage:
+        indptr = np.arange(0, size_in * size_out + 1, size_in, dtype=np.int64)
+        return Stage("dense", (size_in,), (size_out,), indptr=indptr, indices=np.tile(np.arange(size_in), size_out))
+
+    groups = [
+        Group("input", (2000,), placed=False),
+        Group("hidden", (20,), placed=True, synapses=np.full(20, 2000)),
+        Group("out", (10,), placed=True, readout=True, synapses=np.full(10, 20)),
+    ]
+    return Network(groups, [SynapsePath(0, 1, [dense(2000, 20)]), SynapsePath(1, 2, [dense(20, 10)])], "small")
 
 
 def _lif(name: str, operand: str, shape: str) -> str:
@@ -168,15 +184,18 @@ def measure_strategies(network: Network, target_name: str, seed: int) -> dict[st
     target = TARGETS[target_name]
     core_count = target.cores_per_chip * chips_needed(network, target_name)
     results = {}
-    for strategy in STRATEGIES:
+    strategies = list(STRATEGIES)
+    if Atoms(network, target).placed_count <= CPSAT_MAX_ATOMS:
+        strategies.append("cpsat")
+    for strategy in strategies:
         start = time.perf_counter()
-        result = map_network(network, target, core_count, strategy, seed)
+        result = map_network(network, target, core_count, strategy, seed, time_limit=CPSAT_SECONDS)
         seconds = time.perf_counter() - start
         usage = measure(network, target, core_count, result.mapping)
         problems = violations(network, target, core_count, result.mapping, usage)
         if problems:
             raise RuntimeError(f"{strategy} on {network.graph_name}: {problems[0]}")
-        results[strategy] = {"traffic": usage.traffic, "cores": usage.cores_used, "seconds": seconds}
+        results[strategy] = {"traffic": usage.traffic, "cores": usage.cores_used, "seconds": seconds, "gap": result.optimality_gap}
     return results
 
 
@@ -190,7 +209,7 @@ FAMILIES = {
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=float, nargs="+", default=[1e3, 1e4, 1e5], help="neurons of the generated networks")
+    parser.add_argument("--sizes", type=float, nargs="*", default=[1e3, 1e4, 1e5], help="neurons of the generated networks")
     parser.add_argument("--million", nargs="*", default=["convolutional", "sparse random, local"], choices=list(FAMILIES),
                         help="families also generated with 1 million neurons")
     parser.add_argument("--families", nargs="+", default=list(FAMILIES), choices=list(FAMILIES), help="generated network families")
@@ -205,6 +224,7 @@ def main() -> None:
             cases.append((family, FAMILIES[family](int(size), args.seed)))
     for family in args.million:
         cases.append((family, FAMILIES[family](1_000_000, args.seed)))
+    cases.append(("small dense, 2000 inputs", small_dense()))
     for label, filename in ({} if args.no_paper else PAPER).items():
         network = paper_network(filename)
         if network is not None:
@@ -224,7 +244,8 @@ def main() -> None:
             greedy = results["greedy"]["traffic"]
             for strategy, result in results.items():
                 ratio = result["traffic"] / greedy if greedy else float("nan")
-                print(f"| {family} | {placed:,} | {target_name} | {strategy} | {result['cores']} | {result['traffic']:,.0f} | "
+                label = strategy if result["gap"] is None else f"{strategy} (gap {result['gap']:.1%})"
+                print(f"| {family} | {placed:,} | {target_name} | {label} | {result['cores']} | {result['traffic']:,.0f} | "
                       f"{ratio:.2f} | {format_seconds(result['seconds'])} |")
                 key = f"{family} {placed} {target_name} {strategy}"
                 figures[f"{key} traffic ratio"] = ratio
