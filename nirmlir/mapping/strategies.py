@@ -142,15 +142,14 @@ def map_network(network: Network, target: Target, core_count: int, strategy: str
     if strategy == "greedy":
         return Result(greedy(network, target, core_count))
     atoms = Atoms(network, target)
+    # One core is optimal when it fits: inputs reach one core and no neuron sends to another.
+    one_core = atoms.expand(np.zeros(atoms.count, dtype=np.int64))
+    if atoms.load.sum() <= LOAD_SCALE and not violations(network, target, core_count, one_core):
+        return Result(one_core, "the graph fits one core, which is optimal", 0.0 if strategy == "cpsat" else None)
     if strategy == "cpsat":
         return _cpsat(network, target, core_count, atoms, rates, seed, time_limit)
     partition = _metis if strategy == "metis" else _hypergraph
-    parts = max(1, math.ceil(atoms.load.sum() / LOAD_SCALE * 1.05))
-    if parts == 1:
-        mapping = atoms.expand(np.zeros(atoms.count, dtype=np.int64))
-        if not violations(network, target, core_count, mapping):
-            return Result(mapping, "the graph fits one core")
-        parts = 2
+    parts = max(2, math.ceil(atoms.load.sum() / LOAD_SCALE * 1.05))
     for _ in range(RETRIES):
         parts = min(parts, core_count)
         blocks = _rebalance(partition(atoms, network, target, parts, rates, seed), atoms, parts)
