@@ -34,8 +34,6 @@ from nirmlir.parser import parse_module  # noqa: E402
 
 STRATEGIES = ("greedy", "metis", "hypergraph")
 FAN_IN = 16
-CPSAT_SECONDS = 20
-"""Time limit of the CP-SAT strategy, which runs on the networks of at most CPSAT_MAX_ATOMS atoms."""
 PAPER = {
     "paper CNN (scnn_mnist)": "kmheckel-spyx__scnn_mnist.nir",
     "paper braille RNN": "neuromorphs-NIR__braille_noDelay_bias_zero.nir",
@@ -180,7 +178,7 @@ def chips_needed(network: Network, target_name: str) -> int:
     return max(1, math.ceil(2 * load / target.cores_per_chip))
 
 
-def measure_strategies(network: Network, target_name: str, seed: int) -> dict[str, dict]:
+def measure_strategies(network: Network, target_name: str, seed: int, cpsat_seconds: int) -> dict[str, dict]:
     target = TARGETS[target_name]
     core_count = target.cores_per_chip * chips_needed(network, target_name)
     results = {}
@@ -189,7 +187,7 @@ def measure_strategies(network: Network, target_name: str, seed: int) -> dict[st
         strategies.append("cpsat")
     for strategy in strategies:
         start = time.perf_counter()
-        result = map_network(network, target, core_count, strategy, seed, time_limit=CPSAT_SECONDS)
+        result = map_network(network, target, core_count, strategy, seed, time_limit=cpsat_seconds)
         seconds = time.perf_counter() - start
         usage = measure(network, target, core_count, result.mapping)
         problems = violations(network, target, core_count, result.mapping, usage)
@@ -214,6 +212,8 @@ def main() -> None:
                         help="families also generated with 1 million neurons")
     parser.add_argument("--families", nargs="+", default=list(FAMILIES), choices=list(FAMILIES), help="generated network families")
     parser.add_argument("--no-paper", action="store_true", help="leave out the NIR paper's networks")
+    parser.add_argument("--cpsat-seconds", type=int, default=20,
+                        help="time limit of CP-SAT, which runs on the networks of at most 300 atoms")
     parser.add_argument("--seed", type=int, default=0, help="seed of the generators and the partitioners")
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     args = parser.parse_args()
@@ -240,7 +240,7 @@ def main() -> None:
                 # NOTE: hypergraph partitioning into the 400 or more SpiNNaker2 cores of a 100 000-neuron
                 # network takes minutes, so SpiNNaker2 figures stop at 10 000 neurons.
                 continue
-            results = measure_strategies(network, target_name, args.seed)
+            results = measure_strategies(network, target_name, args.seed, args.cpsat_seconds)
             greedy = results["greedy"]["traffic"]
             for strategy, result in results.items():
                 ratio = result["traffic"] / greedy if greedy else float("nan")
