@@ -175,8 +175,13 @@ def machine_block(loads: list[float], quick: bool, sections: list[str]) -> str:
 
 
 def nir_run_ratio(output: str) -> float | None:
-    """Return the snnTorch float32 / nir-run wall-time ratio from the table of bench_nir_run_vs_snntorch."""
-    match = re.search(r"^\| nir-run[^|]*\|.*\| ([0-9.]+)x \|$", output, re.MULTILINE)
+    """Return the snnTorch float32 / nirmlir wall-time ratio from the table of bench_nir_run_vs_snntorch.
+
+    The row is nirmlir's simulator in the peer's precision, float32, with as many threads as torch
+    (`nir-run --precision float32 --threads N`), timed like the peer: the run alone, without
+    start-up and file input and output, which the table's end-to-end nir-run row adds.
+    """
+    match = re.search(r"^\| nirmlir snn float32, Program\.run threads=\d+ \|.*\| ([0-9.]+)x \|$", output, re.MULTILINE)
     return float(match.group(1)) if match else None
 
 
