@@ -3,9 +3,9 @@
 sinabs' Speck back-end is the package sinabs-dynapcnn (sinabs 1.2.10 has no `sinabs.backend`).
 Every release of it, like every sinabs release that includes it, requires samna, whose PyPI
 releases are stubs that run pip against a non-PyPI index on import, and Rockpool imports samna
-whenever it is imported. So the test extras cannot install it; it runs here when installed by hand
-with `pip install --no-deps sinabs-dynapcnn==1.0.15`, through the recording stand-in of
-`samna_standin`.
+whenever it is imported. So the test extras cannot install it; the README's test command
+installs it alone with `pip install --no-deps sinabs-dynapcnn==1.0.15`, and it runs through the
+recording stand-in of `samna_standin`.
 
 `python tests/speck_sinabs.py` writes `tests/data/speck/cnn_sinabs_config.json`, the
 configuration that sinabs-dynapcnn 1.0.15 builds for the NIR paper's CNN, recorded through the
