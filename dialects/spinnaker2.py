@@ -146,7 +146,9 @@ class PopulationOp(SpiNNaker2NodeOp):
 
     def cores(self) -> int:
         """Return the PEs the population needs: its size over atoms_per_core, rounded up."""
-        return math.ceil(self.size() / self.atoms_per_core.value.data)
+        atoms = self.atoms_per_core.value.data
+        # A count below 1 is the population's own verifier error; the graph check must not divide by it.
+        return math.ceil(self.size() / atoms) if atoms >= 1 else 0
 
     def verify_atoms(self) -> None:
         atoms = self.atoms_per_core.value.data

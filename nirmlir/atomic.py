@@ -27,21 +27,29 @@ def atomic_output(path: str | os.PathLike, mode: str = "w") -> Iterator[IO]:
     target that is not a regular file (``/dev/null``, a FIFO, a terminal) is written
     directly, because renaming onto it would replace the device or pipe.
     """
-    path = os.path.realpath(os.fspath(path))
+    from nirmlir.diagnostics import DiagnosticError
+
+    given = os.fspath(path)
+    path = os.path.realpath(given)
     encoding = None if "b" in mode else "utf-8"
     try:
         existing = os.stat(path)
     except FileNotFoundError:
         existing = None
+    if existing is not None and stat.S_ISDIR(existing.st_mode):
+        raise DiagnosticError(f"cannot write '{given}': it is a folder; give a file name")
     if existing is not None and not stat.S_ISREG(existing.st_mode):
         with open(path, mode, encoding=encoding) as stream:
             yield stream
         return
 
     folder = os.path.dirname(path)
-    descriptor, temporary = tempfile.mkstemp(
-        dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp"
-    )
+    try:
+        descriptor, temporary = tempfile.mkstemp(
+            dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp"
+        )
+    except OSError as error:
+        raise DiagnosticError(f"cannot write '{given}': {error.strerror}") from None
     try:
         permissions = stat.S_IMODE(existing.st_mode) if existing else _new_file_mode()
         os.fchmod(descriptor, permissions)

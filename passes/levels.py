@@ -35,7 +35,7 @@ def check_input_level(module: ModuleOp, pass_name: str, expected: str, produces:
         message += f"; run {', then '.join(LOWERING[level] for level in steps)} first"
     elif found in LEVELS and LEVELS.index(found) > LEVELS.index(expected):
         message += f", which is already {LOWERED[found]}"
-        if LEVELS.index(found) < LEVELS.index(produces):
+        if produces in LEVELS and LEVELS.index(found) < LEVELS.index(produces):
             steps = LEVELS[LEVELS.index(found) : LEVELS.index(produces)]
             message += f"; run {', then '.join(LOWERING[level] for level in steps)} instead"
     raise DiagnosticError(message, op=graphs[0])

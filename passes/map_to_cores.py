@@ -39,6 +39,10 @@ def decode_cores(attribute: DenseArrayBase) -> np.ndarray:
     return np.repeat(values[:, 0], values[:, 1])
 
 
+MAX_CHIPS = 10_000
+"""The most chips map-to-cores models; a million-neuron graph needs far fewer."""
+
+
 @dataclass(frozen=True)
 class MapToCoresPass(ModulePass):
     """Place the neurons of fxp, loihi2 or spinnaker2 graphs on a chip's cores and record the placement on each neuron op."""
@@ -72,6 +76,11 @@ class MapToCoresPass(ModulePass):
         target = get_target(self.target)
         if self.chips < 1:
             raise DiagnosticError(f"map-to-cores: chips is {self.chips}; expected at least 1")
+        if self.chips > MAX_CHIPS:
+            raise DiagnosticError(
+                f"map-to-cores: chips is {self.chips}; at most {MAX_CHIPS} are supported, because every core "
+                "of every chip is modelled one by one"
+            )
         if (target.whole_layers or target.cores_per_chip == 1) and self.chips != 1:
             raise DiagnosticError(f"map-to-cores: target '{target.name}' maps one chip; expected chips=1, not {self.chips}")
         core_count = target.cores_per_chip * self.chips

@@ -57,6 +57,11 @@ def run_guarded(body: Callable[[], int], debug: bool, tool: str) -> int:
         # The reader of stdout went away (e.g. `| head`), so no output can reach it.
         sys.stderr.close()
         return EXIT_FAILURE
+    except OSError as error:
+        # A file the body opened itself (a missing folder, a folder given as a file, no permission).
+        name = error.filename if error.filename is not None else "a file"
+        print(f"{tool}: error: cannot access '{name}': {error.strerror or error}", file=sys.stderr)
+        return EXIT_FAILURE
     except Exception as error:  # noqa: BLE001 - the last line of defence of a tool
         if debug:
             traceback.print_exc()
@@ -107,6 +112,23 @@ def import_hdf5(path: str | None, ctx, relax_output_shapes: bool = False):
     if not os.path.exists(path):
         raise DiagnosticError(f"input file '{path}' not found")
     return import_nir(path, ctx, filename=path, relax_output_shapes=relax_output_shapes)
+
+
+def check_output_paths(*paths: str | None) -> None:
+    """Raise DiagnosticError for an output path that cannot be written, before any output is.
+
+    A run with several outputs (the module, a report, a graph drawing, a plot) then fails
+    before it replaces any of them, rather than after writing the first.
+    """
+    for path in paths:
+        if path in (None, "-"):
+            continue
+        target = os.path.realpath(path)
+        if os.path.isdir(target):
+            raise DiagnosticError(f"cannot write '{path}': it is a folder; give a file name")
+        folder = os.path.dirname(target)
+        if not os.path.isdir(folder):
+            raise DiagnosticError(f"cannot write '{path}': the folder '{os.path.dirname(path) or folder}' does not exist")
 
 
 def write_text(path: str | None, text: str) -> None:

@@ -20,6 +20,7 @@ from .common import (
     EXIT_FAILURE,
     EXIT_OK,
     attach_location,
+    check_output_paths,
     is_hdf5_path,
     locator,
     read_text,
@@ -426,6 +427,7 @@ def run_with_mapping_report(args) -> int:
 
 def run_with_op_graph(args) -> int:
     """Run nir-opt; then write the DOT of --view-op-graph, and its PNG when Graphviz is installed."""
+    check_output_paths(args.output, args.view_op_graph, args.mapping_report, args.quantization_report)
     status = run_with_mapping_report(args)
     if args.view_op_graph is None or status != EXIT_OK:
         return status

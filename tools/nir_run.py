@@ -12,7 +12,7 @@ import sys
 
 from nirmlir.diagnostics import DiagnosticError
 
-from .common import EXIT_OK, run_guarded
+from .common import EXIT_OK, check_output_paths, run_guarded
 
 PRESET_NAMES = ("exact", "norse", "snntorch", "spyx", "sinabs", "rockpool", "nengo", "lava", "spinnaker2")
 LEVEL_NAMES = ("snn", "fxp")
@@ -190,6 +190,7 @@ def run(args) -> int:
     from nirmlir.simulator.compare import compare_traces
 
     check_preset(args.preset)
+    check_output_paths(args.output, args.plot)
     quantize = parse_quantize_options(args.quantize)
     module = api.load(args.model, relax_output_shapes=args.relax_output_shapes)
     model_level = api.module_level(module)

@@ -147,6 +147,8 @@ def write_hdf5(module, args) -> None:
         sys.stdout.buffer.flush()
         return
     target = os.path.realpath(args.output)
+    if os.path.isdir(target):
+        raise DiagnosticError(f"cannot write '{args.output}': it is a folder; give a file name")
     if os.path.exists(target) and not os.path.isfile(target):
         # A device or FIFO (e.g. /dev/null) is written in place; renaming onto it would
         # replace it with a regular file.

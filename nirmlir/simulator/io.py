@@ -276,7 +276,8 @@ def _csv_text(flat: dict[str, np.ndarray], batched: bool) -> str:
     blocks = []
     for name, array in flat.items():
         leading = array.shape[:2] if batched else array.shape[:1]
-        values = array.reshape(leading + (-1,))
+        # The element count per row from the shape itself: -1 cannot be inferred when there are no rows.
+        values = array.reshape(leading + (int(np.prod(array.shape[len(leading):])),))
         size = values.shape[-1]
         columns.extend(f"{name}[{index}]" if size > 1 else name for index in range(size))
         blocks.append(values.reshape(-1, size))

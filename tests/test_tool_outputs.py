@@ -1,0 +1,81 @@
+"""Bad input found by trying the tools as a new user: each is a diagnostic with exit 1, and no output is half-written."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+LIF = REPO / "examples" / "lif.nir"
+RNN = REPO / "examples" / "rnn.nir"
+
+
+def tool(name: str, *args, cwd=None) -> subprocess.CompletedProcess:
+    script = Path(sys.executable).with_name(name)
+    return subprocess.run([str(script), *map(str, args)], capture_output=True, text=True, timeout=300, cwd=cwd)
+
+
+def assert_diagnostic(result: subprocess.CompletedProcess, message: str) -> None:
+    assert result.returncode == 1, result.stderr
+    assert message in result.stderr
+    assert "internal error" not in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.fixture(scope="module")
+def fxp_rnn(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("fxp") / "rnn.fxp.mlir"
+    result = tool("nir-opt", RNN, "-p", "lower-to-fixedpoint{dt=1e-4}", "-o", path)
+    assert result.returncode == 0, result.stderr
+    return path
+
+
+@pytest.mark.parametrize("lowering", ["lower-to-speck", "lower-to-loihi2", "lower-to-spinnaker2"])
+def test_snn_lowerings_name_the_level_of_an_fxp_module(fxp_rnn, lowering):
+    result = tool("nir-opt", fxp_rnn, f"--{lowering}")
+    assert_diagnostic(result, f"{lowering} takes the snn dialect; this module contains fxp.graph @main, which is already quantized")
+
+
+def test_hdf5_output_into_a_missing_folder_or_onto_a_folder(tmp_path):
+    text = tmp_path / "lif.mlir"
+    assert tool("nir-translate", "--import-nir", LIF, "-o", text).returncode == 0
+    missing = tool("nir-translate", "--export-nir", text, "-o", tmp_path / "nowhere" / "x.nir")
+    assert_diagnostic(missing, "x.nir': No such file or directory")
+    folder = tool("nir-translate", "--export-nir", text, "-o", tmp_path)
+    assert_diagnostic(folder, "it is a folder; give a file name")
+
+
+def test_zero_step_input_writes_an_empty_csv(tmp_path):
+    np.save(tmp_path / "empty.npy", np.zeros((0, 1)))
+    result = tool("nir-run", LIF, "--preset", "norse", "--dt", "1e-4", "--input", tmp_path / "empty.npy", "-o", tmp_path / "t.csv")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "t.csv").read_text().splitlines() == ["step,output/value,output/spikes"]
+
+
+def test_map_to_cores_bounds_the_chip_count(fxp_rnn):
+    result = tool("nir-opt", fxp_rnn, "-p", "map-to-cores{target=loihi2 chips=100000000000}", "-o", "-")
+    assert_diagnostic(result, "chips is 100000000000; at most 10000 are supported")
+
+
+def test_failed_side_output_keeps_the_module_output(tmp_path, fxp_rnn):
+    kept = tmp_path / "kept.mlir"
+    kept.write_text("KEEP\n")
+    report = tool("nir-opt", fxp_rnn, "-p", "map-to-cores{target=loihi2}", "--mapping-report", tmp_path / "no" / "r.json", "-o", kept)
+    assert_diagnostic(report, "cannot write")
+    graph = tool("nir-opt", fxp_rnn, "--view-op-graph=" + str(tmp_path / "no" / "g.dot"), "-o", kept)
+    assert_diagnostic(graph, "cannot write")
+    assert kept.read_text() == "KEEP\n"
+
+
+def test_failed_plot_writes_no_traces(tmp_path):
+    np.save(tmp_path / "x.npy", np.ones((5, 1)))
+    traces = tmp_path / "t.npz"
+    result = tool(
+        "nir-run", LIF, "--preset", "norse", "--dt", "1e-4", "--input", tmp_path / "x.npy", "-o", traces,
+        "--plot", tmp_path / "no" / "p.png",
+    )
+    assert_diagnostic(result, "cannot write")
+    assert not traces.exists()
