@@ -85,6 +85,13 @@ class MapToCoresPass(ModulePass):
             raise DiagnosticError(f"map-to-cores: target '{target.name}' maps one chip; expected chips=1, not {self.chips}")
         core_count = target.cores_per_chip * self.chips
         for graph in [graph for graph in op.ops if graph.name in MAPPABLE_GRAPHS]:
+            level = graph.name.partition(".")[0]
+            if level != "fxp" and level != target.name:
+                raise DiagnosticError(
+                    f"map-to-cores: graph @{graph.sym_name.data} is lowered for {level}, but target is "
+                    f"'{target.name}'; use target={level}, or map the fxp graph before lowering",
+                    Location(node_path=(graph.sym_name.data,)),
+                )
             network = extract_network(graph)
             rates = None if self.calibration_input is None else firing_rates(graph, network, self.calibration_input)
             start = time.perf_counter()

@@ -79,3 +79,16 @@ def test_failed_plot_writes_no_traces(tmp_path):
     )
     assert_diagnostic(result, "cannot write")
     assert not traces.exists()
+
+
+def test_text_command_given_an_hdf5_file_says_so(tmp_path):
+    result = tool("nir-translate", "--export-nir", LIF, "-o", tmp_path / "x.nir")
+    assert_diagnostic(result, "is a NIR HDF5 file, but this command reads textual IR; import it with nir-translate --import-nir")
+
+
+def test_map_to_cores_rejects_a_graph_lowered_for_another_chip(tmp_path):
+    lowered = tmp_path / "rnn.s2.mlir"
+    result = tool("nir-opt", RNN, "--lower-to-spinnaker2=dt=1e-4", "-o", lowered)
+    assert result.returncode == 0, result.stderr
+    result = tool("nir-opt", lowered, "-p", "map-to-cores{target=loihi2}")
+    assert_diagnostic(result, "graph @main is lowered for spinnaker2, but target is 'loihi2'; use target=spinnaker2")

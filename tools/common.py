@@ -91,10 +91,13 @@ def read_text(path: str | None) -> tuple[str, str]:
     except IsADirectoryError:
         raise DiagnosticError(f"input '{path}' is a directory, not a file") from None
     except UnicodeDecodeError as error:
-        raise DiagnosticError(
-            f"input file '{path}' is not UTF-8 text (byte {error.start}); if it is a NIR "
-            "HDF5 file, give it the .nir extension"
-        ) from None
+        if _starts_with_hdf5_signature(path):
+            raise DiagnosticError(
+                f"input file '{path}' is a NIR HDF5 file, but this command reads textual IR; import it "
+                "with nir-translate --import-nir, or lower it with nir-opt first"
+            ) from None
+        hint = "" if is_hdf5_path(path) else "; if it is a NIR HDF5 file, give it the .nir extension"
+        raise DiagnosticError(f"input file '{path}' is not UTF-8 text (byte {error.start}){hint}") from None
     except OSError as error:
         raise DiagnosticError(f"cannot read '{path}': {error.strerror}") from None
 
@@ -129,6 +132,15 @@ def check_output_paths(*paths: str | None) -> None:
         folder = os.path.dirname(target)
         if not os.path.isdir(folder):
             raise DiagnosticError(f"cannot write '{path}': the folder '{os.path.dirname(path) or folder}' does not exist")
+
+
+def _starts_with_hdf5_signature(path: str) -> bool:
+    """Return whether the file begins with the HDF5 signature."""
+    try:
+        with open(path, "rb") as stream:
+            return stream.read(8) == b"\x89HDF\r\n\x1a\n"
+    except OSError:
+        return False
 
 
 def write_text(path: str | None, text: str) -> None:
