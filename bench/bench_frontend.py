@@ -17,15 +17,11 @@ runs before each. Run: `python bench/bench_frontend.py [--repeat 3] [--json FILE
 from __future__ import annotations
 
 import argparse
-import gc
 import io
 import os
 import platform
-import statistics
 import sys
 import tempfile
-import time
-import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 
@@ -33,27 +29,11 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT / "bench"))
 
 
-def median_seconds(run: Callable[[], object], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        gc.collect()
-        start = time.perf_counter()
-        result = run()
-        times.append(time.perf_counter() - start)
-        del result
-    return statistics.median(times)
+from benchlib import median_seconds, tracemalloc_peak_bytes
 
 
 def peak_megabytes(run: Callable[[], object]) -> float:
-    gc.collect()
-    tracemalloc.start()
-    try:
-        result = run()
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    del result
-    return peak / 1e6
+    return tracemalloc_peak_bytes(run) / 1e6
 
 
 def weight_megabytes(module) -> float:

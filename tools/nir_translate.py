@@ -158,82 +158,63 @@ def write_hdf5(module, args) -> None:
     export_nir(module, target, compression=compression)
 
 
+def render_chip_module(args, render):
+    """Parse and verify the chip-level text input, then return `render(module)`.
+
+    A diagnostic from the verifier or from `render` gets the input's file and line.
+    """
+    from nirmlir.context import make_context
+    from nirmlir.parser import parse_module
+    from nirmlir.verification import verify_module
+
+    text, filename = read_text(args.input)
+    module = parse_module(text, make_context(), filename)
+    try:
+        verify_module(module, locator())
+        return render(module)
+    except DiagnosticError as error:
+        attach_location(error, locator(), filename)
+        raise
+
+
+def print_chip_text(args, printer) -> int:
+    """Write `printer(module)` of the chip-level input to the output file or stdout."""
+    write_text(args.output, render_chip_module(args, printer))
+    return EXIT_OK
+
+
 def run_xylo(args) -> int:
-    from nirmlir.context import make_context
-    from nirmlir.parser import parse_module
     from nirmlir.printers import xylo as xylo_printer
-    from nirmlir.verification import verify_module
 
-    text, filename = read_text(args.input)
-    module = parse_module(text, make_context(), filename)
-    try:
-        verify_module(module, locator())
-        printer = xylo_printer.specification_json if args.xylo_spec else xylo_printer.configuration_json
-        printed = printer(module)
-    except DiagnosticError as error:
-        attach_location(error, locator(), filename)
-        raise
-    write_text(args.output, printed)
-    return EXIT_OK
-
-
-def run_loihi2(args) -> int:
-    from nirmlir.context import make_context
-    from nirmlir.parser import parse_module
-    from nirmlir.printers import loihi2 as loihi2_printer
-    from nirmlir.verification import verify_module
-
-    text, filename = read_text(args.input)
-    module = parse_module(text, make_context(), filename)
-    try:
-        verify_module(module, locator())
-        if args.output in (None, "-"):
-            if sys.stdout.isatty():
-                raise DiagnosticError("refusing to write binary HDF5 to a terminal; give an output file with -o")
-            loihi2_printer.write_netx(module, sys.stdout.buffer)
-            sys.stdout.buffer.flush()
-        else:
-            loihi2_printer.write_netx(module, args.output)
-    except DiagnosticError as error:
-        attach_location(error, locator(), filename)
-        raise
-    return EXIT_OK
+    return print_chip_text(args, xylo_printer.specification_json if args.xylo_spec else xylo_printer.configuration_json)
 
 
 def run_spinnaker2(args) -> int:
-    from nirmlir.context import make_context
-    from nirmlir.parser import parse_module
     from nirmlir.printers import spinnaker2 as spinnaker2_printer
-    from nirmlir.verification import verify_module
 
-    text, filename = read_text(args.input)
-    module = parse_module(text, make_context(), filename)
-    try:
-        verify_module(module, locator())
-        printer = spinnaker2_printer.network_json if args.spinnaker2_json else spinnaker2_printer.python_script
-        printed = printer(module)
-    except DiagnosticError as error:
-        attach_location(error, locator(), filename)
-        raise
-    write_text(args.output, printed)
-    return EXIT_OK
+    printer = spinnaker2_printer.network_json if args.spinnaker2_json else spinnaker2_printer.python_script
+    return print_chip_text(args, printer)
 
 
 def run_speck(args) -> int:
-    from nirmlir.context import make_context
-    from nirmlir.parser import parse_module
     from nirmlir.printers import speck as speck_printer
-    from nirmlir.verification import verify_module
 
-    text, filename = read_text(args.input)
-    module = parse_module(text, make_context(), filename)
-    try:
-        verify_module(module, locator())
-        printed = speck_printer.configuration_json(module)
-    except DiagnosticError as error:
-        attach_location(error, locator(), filename)
-        raise
-    write_text(args.output, printed)
+    return print_chip_text(args, speck_printer.configuration_json)
+
+
+def run_loihi2(args) -> int:
+    from nirmlir.printers import loihi2 as loihi2_printer
+
+    def write(module) -> None:
+        if args.output not in (None, "-"):
+            loihi2_printer.write_netx(module, args.output)
+            return
+        if sys.stdout.isatty():
+            raise DiagnosticError("refusing to write binary HDF5 to a terminal; give an output file with -o")
+        loihi2_printer.write_netx(module, sys.stdout.buffer)
+        sys.stdout.buffer.flush()
+
+    render_chip_module(args, write)
     return EXIT_OK
 
 
