@@ -24,8 +24,11 @@ CNN_PATH = SHARED / "corpus" / "real" / "neuromorphs-NIR__cnn_sinabs.nir"
 
 
 def median_seconds(run: Callable[[], object], repeat: int) -> float:
-    """Return the median wall time of `repeat` calls; each starts after `gc.collect()`
-    and frees the previous result first, so later runs do not walk earlier modules."""
+    """Return the median wall time of `repeat` calls.
+
+    Each call starts after `gc.collect()` and frees the previous result first, so later runs do
+    not walk the modules of earlier ones.
+    """
     times = []
     for _ in range(repeat):
         gc.collect()

@@ -45,13 +45,13 @@ def dense_chain(layers: int, width: int, seed: int = 0) -> nir.NIRGraph:
 
 
 def dense_weights(weights: int, seed: int = 0) -> nir.NIRGraph:
-    """One Affine layer of about `weights` weights (a square matrix) followed by LIF."""
+    """Return one Affine layer of about `weights` weights (a square matrix) followed by LIF."""
     return dense_chain(1, max(1, round(math.sqrt(weights))), seed)
 
 
 def conv_weights(weights: int, size: int = 8, seed: int = 0) -> nir.NIRGraph:
-    """Input C x size x size -> Conv2d C -> C, 3x3, padding 1 -> IF -> Output, C chosen
-    so that the kernel holds about `weights` weights (9 * C * C)."""
+    """Return Input C x size x size -> Conv2d C -> C, 3x3, padding 1 -> IF -> Output, with C
+    chosen so that the kernel has about `weights` weights (9 * C * C)."""
     rng = np.random.default_rng(seed)
     channels = max(1, round(math.sqrt(weights / 9)))
     shape = (channels, size, size)

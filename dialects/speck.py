@@ -163,8 +163,8 @@ class GraphOp(IRDLOperation):
                 index = op.core.value.data
                 if index in cores:
                     raise VerifyException(
-                        f"{label}: core {index} holds both '{cores[index].node_name.data}' and "
-                        f"'{op.node_name.data}'; each core holds one layer, so give one of them another core"
+                        f"{label}: core {index} contains both '{cores[index].node_name.data}' and "
+                        f"'{op.node_name.data}'; each core contains one layer, so give one of them another core"
                     )
                 cores[index] = op
         if inputs != 1:

@@ -71,9 +71,9 @@ PROCESSING_ELEMENTS = 152
 WEIGHT_RANGE = (-128, 127)
 """Synaptic weights are int8: the converter scales them to ±127 and casts conv kernels to int8."""
 MAX_DELAY = 7
-"""Maximum synaptic delay in steps (an estimate; the paper used no delays)."""
+"""Maximum synaptic delay in steps: an estimate, not a published limit."""
 MAX_ATOMS_PER_CORE = 1024
-"""Maximum neurons per PE (an estimate: 128 kB of SRAM per PE; the paper used at most 256)."""
+"""Maximum neurons per PE: an estimate from the 128 kB of SRAM of each PE, not a published limit."""
 RESETS = ("reset_to_v_reset", "reset_by_subtraction")
 
 

@@ -194,7 +194,7 @@ def register_array(
         raise VerifyException(f"{label}: '{field}' has shape {list(values.shape)}; expected {list(shape)}")
     if values.size and (values.min() < low or values.max() > high):
         raise VerifyException(
-            f"{label}: '{field}' has values in [{values.min()}, {values.max()}]; the register holds {low} to {high}"
+            f"{label}: '{field}' has values in [{values.min()}, {values.max()}]; the register range is {low} to {high}"
         )
     return values
 

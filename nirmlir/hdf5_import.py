@@ -515,7 +515,7 @@ class _FileReader:
             elif value is not None:
                 node.params[spec.name] = value
         if nir_type in ("CubaLI", "CubaLIF") and "w_in" not in node.params:
-            # Files written before nir stored w_in lack it; say so, because a model exported
+            # Files written before nir stored w_in lack it. Warn, because a model exported
             # with another input weight then behaves differently without any error.
             emit_warning(
                 f"node '{node.name}' ({nir_type}) has no 'w_in' dataset; using nir 1.0.8's "

@@ -101,9 +101,9 @@ def global_heap_problem(
 ) -> str | None:
     """Return why a variable-length string dataset's global heap collections are damaged, or None.
 
-    HDF5 2.0.0 (bundled with h5py 3.16) walks a collection's objects up to the size in its header and loops forever
-    when that size is too large and the walk meets a zero-sized object, so each collection
-    is walked here first, with bounds. ``read_raw(offset, size)`` returns bytes of the file.
+    HDF5 2.0.0 (bundled with h5py 3.16) walks a collection's objects up to the size in its
+    header. It loops forever when that size is too large and the walk meets a zero-sized object,
+    so each collection is walked here first, with bounds. ``read_raw(offset, size)`` returns bytes of the file.
     ``checked`` holds the addresses of collections found intact: they are skipped, and the
     intact ones are added, because the strings of a whole file share a few collections.
     NOTE: only contiguous datasets in files with 8-byte addresses and lengths are checked,

@@ -19,7 +19,7 @@ from dataclasses import dataclass, fields, replace
 from nirmlir.dialects.snn import CURRENT_TIMINGS, INTEGRATORS, RESETS, SPIKE_TESTS, SPIKE_TIMINGS
 
 GAIN_RULES = ("integrator", "rockpool")
-"""How leaky neurons turn r and w_in into per-step input gains: ``integrator`` (the integrator's own
+"""The rules by which leaky neurons turn r and w_in into per-step input gains: ``integrator`` (the integrator's own
 factor: a = dt/tau under forward_euler and exp_euler, 1 - e^(-a) under the exact integrators) or
 ``rockpool`` (r and w_in as Rockpool's exporter writes them: the voltage gain is a·e^a·r, which is 1
 for its r = (tau/dt)·e^(-a), and the current gain is e^(-a)·w_in, Rockpool's i ← e^(-a)·(i + x))."""
@@ -46,7 +46,7 @@ class Preset:
     back_edge_delay: int
     """Steps of delay on each back edge of a cycle (at least 1)."""
     gain_rule: str = "integrator"
-    """How r and w_in of leaky neurons become input gains; see GAIN_RULES."""
+    """The rule that turns r and w_in of leaky neurons into input gains (one of GAIN_RULES)."""
 
     def with_overrides(self, **overrides: object) -> Preset:
         """Return a copy with the non-None overrides applied; raise ValueError for an invalid value."""

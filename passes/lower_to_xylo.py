@@ -10,8 +10,8 @@ a time constant of τ = -1/ln(k) steps, and `dash = round(log2(τ))`. The report
 neuron group, how far the kept fraction 1 - 2^-dash is from k.
 
 Differences between the fxp semantics and the chip that the lowering cannot remove are warnings,
-not errors: the chip adds input to the synaptic current before decaying it, delays the readout
-by one step, lets hidden neurons spike up to 31 times per step and resets by subtraction.
+not errors. The chip adds input to the synaptic current before decaying it and delays the
+readout by one step. Its hidden neurons spike up to 31 times per step and reset by subtraction.
 """
 
 from __future__ import annotations

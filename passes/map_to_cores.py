@@ -40,7 +40,7 @@ def decode_cores(attribute: DenseArrayBase) -> np.ndarray:
 
 
 MAX_CHIPS = 10_000
-"""The most chips map-to-cores models; a million-neuron graph needs far fewer."""
+"""Maximum number of chips that map-to-cores models; a million-neuron graph needs far fewer."""
 
 
 @dataclass(frozen=True)

@@ -77,7 +77,7 @@ def test_damaged_hdf5_rejected(tmp_path, example: str, offset: int, value: int, 
 
 def test_damaged_global_heap_rejected_without_hang(tmp_path) -> None:
     # Byte 2072 of lif.nir is the low byte of the size of the global heap collection that
-    # holds the file's strings. Raised from 4096 to 4351 bytes, the size made HDF5 2.0.0
+    # contains the file's strings. Raised from 4096 to 4351 bytes, the size made HDF5 2.0.0
     # loop forever when reading the 'type' string, so the check runs in a process with a
     # time limit.
     data = bytearray((EXAMPLES / "lif.nir").read_bytes())

@@ -129,8 +129,8 @@ def test_braille_close_to_float_lava_preset(braille, corpus_dir):
     chip = nirmlir.simulate(braille, spikes_in.astype(np.int64), record=["lif1.lif", "lif2"])
     agreement = (reference["lif1.lif"]["spikes"] == chip["lif1.lif"]["spikes"]).mean()
     assert agreement > 0.9, f"hidden-layer spike agreement with the float lava preset is only {agreement:.3f}"
-    # The readout is driven by its synapse bias, which Loihi adds to v at its settled value; that
-    # shifts the phase of its regular firing but keeps the rate.
+    # Loihi adds the readout's synapse bias to v at its settled value. That shifts the phase of
+    # the readout's regular firing but keeps its rate.
     expected_count = reference["lif2"]["spikes"].sum()
     count = chip["lif2"]["spikes"].sum()
     assert abs(count - expected_count) <= 0.05 * expected_count, f"readout spikes {count} against {expected_count}"

@@ -249,7 +249,7 @@ speck.graph @g attributes {dt = 1.0 : f64} {
 // -----
 
 // Each core holds one layer.
-// expected-error @+1 {{core 0 holds both 'a' and 'b'; each core holds one layer}}
+// expected-error @+1 {{core 0 contains both 'a' and 'b'; each core contains one layer}}
 speck.graph @g attributes {dt = 1.0 : f64} {
   %in = speck.input "in" {source = "external"} : tensor<2x8x8xi32>
   %a = speck.core "a"(%in) {core = 0 : i64, weight = dense<1> : tensor<4x2x3x3xi8>, bias = dense<0> : tensor<4xi8>, stride = array<i64: 1, 1>, padding = array<i64: 1, 1>, threshold_high = 10 : i64, threshold_low = -10 : i64, return_to_zero = false, leak_enable = false, monitor_enable = false, destinations = array<i64: 0>, pooling = array<i64: 1>, feature_shift = array<i64: 0>, voltage_scale = 0.1 : f64} : tensor<2x8x8xi32> -> tensor<4x8x8xi32>

@@ -59,7 +59,7 @@ class Kernel:
         self.location = location
         self.shape: tuple[int, ...] = tuple(op.results[0].type.get_shape()) if op.results else ()
         self.float = FLOAT_DTYPE.get()
-        """The dtype of float states, weights and values (float64 unless the program asks for float32)."""
+        """The dtype of float states, weights and values (float64 unless the program requests float32)."""
 
     def error(self, message: str) -> DiagnosticError:
         return DiagnosticError(f"node '{self.node_name}': {message}", self.location)
