@@ -131,7 +131,8 @@ def collect_templates(paths: list[Path] | None = None) -> list[Template]:
         files.extend(sorted(path.rglob("*.py")) if path.is_dir() else [path])
     templates: list[Template] = []
     for file in files:
-        collector = _Collector(str(file.relative_to(REPO_ROOT)))
+        name = str(file.relative_to(REPO_ROOT)) if file.is_relative_to(REPO_ROOT) else str(file)
+        collector = _Collector(name)
         collector.visit(ast.parse(file.read_text(encoding="utf-8"), str(file)))
         templates.extend(collector.found)
     return templates
@@ -194,6 +195,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--unchecked", action="store_true", help="list the templates that no lit test checks")
     args = parser.parse_args(argv)
     paths = [path.resolve() for path in args.paths]
+    missing = [str(path) for path, resolved in zip(args.paths, paths) if not resolved.exists()]
+    if missing:
+        parser.error(f"no such file or folder: {', '.join(missing)}")
     templates = distinct(collect_templates(paths))
     texts = checked_texts()
     per_folder: dict[str, int] = {}

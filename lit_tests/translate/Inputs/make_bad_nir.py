@@ -17,6 +17,8 @@ import h5py
 import numpy as np
 
 STRING = h5py.string_dtype()
+# nirmlir.limits.MAX_NESTING_DEPTH, repeated so that this script needs only h5py and numpy.
+MAX_NESTING_DEPTH = 64
 
 
 def write_members(group: h5py.Group, members: dict) -> None:
@@ -45,6 +47,13 @@ def lif(size: int) -> dict:
         "v_threshold": np.ones(size, np.float32),
         "v_reset": np.zeros(size, np.float32),
     }
+
+
+def cuba_lif_without_w_in(size: int) -> dict:
+    """Return a CubaLIF node as files written before nir stored ``w_in`` have it."""
+    node = lif(size) | {"type": "CubaLIF", "tau_syn": np.full(size, 0.005, np.float32)}
+    node["tau_mem"] = node.pop("tau")
+    return node
 
 
 def edges(*pairs: tuple[str, str]) -> np.ndarray:
@@ -148,9 +157,72 @@ GRAPHS = {
     "output-without-shape-or-edge": lambda graph: (
         graph["nodes"].__setitem__("spare", {"type": "Output"}),
     ),
+    "slash-in-edge": set_edges(("input", "fc"), ("fc", "lif/1"), ("lif", "output")),
+    "edge-index-too-large": lambda graph: graph.update(
+        nodes={"0": io_node("Input", 2), "1": lif(2), "2": io_node("Output", 2)},
+        edges=np.array([[0, 1], [1, 5]], dtype=np.int64),
+    ),
+    "flatten-without-input": lambda graph: (
+        graph["nodes"].__setitem__("flat", {"type": "Flatten", "start_dim": 0, "end_dim": -1}),
+        graph.__setitem__("edges", edges(("input", "fc"), ("fc", "lif"), ("lif", "output"), ("flat", "output"))),
+    ),
+    "cuba-lif-without-w-in": set_node("lif", cuba_lif_without_w_in(2)),
+    "complex-metadata": lambda graph: graph.__setitem__("metadata", {"gain": np.array([1 + 2j])}),
     "memoryless-cycle": set_edges(("input", "fc"), ("fc", "lif"), ("lif", "output"), ("fc", "fc")),
     "nested-two-inputs": nested_with_two_inputs,
 }
+
+
+def nested_chain(depth: int) -> dict:
+    """Return the valid graph with its node 'lif' replaced by graphs nested ``depth`` levels deep."""
+    graph = valid_graph()
+    if depth > 0:
+        graph["nodes"]["lif"] = nested_chain(depth - 1)
+    return graph
+
+
+def write_linked(folder: Path) -> None:
+    """Write a graph and a metadata group that contain themselves through HDF5 hard links."""
+    write(folder / "graph-contains-itself.nir", valid_graph())
+    with h5py.File(folder / "graph-contains-itself.nir", "a") as file:
+        del file["node/nodes/lif"]
+        file["node/nodes/lif"] = file["node"]
+
+    metadata = valid_graph() | {"metadata": {"inner": {"note": "x"}}}
+    write(folder / "metadata-contains-itself.nir", metadata)
+    with h5py.File(folder / "metadata-contains-itself.nir", "a") as file:
+        file["node/metadata/inner/loop"] = file["node/metadata"]
+
+
+def deep_metadata(depth: int) -> dict:
+    entry: dict = {"note": "x"}
+    for _ in range(depth):
+        entry = {"inner": entry}
+    return entry
+
+
+def write_huge_dataset(path: Path) -> None:
+    """Write a weight whose declared shape is 2**33 x 2 float32 (64 GiB) but whose chunks are
+    never written, so the file stays a few KiB."""
+    write(path, valid_graph())
+    with h5py.File(path, "a") as file:
+        del file["node/nodes/fc/weight"]
+        file["node/nodes/fc"].create_dataset("weight", shape=(2**33, 2), dtype=np.float32, chunks=(1, 2))
+
+
+def damage_global_heap(valid: bytes, folder: Path) -> None:
+    """Write copies of the valid file with a damaged global heap collection, which contains
+    the variable-length strings (the 'type' and 'edges' datasets)."""
+    start = valid.find(b"GCOL")
+    assert start >= 0, "the valid file has no global heap collection"
+    # The collection size (bytes 8 to 16 of the header) declares far more than the file has.
+    oversized = bytearray(valid)
+    oversized[start + 8 : start + 16] = (2**40).to_bytes(8, "little")
+    (folder / "heap-size-beyond-file.nir").write_bytes(bytes(oversized))
+    # A wrong signature: HDF5 itself rejects the collection when a string is read.
+    bad_signature = bytearray(valid)
+    bad_signature[start : start + 4] = b"XCOL"
+    (folder / "heap-bad-signature.nir").write_bytes(bytes(bad_signature))
 
 
 def write(path: Path, top: dict) -> None:
@@ -177,6 +249,13 @@ def main(folder: Path) -> None:
     data = valid.read_bytes()
     (folder / "truncated.nir").write_bytes(data[: len(data) // 2])
     (folder / "empty.nir").write_bytes(b"")
+    damage_global_heap(data, folder)
+
+    write_linked(folder)
+    write(folder / "deeply-nested.nir", nested_chain(MAX_NESTING_DEPTH + 1))
+    write(folder / "deep-metadata.nir", valid_graph() | {"metadata": deep_metadata(MAX_NESTING_DEPTH + 1)})
+    write_huge_dataset(folder / "huge-weight.nir")
+    (folder / "folder.nir").mkdir(exist_ok=True)
     # torch.save writes a ZIP archive whose first entry contains a pickle.
     (folder / "pickle.nir").write_bytes(b"PK\x03\x04" + b"\x00" * 60)
 
