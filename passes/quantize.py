@@ -108,6 +108,18 @@ def _groups(values: np.ndarray, group_count: int) -> np.ndarray:
     return np.asarray(values, dtype=np.float64).reshape(group_count, -1)
 
 
+# Weights are quantized in row blocks of about this many elements, so that the float64
+# temporaries of a large layer stay about a megabyte each instead of several copies of the layer.
+_BLOCK_ELEMENTS = 1 << 17
+
+
+def _row_blocks(row_count: int, row_size: int) -> Iterator[slice]:
+    """Yield slices over the rows of a (row_count, row_size) array, each of about _BLOCK_ELEMENTS elements."""
+    step = max(1, _BLOCK_ELEMENTS // max(row_size, 1))
+    for start in range(0, row_count, step):
+        yield slice(start, min(start + step, row_count))
+
+
 def _trace_groups(trace: np.ndarray, group_count: int) -> np.ndarray:
     """Return a recorded trace (batch, steps, *neuron shape) as the rows of a (groups, n) array."""
     per_step = np.asarray(trace, dtype=np.float64).reshape(-1, group_count, trace[0, 0].size // group_count)
@@ -343,32 +355,30 @@ class _GraphQuantizer:
 
     # -- weights -----------------------------------------------------------------------
 
-    def effective_weights(self, op: Operation, gain: np.ndarray, target: Operation | None):
-        """Return (weights, bias, per-channel gain) with the target's input gain folded in; bias may be None.
+    def channel_gain(self, op: Operation, gain: np.ndarray, target: Operation | None) -> np.ndarray:
+        """Return the input gain of a weight op per output channel, to fold into its weights.
 
-        Channels are the result's last axis for an affine op (shape weight.shape[:-1]) and its
-        first axis for a convolution (shape (C_out,)).
+        Channels are the result's neurons for an affine op (shape weight.shape[:-1]) and its first
+        axis for a convolution (shape (C_out,)), whose kernel is shared across positions.
         """
-        weight = snn.float_array(op.weight)
-        out_shape = snn.tensor_shape(op.output.type)
-        gain = np.broadcast_to(gain, out_shape)
+        gain = np.broadcast_to(gain, snn.tensor_shape(op.output.type))
         if isinstance(op, snn.AffineOp):
-            channel_gain = np.asarray(gain)
-            folded = weight * channel_gain[..., None]
-        else:
-            per_channel = gain.reshape(gain.shape[0], -1)
-            if not np.allclose(per_channel, per_channel[:, :1], rtol=1e-12, atol=0):
-                raise self.error(
-                    target or op,
-                    "the input gain varies within an output channel of its convolution, whose weights are "
-                    "shared across positions, so the gain cannot be folded into them",
-                )
-            channel_gain = per_channel[:, 0]
-            folded = weight * channel_gain.reshape((weight.shape[0],) + (1,) * (weight.ndim - 1))
-        folded_bias = None
-        if op.bias is not None:
-            folded_bias = np.broadcast_to(snn.float_array(op.bias), channel_gain.shape) * channel_gain
-        return folded, folded_bias, channel_gain
+            return np.asarray(gain)
+        per_channel = gain.reshape(gain.shape[0], -1)
+        if not np.allclose(per_channel, per_channel[:, :1], rtol=1e-12, atol=0):
+            raise self.error(
+                target or op,
+                "the input gain varies within an output channel of its convolution, whose weights are "
+                "shared across positions, so the gain cannot be folded into them",
+            )
+        return per_channel[:, 0]
+
+    @staticmethod
+    def weight_rows(op: Operation) -> np.ndarray:
+        """Return the weights, in their stored dtype, as a (channels, n) array with one row per output channel."""
+        weight = numpy_from_dense(op.weight)
+        row_count = math.prod(weight.shape[:-1]) if isinstance(op, snn.AffineOp) else weight.shape[0]
+        return weight.reshape(row_count, -1)
 
     def per_channel(self, op: Operation, values: np.ndarray) -> np.ndarray:
         """Return a result-shaped quantity that is uniform per channel as one value per channel."""
@@ -378,10 +388,23 @@ class _GraphQuantizer:
             return np.asarray(values)
         return values.reshape(out_shape[0], -1).max(axis=1)
 
-    def weight_magnitudes(self, op: Operation, gain: np.ndarray, input_scale: float, target: Operation | None):
-        """Return |folded weight|·input scale, the NIR input per integer input unit, with output channels first."""
-        folded, _, _ = self.effective_weights(op, gain, target)
-        return np.abs(folded) * input_scale
+    def weight_magnitudes(self, op: Operation, gain: np.ndarray, input_scale: float, target: Operation | None, group_count: int):
+        """Return |folded weight|·input scale, the NIR input per integer input unit, as (group_count, n) samples.
+
+        Under clip=max only each row's largest magnitude matters, so the samples are then one
+        maximum per output channel, computed in row blocks without a float64 copy of the weights.
+        The rounding of |w|·|g|·s is monotonic in |w|, so that maximum equals the maximum of the
+        products. Clip=percentile needs every magnitude.
+        """
+        rows = self.weight_rows(op)
+        gain_rows = np.abs(self.channel_gain(op, gain, target)).reshape(-1, 1)
+        if self.options.clip != "max" or rows.shape[1] == 0:
+            magnitudes = np.abs(rows.astype(np.float64) * gain_rows) * input_scale
+            return _groups(magnitudes, group_count)
+        row_max = np.empty((rows.shape[0], 1))
+        for block in _row_blocks(*rows.shape):
+            row_max[block, 0] = np.abs(rows[block].astype(np.float64)).max(axis=1)
+        return _groups(row_max * gain_rows * input_scale, group_count)
 
     def clip_value(self, samples: np.ndarray) -> np.ndarray:
         """Return the value each row of `samples` is scaled to cover: its max, or its clip percentile.
@@ -410,14 +433,14 @@ class _GraphQuantizer:
         self._enter(op, op)
         input_scale = self.scalar_input_scale(op)
         out_shape = snn.tensor_shape(op.output.type)
-        magnitudes = self.weight_magnitudes(op, np.ones(out_shape), input_scale, None)
         if self.options.granularity == "per-tensor":
             scale_shape: tuple[int, ...] = ()
         elif isinstance(op, snn.AffineOp):
             scale_shape = out_shape
         else:
             scale_shape = (out_shape[0],) + (1,) * (len(out_shape) - 1)
-        covered = self.clip_value(_groups(magnitudes, math.prod(scale_shape))).reshape(scale_shape)
+        magnitudes = self.weight_magnitudes(op, np.ones(out_shape), input_scale, None, math.prod(scale_shape))
+        covered = self.clip_value(magnitudes).reshape(scale_shape)
         scale = self.finish_scale(covered / self.weight_max, input_scale)
         self._in_progress.discard(op)
         self._standalone[op] = _WeightPlan(scale, input_scale)
@@ -504,7 +527,7 @@ class _GraphQuantizer:
         # The weights use the full range for the largest input (or the clip percentile) of each scale group.
         scale_shape = self.scale_shape(shape, list(weight_inputs))
         group_count = math.prod(scale_shape)
-        samples = [_groups(self.weight_magnitudes(source, gain, scale, op), group_count) for source, scale in weight_inputs.items()]
+        samples = [self.weight_magnitudes(source, gain, scale, op, group_count) for source, scale in weight_inputs.items()]
         for _, _, origin in plain_edges:
             magnitudes = np.abs(gain) * np.broadcast_to(self.scale_of(origin), shape)
             samples.append(_groups(magnitudes, group_count))
@@ -792,31 +815,10 @@ class _GraphQuantizer:
         else:
             standalone = self.standalone_plan(op)
             gain, accumulator_scale, input_scale = np.ones(out_shape), standalone.accumulator_scale, standalone.input_scale
-        folded, folded_bias, channel_gain = self.effective_weights(op, gain, target)
-
+        channel_gain = self.channel_gain(op, gain, target)
         # One accumulator scale per output channel, shaped to multiply the weight rows.
         channel_scale = self.per_channel(op, accumulator_scale)
-        if isinstance(op, snn.AffineOp):
-            row_scale, row_gain = channel_scale[..., None], channel_gain[..., None]
-        else:
-            row_shape = (folded.shape[0],) + (1,) * (folded.ndim - 1)
-            row_scale, row_gain = channel_scale.reshape(row_shape), channel_gain.reshape(row_shape)
-        weights = np.clip(round_half_away(folded * input_scale / row_scale), -self.weight_max, self.weight_max)
-        if (folded != 0).any() and not weights.any():
-            raise self.error(
-                op,
-                "every weight rounds to zero: the largest input it adds per step is below one unit of the "
-                "target's state, whose unit is set by keeping the threshold within state-bits="
-                f"{self.options.state_bits}; raise state-bits, or check that dt and the time constants use "
-                "the same unit (dt=1 for time constants in steps)",
-            )
-
-        # Errors are measured on the NIR weights: the folded gain is divided back out where it is nonzero.
-        name = op.node_name.data
-        exact = snn.float_array(op.weight)
-        nonzero_gain = np.where(row_gain != 0, row_gain, 1.0)
-        approximate = np.where(row_gain != 0, weights * row_scale / input_scale / nonzero_gain, exact)
-        self.record(name, "weight", exact, approximate)
+        weights = self.quantize_weights(op, channel_gain, channel_scale, input_scale)
 
         properties: dict[str, Attribute] = {
             "weight": _dense_int(weights, self.options.weight_bits),
@@ -826,15 +828,15 @@ class _GraphQuantizer:
             "folded_gain": _dense_f64(_compress(channel_gain)),
             "saturate": self.saturate(),
         }
-        if folded_bias is not None:
-            bias = round_half_away(folded_bias / channel_scale)
+        if op.bias is not None:
+            exact_bias = np.broadcast_to(snn.float_array(op.bias), channel_gain.shape)
+            bias = round_half_away(exact_bias * channel_gain / channel_scale)
             low, high = signed_range(self.options.accumulator_bits)
             if bias.size and (bias.min() < low or bias.max() > high):
                 raise self.error(op, f"the bias needs more than accumulator-bits={self.options.accumulator_bits} bits")
-            exact_bias = np.broadcast_to(snn.float_array(op.bias), channel_gain.shape)
             nonzero_gain = np.where(channel_gain != 0, channel_gain, 1.0)
             approximate_bias = np.where(channel_gain != 0, bias * channel_scale / nonzero_gain, exact_bias)
-            self.record(name, "bias", exact_bias, approximate_bias)
+            self.record(op.node_name.data, "bias", exact_bias, approximate_bias)
             properties["bias"] = _dense_int(bias, self.options.accumulator_bits)
         if isinstance(op, snn.Conv1dOp | snn.Conv2dOp):
             properties.update({"stride": op.stride, "padding": op.padding, "dilation": op.dilation, "groups": op.groups})
@@ -842,6 +844,44 @@ class _GraphQuantizer:
         else:
             op_class = fxp.AffineOp
         return self.create(op_class, op, properties, result_type)
+
+    def quantize_weights(self, op: Operation, channel_gain: np.ndarray, channel_scale: np.ndarray, input_scale: float) -> np.ndarray:
+        """Return the integer weights round(w·gain·input_scale / scale), clipped to weight-bits, and record their error.
+
+        The rows are converted to float64 one block at a time, so that the peak memory is the
+        integer result plus a few blocks, not several float64 copies of a large layer.
+        """
+        rows = self.weight_rows(op)
+        gain_rows = channel_gain.reshape(-1, 1)
+        scale_rows = np.broadcast_to(channel_scale, channel_gain.shape).reshape(-1, 1)
+        integers = np.empty(rows.shape, dtype=np.dtype(f"<i{storage_bits(self.options.weight_bits) // 8}"))
+        any_folded = any_nonzero = False
+        max_error = magnitude = 0.0
+        for block in _row_blocks(*rows.shape):
+            exact = rows[block].astype(np.float64)
+            gain, scale = gain_rows[block], scale_rows[block]
+            folded = exact * gain
+            quantized = np.clip(round_half_away(folded * input_scale / scale), -self.weight_max, self.weight_max)
+            integers[block] = quantized
+            any_folded = any_folded or bool(folded.any())
+            any_nonzero = any_nonzero or bool(quantized.any())
+            # Errors are measured on the NIR weights: the folded gain is divided back out where it is nonzero.
+            nonzero_gain = np.where(gain != 0, gain, 1.0)
+            approximate = np.where(gain != 0, quantized * scale / input_scale / nonzero_gain, exact)
+            if exact.size:
+                max_error = max(max_error, float(np.abs(approximate - exact).max()))
+                magnitude = max(magnitude, float(np.abs(exact).max()))
+        if any_folded and not any_nonzero:
+            raise self.error(
+                op,
+                "every weight rounds to zero: the largest input it adds per step is below one unit of the "
+                "target's state, whose unit is set by keeping the threshold within state-bits="
+                f"{self.options.state_bits}; raise state-bits, or check that dt and the time constants use "
+                "the same unit (dt=1 for time constants in steps)",
+            )
+        entry = self.report.record_maxima(self.graph_name, op.node_name.data, "weight", max_error, magnitude)
+        self._errors[op.node_name.data]["weight"] = entry.max_rel_error
+        return integers.reshape(numpy_from_dense(op.weight).shape)
 
     def state_integers(self, op: Operation, field: str, scale: np.ndarray, bits: int, option: str = "state-bits") -> np.ndarray:
         """Quantize a per-neuron voltage parameter to the state unit, record its error and check that it fits `bits`."""

@@ -156,6 +156,10 @@ class QuantizationReport:
         approximate = np.broadcast_to(np.asarray(approximate, dtype=np.float64), exact.shape)
         max_abs = float(np.abs(approximate - exact).max()) if exact.size else 0.0
         magnitude = float(np.abs(exact).max()) if exact.size else 0.0
+        return self.record_maxima(graph, node, parameter, max_abs, magnitude)
+
+    def record_maxima(self, graph: str, node: str, parameter: str, max_abs: float, magnitude: float) -> ParameterError:
+        """Store the error of a parameter from max |x̂ - x| and max |x|, computed by the caller; return the entry."""
         if magnitude > 0:
             max_rel = max_abs / magnitude
         else:

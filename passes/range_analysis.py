@@ -95,6 +95,58 @@ def _ints(op: Operation, field: str) -> np.ndarray:
     return numpy_from_dense(op.properties[field]).astype(np.float64)
 
 
+# Weights are converted to float64 in blocks of about this many elements, so that a large
+# layer's bounds need temporaries of about a megabyte each instead of three float64 copies of it.
+_BLOCK_ELEMENTS = 1 << 17
+
+
+def _bounds_of(apply: Callable[[np.ndarray, np.ndarray], np.ndarray], weight: np.ndarray, low: np.ndarray, high: np.ndarray) -> Interval:
+    """Return the bounds of apply(weight, x) for x in [low, high], apply being linear in both."""
+    positive, negative = np.maximum(weight, 0.0), np.minimum(weight, 0.0)
+    return apply(positive, low) + apply(negative, high), apply(positive, high) + apply(negative, low)
+
+
+def _affine_bounds(weight: np.ndarray, low: np.ndarray, high: np.ndarray) -> Interval:
+    """Return the bounds of W·x for a (out, in) weight matrix, a block of rows at a time."""
+    result_low = np.empty(weight.shape[0])
+    result_high = np.empty(weight.shape[0])
+    step = max(1, _BLOCK_ELEMENTS // max(weight.shape[1], 1))
+    for start in range(0, weight.shape[0], step):
+        rows = slice(start, start + step)
+        result_low[rows], result_high[rows] = _bounds_of(lambda w, x: w @ x, weight[rows].astype(np.float64), low, high)
+    return result_low, result_high
+
+
+def _convolution_bounds(op: fxp.WeightOp, weight: np.ndarray, low: np.ndarray, high: np.ndarray) -> Interval:
+    """Return the bounds of a convolution, a block of output channels at a time.
+
+    A block holds whole groups when groups > 1, because each group reads its own input channels.
+    """
+    stride, padding, dilation = ints_from_array(op.stride), ints_from_array(op.padding), ints_from_array(op.dilation)
+    groups = op.groups.value.data
+    out_channels, group_inputs = weight.shape[:2]
+    per_group = out_channels // groups
+    kernel_size = max(weight[0].size, 1)
+    block_groups = max(1, _BLOCK_ELEMENTS // (kernel_size * per_group))
+    parts_low, parts_high = [], []
+    if groups == 1:
+        step = max(1, _BLOCK_ELEMENTS // kernel_size)
+        blocks = [(slice(start, start + step), slice(None), 1) for start in range(0, out_channels, step)]
+    else:
+        blocks = []
+        for first in range(0, groups, block_groups):
+            count = min(block_groups, groups - first)
+            outputs = slice(first * per_group, (first + count) * per_group)
+            inputs = slice(first * group_inputs, (first + count) * group_inputs)
+            blocks.append((outputs, inputs, count))
+    for outputs, inputs, count in blocks:
+        apply = lambda w, x, count=count: numerics.convolution(x[None], w, stride, padding, dilation, count)[0]
+        part_low, part_high = _bounds_of(apply, weight[outputs].astype(np.float64), low[inputs], high[inputs])
+        parts_low.append(part_low)
+        parts_high.append(part_high)
+    return np.concatenate(parts_low), np.concatenate(parts_high)
+
+
 def _kept_fraction(op: fxp.NeuronOp, field: str) -> tuple[np.ndarray, np.ndarray]:
     """Return the kept fraction d of a decay field and the rounding slack (0 where D is exact, else 1)."""
     factor = _ints(op, field)
@@ -308,15 +360,14 @@ class _RangeAnalysis:
     def weighted_sum(self, op: fxp.WeightOp) -> Interval:
         """Return the bounds of Σ W·x + b: positive weights take the upper input bound, negative ones the lower."""
         low, high = self.summed(op)
-        weight = _ints(op, "weight")
-        positive, negative = np.maximum(weight, 0.0), np.minimum(weight, 0.0)
-        if isinstance(op, fxp.AffineOp):
+        weight = numpy_from_dense(op.weight)
+        if isinstance(op, fxp.AffineOp) and weight.ndim == 2:
+            result_low, result_high = _affine_bounds(weight, low, high)
+        elif isinstance(op, fxp.AffineOp):
             apply: Callable[[np.ndarray, np.ndarray], np.ndarray] = lambda w, x: numerics.affine(x[None], w)[0]
+            result_low, result_high = _bounds_of(apply, weight.astype(np.float64), low, high)
         else:
-            arguments = (ints_from_array(op.stride), ints_from_array(op.padding), ints_from_array(op.dilation), op.groups.value.data)
-            apply = lambda w, x: numerics.convolution(x[None], w, *arguments)[0]
-        result_low = apply(positive, low) + apply(negative, high)
-        result_high = apply(positive, high) + apply(negative, low)
+            result_low, result_high = _convolution_bounds(op, weight, low, high)
         if op.bias is not None:
             bias = _ints(op, "bias")
             if not isinstance(op, fxp.AffineOp):
