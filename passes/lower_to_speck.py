@@ -1,4 +1,4 @@
-"""`lower-to-speck`: map a feed-forward spiking CNN onto the cores of SynSense's Speck chip.
+"""`lower-to-speck`: map a feed-forward spiking CNN, chain or branching, onto the cores of SynSense's Speck chip.
 
 The pass takes nir graphs (which it first discretizes the way sinabs imports NIR: dt = 1,
 integrate-and-fire with v += x, any number of spikes per step, reset by subtraction) or snn
@@ -13,6 +13,12 @@ graphs, and writes one speck.graph per graph. Each integrate-and-fire group beco
   into 16 bits, where a tensor's scale is 127/max or 128/|min|, whichever binds, in float32;
 * layers are placed on cores by a bipartite matching of layers to the cores whose kernel,
   neuron and bias memories fit them.
+
+Branches: a layer whose events several synapse ops read sends them to each reader's core, and a
+core has at most two destinations. A conv2d or affine op with several operands (NIR sums the
+edges into a node) becomes a core with several sources: the chip merges their events, so the
+kernel sees the sum of the sources' event counts, which must have one shape. A core pools its
+events the same way for all its destinations.
 """
 
 from __future__ import annotations
@@ -61,8 +67,8 @@ class Layer:
     threshold: np.float32
     floor: np.float32
     return_to_zero: bool
-    source: int | None
-    """Index of the layer that feeds this one, or None for the graph input."""
+    sources: tuple[int | None, ...]
+    """Indices of the layers whose summed events feed this one; None is the graph input."""
     pooling: int = 1
     out_shape: tuple[int, int, int] = (0, 0, 0)
     core: int = -1
@@ -150,9 +156,10 @@ class LayerCollector:
         self.layers: list[Layer] = []
         self.input: snn.InputOp | None = None
         self.outputs: list[tuple[snn.OutputOp, int]] = []
-        # Each snn value that the walk has seen -> (index of the layer whose events it carries, or
-        # None for the input; the (C, H, W) map it carries; the pending synapse op, if any).
-        self.values: dict[SSAValue, tuple[int | None, tuple[int, int, int], Operation | None]] = {}
+        self.output_shapes: list[tuple[int, int, int]] = []
+        # Each snn value that the walk has seen -> (indices of the layers whose summed events it
+        # carries, None for the input; the (C, H, W) map it carries; the pending synapse op, if any).
+        self.values: dict[SSAValue, tuple[tuple[int | None, ...], tuple[int, int, int], Operation | None]] = {}
 
     def error(self, op: Operation, message: str) -> DiagnosticError:
         name = op.node_name.data if "node_name" in op.properties else op.name
@@ -162,17 +169,52 @@ class LayerCollector:
             op=op,
         )
 
-    def source(self, op: Operation) -> tuple[int | None, tuple[int, int, int], Operation | None]:
-        if len(op.operands) != 1:
+    def source(
+        self, op: Operation, summed: bool = False
+    ) -> tuple[tuple[int | None, ...], tuple[int, int, int], Operation | None]:
+        """Return what the op reads; with `summed`, several operands carrying events are merged into one source list."""
+        if len(op.operands) != 1 and not (summed and op.operands):
             raise self.error(
                 op,
-                f"has {len(op.operands)} inputs; Speck cores take the events of one layer per node here "
-                "(sinabs maps sequential networks only)",
+                f"has {len(op.operands)} inputs; Speck sums the events of several cores only where a conv2d, "
+                "affine or flatten op reads them, so move the sum to the convolution",
             )
-        operand = op.operands[0]
-        if operand not in self.values:
-            raise self.error(op, "reads a value from a later op or a cycle; Speck runs feed-forward networks only")
-        return self.values[operand]
+        for operand in op.operands:
+            if operand not in self.values:
+                raise self.error(op, "reads a value from a later op or a cycle; Speck runs feed-forward networks only")
+        if len(op.operands) == 1:
+            return self.values[op.operands[0]]
+        return self.merge(op, [self.values[operand] for operand in op.operands])
+
+    def merge(self, op: Operation, reads: list) -> tuple[tuple[int | None, ...], tuple[int, int, int], None]:
+        """Return the source list of an op that sums the events of several layers or of the input."""
+        sources: list[int | None] = []
+        shape = reads[0][1]
+        for number, (layers, read_shape, synapse) in enumerate(reads):
+            if synapse is not None:
+                raise self.error(
+                    op,
+                    f"sums the result of synapse op '{synapse.node_name.data}'; a core has one kernel and adds only "
+                    "events, so give the sum's spikes to one conv2d or affine op",
+                )
+            if read_shape != shape:
+                raise self.error(
+                    op,
+                    f"sums events of shape {list(shape)} (operand 0) and {list(read_shape)} (operand {number}); the "
+                    "chip merges the events of a core's sources, so they must have one shape",
+                )
+            for layer in layers:
+                if layer in sources:
+                    raise self.error(
+                        op,
+                        f"reads the events of {self.describe(layer)} twice; a core receives each source's events "
+                        "once, so double the weights instead",
+                    )
+                sources.append(layer)
+        return tuple(sources), shape, None
+
+    def describe(self, layer: int | None) -> str:
+        return "the input" if layer is None else f"'{self.layers[layer].name}'"
 
     def collect(self) -> None:
         for op in self.graph.body.block.ops:
@@ -191,6 +233,7 @@ class LayerCollector:
                 f"lower-to-speck: graph @{self.graph_name} has no integrate-and-fire layer to place on a core",
                 Location(node_path=(self.graph_name,)),
             )
+        self.check_routing()
 
     def visit_input(self, op: snn.InputOp) -> None:
         if self.input is not None:
@@ -200,17 +243,17 @@ class LayerCollector:
             shape = as_map(snn.tensor_shape(op.output.type))
         except ValueError as error:
             raise self.error(op, str(error)) from None
-        self.values[op.output] = (None, shape, None)
+        self.values[op.output] = ((None,), shape, None)
 
     def visit_flatten(self, op: snn.FlattenOp) -> None:
-        layer, shape, synapse = self.source(op)
+        layer, shape, synapse = self.source(op, summed=True)
         if synapse is not None:
             raise self.error(op, "flattens the result of a synapse; only spikes may be flattened before an affine op")
         # The map stays (C, H, W): the affine op that follows reads it as its full-map kernel.
         self.values[op.output] = (layer, shape, None)
 
     def visit_conv2d(self, op: snn.Conv2dOp) -> None:
-        layer, shape, synapse = self.source(op)
+        layer, shape, synapse = self.source(op, summed=True)
         if synapse is not None:
             raise self.error(op, "follows another synapse; each core has one convolution before its neurons")
         if ints_from_array(op.dilation) != (1, 1) or op.groups.value.data != 1:
@@ -218,7 +261,7 @@ class LayerCollector:
         self.values[op.output] = (layer, shape, op)
 
     def visit_affine(self, op: snn.AffineOp) -> None:
-        layer, shape, synapse = self.source(op)
+        layer, shape, synapse = self.source(op, summed=True)
         if synapse is not None:
             raise self.error(op, "follows another synapse; each core has one synapse op before its neurons")
         weight = numpy_from_dense(op.weight)
@@ -233,7 +276,13 @@ class LayerCollector:
         self.values[op.output] = (layer, shape, op)
 
     def visit_lif(self, op: snn.LIFOp) -> None:
-        source, in_shape, synapse = self.source(op)
+        if len(op.operands) > 1:
+            raise self.error(
+                op,
+                f"sums {len(op.operands)} inputs; a core has one kernel, so sum the sources' spikes where one "
+                "conv2d or affine op reads them (NIR sums the edges into a node)",
+            )
+        sources, in_shape, synapse = self.source(op)
         if synapse is None:
             raise self.error(op, "has no conv2d or affine op before it; each core starts with a convolution")
         decay = op.coefficient("voltage_decay")
@@ -287,13 +336,13 @@ class LayerCollector:
             threshold=value,
             floor=np.float32(floor),
             return_to_zero=reset == "to_reset_value",
-            source=source,
+            sources=sources,
         )
         if layer.neuron_shape() != neuron_shape:
             raise self.error(op, f"has shape {list(neuron_shape)} but its convolution gives {list(layer.neuron_shape())}")
         layer.out_shape = neuron_shape
         self.layers.append(layer)
-        self.values[op.output] = (len(self.layers) - 1, neuron_shape, None)
+        self.values[op.output] = ((len(self.layers) - 1,), neuron_shape, None)
 
     def kernel(self, synapse: Operation, in_shape: tuple[int, int, int]):
         """Return the float32 weight [f, c, k, k], bias, stride and padding of a synapse op."""
@@ -311,9 +360,10 @@ class LayerCollector:
         return weight, bias, tuple(stride), tuple(padding)
 
     def visit_sum_pool2d(self, op: snn.SumPool2dOp) -> None:
-        layer_index, shape, synapse = self.source(op)
-        if layer_index is None or synapse is not None:
+        sources, shape, synapse = self.source(op)
+        if sources[0] is None or synapse is not None:
             raise self.error(op, "does not pool the spikes of a core; Speck pools only a core's output events")
+        layer_index = sources[0]
         layer = self.layers[layer_index]
         kernel = ints_from_array(op.kernel_size)
         if (
@@ -328,20 +378,51 @@ class LayerCollector:
                 f"{list(ints_from_array(op.padding))}; Speck pools 1x1, 2x2 or 4x4 with stride equal to the kernel "
                 "and no padding",
             )
-        if layer.pooling != 1 or layer.out_shape != shape:
+        if shape != layer.neuron_shape():
             raise self.error(op, "pools a core's events a second time; merge the pools into one")
+        if layer.pooling not in (1, kernel[0]):
+            raise self.error(
+                op,
+                f"pools the events of '{layer.name}' by {kernel[0]} but another destination pools them by "
+                f"{layer.pooling}; the speck dialect models one pooling per core, so pool every branch the same",
+            )
         layer.pooling = kernel[0]
         layer.out_shape = (shape[0], shape[1] // kernel[0], shape[2] // kernel[0])
-        self.values[op.output] = (layer_index, layer.out_shape, None)
+        self.values[op.output] = (sources, layer.out_shape, None)
 
     def visit_output(self, op: snn.OutputOp) -> None:
-        layer_index, shape, synapse = self.source(op)
-        if layer_index is None or synapse is not None:
+        sources, shape, synapse = self.source(op)
+        if sources[0] is None or synapse is not None:
             raise self.error(op, "does not read the spikes of a core; Speck outputs are the events of a monitored core")
-        if shape != self.layers[layer_index].out_shape:
-            raise self.error(op, "reads the events of a core before its pooling; Speck monitors only the pooled events")
+        layer_index = sources[0]
         self.layers[layer_index].monitored = True
         self.outputs.append((op, layer_index))
+        self.output_shapes.append(shape)
+
+    def check_routing(self) -> None:
+        """Check, once every pool is known, that each reader gets a core's pooled events and that fan-out fits."""
+        for (op, layer_index), shape in zip(self.outputs, self.output_shapes):
+            if shape != self.layers[layer_index].out_shape:
+                raise self.error(op, "reads the events of a core before its pooling; Speck monitors only the pooled events")
+        for reader in self.layers:
+            for index in reader.sources:
+                if index is not None and self.layers[index].out_shape != reader.in_shape:
+                    source = self.layers[index]
+                    raise self.error(
+                        reader.neuron,
+                        f"reads the events of '{source.name}' without the {source.pooling}x{source.pooling} pooling "
+                        "that another destination applies; a core pools the same for all its destinations, so pool "
+                        "every branch the same",
+                    )
+        for index, layer in enumerate(self.layers):
+            readers = [other.name for other in self.layers if index in other.sources]
+            if len(readers) > speck.MAX_DESTINATIONS:
+                raise self.error(
+                    layer.neuron,
+                    f"sends its events to {len(readers)} cores ({', '.join(repr(name) for name in readers)}); a Speck "
+                    f"core has at most {speck.MAX_DESTINATIONS} destinations, so copy the layer and split the readers "
+                    "between the copies",
+                )
 
 
 # --------------------------------------------------------------------------------------
@@ -457,12 +538,12 @@ def build_graph(collector: LayerCollector) -> speck.GraphOp:
     block.add_op(speck_input)
     results: list[SSAValue] = []
     for index, layer in enumerate(layers):
-        source = speck_input.results[0] if layer.source is None else results[layer.source]
-        readers = [other.core for other in layers if other.source == index]
+        operands = [speck_input.results[0] if source is None else results[source] for source in layer.sources]
+        readers = [other.core for other in layers if index in other.sources]
         integers = layer.integers
 
         core = speck.CoreOp.create(
-            operands=[source],
+            operands=operands,
             result_types=[count_type(layer.out_shape)],
             properties={
                 "node_name": StringAttr(layer.name),

@@ -23,7 +23,7 @@ def make_layer(name: str, out_channels: int, size: int) -> Layer:
         threshold=np.float32(1.0),
         floor=np.float32(-1.0),
         return_to_zero=False,
-        source=None,
+        sources=(None,),
     )
 
 
