@@ -107,9 +107,16 @@ class XyloVariant:
 VARIANTS: dict[str, XyloVariant] = {
     "audio2": XyloVariant("audio2", "Xylo Audio 2", "SYNS61201", 16, 1000, 8, 2),
     "imu": XyloVariant("imu", "Xylo IMU", "SYNS63300", 16, 496, 16, 1, input_expansion=128, readout_sources=128),
-    "audio3": XyloVariant("audio3", "Xylo Audio 3", "SYNS65302", 16, 992, 32, 2, output_warning=16),
+    "audio3": XyloVariant(
+        "audio3", "Xylo Audio 3", "SYNS65302", 16, 992, 32, 2,
+        input_expansion=128, readout_sources=128, output_warning=16,
+    ),
 }
-"""Every supported variant by its `xylo.variant` value."""
+"""Every supported variant by its `xylo.variant` value.
+
+The 128 input and output expansion neurons of IMU and Audio 3 are what their
+`config_from_specification` keeps: the first 128 columns of `weights_in` and the last 128 rows
+of `weights_out`."""
 
 
 def get_variant(name: str) -> XyloVariant:
@@ -450,8 +457,11 @@ class HiddenOp(NeuronsOp):
     """The hidden neurons: up to 31 spikes per step, one or two synaptic currents.
 
     `dash_syn[neuron, synapse]` has one column per synapse, as many as the weights into the
-    group have. `alias_target`, when present, holds for each neuron the hidden neuron it is an
-    alias of, or -1.
+    group have. `alias_target`, when present, holds for each neuron the hidden neuron that
+    re-emits its spikes, or -1. In each step, a neuron's spike count (its own spikes and those
+    copied to it) is added to its target's count, capped at 31, and the target's outgoing
+    recurrent and output weights deliver them. Neurons fire in index order, so a target with a
+    higher index starts its spike test with the copied spikes, which count toward its 31.
     """
 
     name = "xylo.hidden"
@@ -474,7 +484,13 @@ class HiddenOp(NeuronsOp):
                     f"[{self.size}, {self.synapses}], one column per synapse of 'dash_syn'"
                 )
         if self.alias_target is not None:
-            register_array(self.label, "alias_target", self.alias_target, (self.size,), -1, self.size - 1, 16)
+            targets = register_array(self.label, "alias_target", self.alias_target, (self.size,), -1, self.size - 1, 16)
+            own = np.flatnonzero(targets == np.arange(self.size))
+            if own.size:
+                raise VerifyException(
+                    f"{self.label}: hidden neuron {int(own[0])} is its own alias target; use -1 for a neuron "
+                    "without an alias"
+                )
 
 
 @irdl_op_definition

@@ -347,6 +347,7 @@ def build_graph(
     hidden: dict[str, np.ndarray],
     readout: dict[str, np.ndarray],
     weight_shifts: tuple[int, int, int] = (0, 0, 0),
+    alias_target: np.ndarray | None = None,
 ) -> xylo.GraphOp:
     """Build a xylo.graph from register arrays.
 
@@ -354,7 +355,8 @@ def build_graph(
     `weights_out` [hidden, readout]. `hidden` and `readout` map dash_mem, dash_syn ([neuron,
     synapse] for hidden), threshold, bias, voltage_scale and current_scale to arrays.
     `node_names` names the ops: input, input_weights, hidden, recurrent_weights,
-    output_weights, readout and output.
+    output_weights, readout and output. `alias_target`, if given, becomes the hidden group's
+    `alias_target` (one hidden neuron index or -1 per neuron).
     """
     inputs, size, synapses = weights_in.shape
     outputs = weights_out.shape[1]
@@ -383,6 +385,8 @@ def build_graph(
             **_neuron_properties(hidden_registers, (hidden["voltage_scale"], hidden["current_scale"])),
         },
     )
+    if alias_target is not None:
+        hidden_op.properties["alias_target"] = _int_tensor(alias_target, 16)
     block.add_op(hidden_op)
     if weights_rec is not None:
         recurrent = node(

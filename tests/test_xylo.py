@@ -2,7 +2,9 @@
 
 XyloSim (the `xylosim` C++ simulator behind Rockpool 3.1.0) is the reference: the printed
 specification is loaded with `XyloSim.from_specification`, and both simulators run the same
-seeded random input. Rockpool's Xylo package imports samna, which cannot be installed here.
+seeded random input. Xylo Audio 2 runs in `syns61201.XyloSim`, Xylo IMU and Audio 3 in
+`syns63300.XyloSim`, and both use the same xylosim.v2 arithmetic. Rockpool's Xylo package
+imports samna, which cannot be installed here.
 These tests therefore put the recording stand-in of `xylo_samna_standin` on `sys.modules`.
 XyloSim itself does not use samna.
 """
@@ -46,22 +48,34 @@ def hidden_and_readout(module) -> tuple[str, str]:
     return names[xylo.HiddenOp], names[xylo.ReadoutOp]
 
 
-def run_xylosim(spec: dict, events: np.ndarray) -> tuple[np.ndarray, dict]:
+def run_xylosim(spec: dict, events: np.ndarray, variant: str) -> tuple[np.ndarray, dict]:
+    """Run Rockpool's XyloSim of `variant` on a printed specification; return output spikes and recording.
+
+    Xylo Audio 2 uses `syns61201.XyloSim`, and Xylo IMU and Audio 3 use `syns63300.XyloSim`.
+    Both run xylosim.v2. The recording gains `Isyn2`, read from the simulator's layer, because
+    `syns63300.XyloSim` does not record the second synaptic current.
+    """
     pytest.importorskip("xylosim")
     from xylo_samna_standin import installed
 
     with installed():
-        from rockpool.devices.xylo.syns61201 import XyloSim
+        if variant == "audio2":
+            from rockpool.devices.xylo.syns61201 import XyloSim
+        else:
+            from rockpool.devices.xylo.syns63300 import XyloSim
 
         simulator = XyloSim.from_specification(**xylo_printer.xylosim_keywords(spec))
         output, _, recording = simulator(events, record=True)
+        recording["Isyn2"] = np.array(simulator._xylo_layer.rec_i_syn2).T
+    assert type(simulator._xylo_layer).__module__ == "xylosim.v2"
     return np.asarray(output), {key: np.asarray(value) for key, value in recording.items()}
 
 
 def assert_bit_exact(module, events: np.ndarray) -> dict[str, int]:
     """Run our interpreter and XyloSim on `events` and assert every state and spike is equal; return counts."""
+    variant = module.attributes[xylo.VARIANT_ATTRIBUTE].data
     spec = xylo_printer.load_specification(xylo_printer.specification_json(module))
-    output, recording = run_xylosim(spec, events)
+    output, recording = run_xylosim(spec, events, variant)
     hidden, readout = hidden_and_readout(module)
     traces = nirmlir.simulate(module, events[None], record=[hidden, readout], integers=True)
     ours = {
@@ -71,6 +85,8 @@ def assert_bit_exact(module, events: np.ndarray) -> dict[str, int]:
         "Vmem_out": traces[readout]["v_int"][0],
         "Isyn_out": traces[readout]["i_int"][0],
     }
+    if "i2_int" in traces[hidden]:
+        ours["Isyn2"] = traces[hidden]["i2_int"][0]
     for key, values in ours.items():
         np.testing.assert_array_equal(values, recording[key], err_msg=key)
     np.testing.assert_array_equal(traces[readout]["spikes"][0], output, err_msg="output spikes")
@@ -113,9 +129,9 @@ def test_events_sum_without_saturation():
 # --------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("rate", [0.3, 4.0])
-def test_braille_matches_xylosim(corpus_dir, rate):
-    module = lowered(corpus_dir / BRAILLE)
+@pytest.mark.parametrize(("variant", "rate"), [("audio2", 0.3), ("audio2", 4.0), ("imu", 4.0), ("audio3", 4.0)])
+def test_braille_matches_xylosim(corpus_dir, variant, rate):
+    module = lowered(corpus_dir / BRAILLE, variant)
     counts = assert_bit_exact(module, random_events(np.random.default_rng(7), 12, rate))
     assert counts["hidden_spikes"] > 0
     assert counts["output_spikes"] > 0
@@ -147,14 +163,99 @@ def recurrent_graph(rng: np.random.Generator, inputs: int, hidden: int, outputs:
     return nir.NIRGraph(nodes=nodes, edges=edges)
 
 
+@pytest.mark.parametrize("variant", ["audio2", "imu", "audio3"])
 @pytest.mark.parametrize("seed", range(4))
-def test_generated_recurrent_graph_matches_xylosim(seed):
+def test_generated_recurrent_graph_matches_xylosim(variant, seed):
     rng = np.random.default_rng(seed)
     sizes = (int(rng.integers(2, 17)), int(rng.integers(4, 120)), int(rng.integers(1, 9)))
     graph = recurrent_graph(rng, *sizes, bias=seed % 2 == 1)
-    module = lowered(graph)
+    module = lowered(graph, variant)
     counts = assert_bit_exact(module, random_events(rng, sizes[0], float(rng.uniform(0.1, 3.0))))
     assert counts["hidden_spikes"] > 0
+
+
+def random_registers(rng: np.random.Generator, inputs: int, size: int, outputs: int, synapses: int) -> dict:
+    """Return random register arrays for `build_graph`: int8 weights, small thresholds, all dashes 0 to 6."""
+
+    def neurons(count: int, syn_shape: tuple[int, ...]) -> dict[str, np.ndarray]:
+        return {
+            "dash_mem": rng.integers(0, 7, count),
+            "dash_syn": rng.integers(0, 7, (count, *syn_shape)),
+            "threshold": rng.integers(20, 400, count),
+            "bias": rng.integers(-30, 30, count),
+            "voltage_scale": np.ones(count),
+            "current_scale": np.ones(count),
+        }
+
+    return {
+        "weights_in": rng.integers(-128, 128, (inputs, size, synapses)),
+        "weights_rec": rng.integers(-128, 128, (size, size, synapses)) * (rng.random((size, size, 1)) < 0.3),
+        "weights_out": rng.integers(-128, 128, (size, outputs)),
+        "hidden": neurons(size, (synapses,)),
+        "readout": neurons(outputs, ()),
+    }
+
+
+NODE_NAMES = {
+    "input": "in", "input_weights": "w_in", "hidden": "hidden", "recurrent_weights": "w_rec",
+    "output_weights": "w_out", "readout": "readout", "output": "out",
+}
+
+
+def register_module(variant: str, registers: dict, **options) -> "ModuleOp":
+    """Return a verified module with one xylo graph built from `registers`, after a round trip through its text."""
+    from xdsl.dialects.builtin import ModuleOp, StringAttr
+
+    from nirmlir.passes.lower_to_xylo import build_graph
+
+    graph = build_graph("main", 1e-3, NODE_NAMES, **registers, **options)
+    module = ModuleOp([graph])
+    module.attributes[xylo.VARIANT_ATTRIBUTE] = StringAttr(variant)
+    module = parse_module(module_to_text(module), make_context(), "registers.xylo.mlir")
+    verify_module(module)
+    return module
+
+
+@pytest.mark.parametrize(("variant", "synapses"), [("audio2", 2), ("imu", 1), ("audio3", 2), ("audio3", 1)])
+def test_aliases_match_xylosim(variant, synapses):
+    rng = np.random.default_rng(11)
+    size = 24
+    registers = random_registers(rng, 6, size, 4, synapses)
+    # Sources before and after their targets, a chain 3 -> 9 -> 1, and two sources onto 20.
+    targets = np.full(size, -1)
+    targets[[3, 9, 5, 14, 15, 22]] = [9, 1, 20, 20, 2, 0]
+    module = register_module(variant, registers, alias_target=targets)
+    spec = xylo_printer.specification(next(op for op in module.ops if isinstance(op, xylo.GraphOp)))
+    assert spec["aliases"][3] == [9]
+    assert spec["aliases"][4] == []
+    counts = assert_bit_exact(module, random_events(rng, 6, 1.5))
+    assert counts["hidden_spikes"] > 0
+
+
+def test_alias_spikes_reach_the_cap():
+    # dash_mem 0 sets v to the current, 127 - 1 in step 0, and threshold 1 lets both neurons fire 31 times.
+    registers = {
+        "weights_in": np.array([[[127], [127]]]),
+        "weights_rec": np.zeros((2, 2, 1), np.int64),
+        "weights_out": np.array([[0], [1]]),
+        "hidden": {
+            "dash_mem": np.zeros(2, np.int64), "dash_syn": np.full((2, 1), 15),
+            "threshold": np.array([1, 1]), "bias": np.zeros(2, np.int64),
+            "voltage_scale": np.ones(2), "current_scale": np.ones(2),
+        },
+        "readout": {
+            "dash_mem": np.zeros(1, np.int64), "dash_syn": np.zeros(1, np.int64), "threshold": np.array([1]),
+            "bias": np.zeros(1, np.int64), "voltage_scale": np.ones(1), "current_scale": np.ones(1),
+        },
+    }
+    module = register_module("audio2", registers, alias_target=np.array([1, -1]))
+    traces = nirmlir.simulate(module, np.ones((1, 3, 1), np.int64), record=["hidden"], integers=True)
+    spikes = traces["hidden"]["spikes"][0]
+    # Neuron 0 fires 31 times and keeps 126 - 31. Its 31 spikes copied to neuron 1 leave no room
+    # for neuron 1's own, so it keeps its voltage of 126.
+    np.testing.assert_array_equal(spikes[0], [31, 31])
+    np.testing.assert_array_equal(traces["hidden"]["v_int"][0][0], [95, 126])
+    assert_bit_exact(module, np.ones((3, 1), np.int64))
 
 
 # --------------------------------------------------------------------------------------

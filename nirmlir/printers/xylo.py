@@ -30,16 +30,30 @@ def _ints(attr) -> np.ndarray:
 
 
 def specification(graph: xylo.GraphOp) -> dict[str, object]:
-    """Return the Rockpool specification of a verified xylo graph, with numpy integer arrays."""
+    """Return the Rockpool specification of a verified xylo graph, with numpy integer arrays.
+
+    On Xylo IMU and Audio 3, `weights_in` has a column for each of the first 128 hidden neurons
+    only (the input expansion neurons) and `weights_out` a row for each of the last 128 (the
+    output expansion neurons), the shapes Rockpool 3.1.0's mapper returns for those chips. Their
+    `config_from_specification` keeps only these columns and rows of larger matrices, and
+    XyloSim maps row r of a `weights_out` with R rows to hidden neuron `Nhidden - R + r`.
+    """
     ops = _graph_ops(graph)
     hidden, readout = ops[xylo.HiddenOp], ops[xylo.ReadoutOp]
     size = hidden.size
     recurrent = ops.get(xylo.RecurrentWeightsOp)
     dash_syn = _ints(hidden.dash_syn)
+    variant = xylo.module_variant(graph)
+    weights_in = ops[xylo.InputWeightsOp].matrix()
+    if variant.input_expansion is not None:
+        weights_in = weights_in[:, : variant.input_expansion]
+    weights_out = ops[xylo.OutputWeightsOp].matrix()
+    if variant.readout_sources is not None:
+        weights_out = weights_out[max(size - variant.readout_sources, 0) :]
     spec: dict[str, object] = {
-        "weights_in": ops[xylo.InputWeightsOp].matrix(),
+        "weights_in": weights_in,
         "weights_rec": recurrent.matrix() if recurrent else np.zeros((size, size, hidden.synapses), np.int64),
-        "weights_out": ops[xylo.OutputWeightsOp].matrix(),
+        "weights_out": weights_out,
         "dash_mem": _ints(hidden.dash_mem),
         "dash_mem_out": _ints(readout.dash_mem),
         "dash_syn": dash_syn[:, 0],

@@ -4,6 +4,10 @@ The neuron groups do the work. A weight kernel computes the exact weighted sum o
 for its trace, and keeps the event counts, which the neuron group it feeds adds event by event
 with 16-bit saturation, in the chip's order. When no partial sum can leave the 16-bit range,
 the group adds the whole sum in one matrix product instead, which gives the same result.
+
+Hidden neurons with an alias target are evolved in index order, as xylosim 0.1.3 (the C++
+simulator behind Rockpool's XyloSim) does. Each neuron starts its step with the spikes that
+aliases of lower-numbered neurons copied to it, and those count toward its limit of 31.
 """
 
 from __future__ import annotations
@@ -27,6 +31,28 @@ def decay_step(state: np.ndarray, dash: np.ndarray) -> np.ndarray:
     """Return δ(state, dash): `state >> dash`, or ±1 where that is 0 and the state is not."""
     step = state >> dash
     return np.where((step == 0) & (state != 0), np.sign(state), step)
+
+
+def wrap16(values: np.ndarray) -> np.ndarray:
+    """Reduce to the 16-bit two's complement range, as a C++ assignment to int16_t does."""
+    return (values + (1 << 15)) % (1 << 16) - (1 << 15)
+
+
+def fire(v: np.ndarray, threshold: np.ndarray, spikes: np.ndarray, max_spikes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Emit spikes while `v >= threshold` and fewer than `max_spikes` were counted; return the new v and counts.
+
+    `spikes` holds the counts the neurons start with (alias spikes). The reset subtracts the
+    threshold without saturation and wraps to 16 bits like xylosim's `v_mem -= v_th`. Only a
+    threshold of 0 or less can make the difference wrap.
+    """
+    spikes = spikes.copy()
+    for _ in range(max_spikes):
+        firing = (v >= threshold) & (spikes < max_spikes)
+        if not firing.any():
+            break
+        spikes += firing
+        v = np.where(firing, wrap16(v - threshold), v)
+    return v, spikes
 
 
 def add_events(state: np.ndarray, counts: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -113,8 +139,11 @@ class NeuronsKernel(Kernel):
         self.voltage_scale = numpy_from_dense(op.voltage_scale).astype(np.float64)
         self.current_scale = numpy_from_dense(op.current_scale).astype(np.float64)
         alias = getattr(op, "alias_target", None)
-        if alias is not None and (numpy_from_dense(alias) >= 0).any():
-            raise self.error("the interpreter does not model aliased hidden neurons; remove 'alias_target'")
+        targets = numpy_from_dense(alias).astype(INT) if alias is not None else np.full(self.shape, -1)
+        self.alias_target = targets
+        involved = np.concatenate([np.flatnonzero(targets >= 0), targets[targets >= 0]])
+        self.alias_order = np.unique(involved)
+        """The alias sources and targets in index order, the neurons whose spikes depend on other neurons."""
         self.sources: list[WeightsKernel] = []
 
     def start(self, batch: int) -> None:
@@ -130,15 +159,28 @@ class NeuronsKernel(Kernel):
         i = i - decay_step(i, self.dash_syn)
         dv = saturate(saturate(-decay_step(self.v, self.dash_mem) + i.sum(axis=-1)) + self.bias)
         v = saturate(self.v + dv)
-        spikes = np.zeros_like(v)
-        for _ in range(self.max_spikes):
-            firing = (v >= self.threshold) & (spikes < self.max_spikes)
-            if not firing.any():
-                break
-            spikes += firing
-            v = np.where(firing, saturate(v - self.threshold), v)
-        self.i, self.v, self.spikes = i, v, spikes
+        fired_v, spikes = fire(v, self.threshold, np.zeros_like(v), self.max_spikes)
+        if self.alias_order.size:
+            fired_v, spikes = self.fire_aliases(v, fired_v, spikes)
+        self.i, self.v, self.spikes = i, fired_v, spikes
         env[self.result] = spikes
+
+    def fire_aliases(self, v: np.ndarray, fired_v: np.ndarray, spikes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Redo the spike test of the alias sources and targets in index order; return v and counts.
+
+        A neuron's spike count, its own spikes plus those copied to it so far, is added to its
+        alias target's count, capped at 31. A target with a higher index fires on top of the
+        copied spikes; one with a lower index has already fired and only gains them.
+        """
+        counts = spikes.copy()
+        counts[:, self.alias_order] = 0
+        for neuron in self.alias_order:
+            start = counts[:, neuron]
+            fired_v[:, neuron], counts[:, neuron] = fire(v[:, neuron], self.threshold[neuron], start, self.max_spikes)
+            target = self.alias_target[neuron]
+            if target >= 0:
+                counts[:, target] = np.minimum(counts[:, target] + counts[:, neuron], self.max_spikes)
+        return fired_v, counts
 
     def probes(self):
         probes = {"v": Probe(lambda: self.v, INT, self.voltage_scale)}
