@@ -597,7 +597,8 @@ def lower_to_speck(module: ModuleOp, membrane_floor: str = "negative-threshold")
                     layer.neuron,
                     f"has threshold {layer.threshold}, which rounds to {layer.integers['threshold_high']} at the layer's "
                     f"scale of {1.0 / layer.integers['voltage_scale']:.6g} units per volt; the 16-bit floor "
-                    f"{layer.floor} limits the scale, so use membrane-floor=negative-threshold or larger thresholds",
+                    f"{layer.floor} limits the scale, so use "
+                    f"{'membrane-floor=negative-threshold or ' if membrane_floor == 'none' else ''}larger thresholds",
                 )
         speck_graph = build_graph(collector)
         module.body.block.insert_op_before(speck_graph, graph)
