@@ -110,6 +110,21 @@ builtin.module attributes {xylo.variant = "imu"} {
 
 // -----
 
+// Xylo Audio 3 has the same 128 input expansion neurons.
+builtin.module attributes {xylo.variant = "audio3"} {
+  // expected-error @+1 {{input weights reach hidden neuron 129, but on Xylo Audio 3 only the first 128 hidden neurons receive input: reorder the hidden neurons}}
+  xylo.graph @main attributes {dt = 0.0001 : f64} {
+    %in = xylo.input "in" : tensor<2xi8>
+    %w = xylo.input_weights "w"(%in) {weights = dense<1> : tensor<2x130x1xi8>, weight_shift = 0 : i64} : tensor<2xi8> -> tensor<130x1xi32>
+    %h = xylo.hidden "h"(%w) {dash_mem = dense<1> : tensor<130xi8>, dash_syn = dense<1> : tensor<130x1xi8>, threshold = dense<10> : tensor<130xi16>, bias = dense<0> : tensor<130xi16>, voltage_scale = dense<1.0> : tensor<f64>, current_scale = dense<1.0> : tensor<f64>} : tensor<130x1xi32> -> tensor<130xi8>
+    %o = xylo.output_weights "o"(%h) {weights = dense<0> : tensor<130x2xi8>, weight_shift = 0 : i64} : tensor<130xi8> -> tensor<2xi32>
+    %r = xylo.readout "r"(%o) {dash_mem = dense<1> : tensor<2xi8>, dash_syn = dense<1> : tensor<2xi8>, threshold = dense<10> : tensor<2xi16>, bias = dense<0> : tensor<2xi16>, voltage_scale = dense<1.0> : tensor<f64>, current_scale = dense<1.0> : tensor<f64>} : tensor<2xi32> -> tensor<2xi8>
+    xylo.output "out"(%r) : tensor<2xi8>
+  }
+}
+
+// -----
+
 // On Xylo IMU only the last 128 hidden neurons drive the readout.
 builtin.module attributes {xylo.variant = "imu"} {
   // expected-error @+1 {{hidden neuron 0 drives the readout, but on Xylo IMU only the last 128 hidden neurons (from 2) do}}
@@ -165,6 +180,36 @@ builtin.module attributes {xylo.variant = "audio9"} {
     %w = xylo.input_weights "w"(%in) {weights = dense<1> : tensor<2x3x1xi8>, weight_shift = 0 : i64} : tensor<2xi8> -> tensor<3x1xi32>
     %h = xylo.hidden "h"(%w, %rec) {dash_mem = dense<1> : tensor<3xi8>, dash_syn = dense<1> : tensor<3x1xi8>, threshold = dense<10> : tensor<3xi16>, bias = dense<0> : tensor<3xi16>, voltage_scale = dense<1.0> : tensor<f64>, current_scale = dense<1.0> : tensor<f64>} : tensor<3x1xi32> -> tensor<3xi8>
     %rec = xylo.recurrent_weights "rec"(%h) {weights = dense<0> : tensor<3x3x1xi8>, weight_shift = 0 : i64} : tensor<3xi8> -> tensor<3x1xi32>
+    %o = xylo.output_weights "o"(%h) {weights = dense<1> : tensor<3x2xi8>, weight_shift = 0 : i64} : tensor<3xi8> -> tensor<2xi32>
+    %r = xylo.readout "r"(%o) {dash_mem = dense<1> : tensor<2xi8>, dash_syn = dense<1> : tensor<2xi8>, threshold = dense<10> : tensor<2xi16>, bias = dense<0> : tensor<2xi16>, voltage_scale = dense<1.0> : tensor<f64>, current_scale = dense<1.0> : tensor<f64>} : tensor<2xi32> -> tensor<2xi8>
+    xylo.output "out"(%r) : tensor<2xi8>
+  }
+}
+
+// -----
+
+// A hidden neuron cannot be its own alias target.
+builtin.module attributes {xylo.variant = "audio2"} {
+  xylo.graph @main attributes {dt = 0.0001 : f64} {
+    %in = xylo.input "in" : tensor<2xi8>
+    %w = xylo.input_weights "w"(%in) {weights = dense<1> : tensor<2x3x1xi8>, weight_shift = 0 : i64} : tensor<2xi8> -> tensor<3x1xi32>
+    // expected-error @+1 {{'xylo.hidden' op node 'h': hidden neuron 1 is its own alias target; use -1 for a neuron without an alias}}
+    %h = xylo.hidden "h"(%w) {dash_mem = dense<1> : tensor<3xi8>, dash_syn = dense<1> : tensor<3x1xi8>, threshold = dense<10> : tensor<3xi16>, bias = dense<0> : tensor<3xi16>, voltage_scale = dense<1.0> : tensor<f64>, current_scale = dense<1.0> : tensor<f64>, alias_target = dense<[-1, 1, -1]> : tensor<3xi16>} : tensor<3x1xi32> -> tensor<3xi8>
+    %o = xylo.output_weights "o"(%h) {weights = dense<1> : tensor<3x2xi8>, weight_shift = 0 : i64} : tensor<3xi8> -> tensor<2xi32>
+    %r = xylo.readout "r"(%o) {dash_mem = dense<1> : tensor<2xi8>, dash_syn = dense<1> : tensor<2xi8>, threshold = dense<10> : tensor<2xi16>, bias = dense<0> : tensor<2xi16>, voltage_scale = dense<1.0> : tensor<f64>, current_scale = dense<1.0> : tensor<f64>} : tensor<2xi32> -> tensor<2xi8>
+    xylo.output "out"(%r) : tensor<2xi8>
+  }
+}
+
+// -----
+
+// Alias targets are hidden neurons of the same group.
+builtin.module attributes {xylo.variant = "audio2"} {
+  xylo.graph @main attributes {dt = 0.0001 : f64} {
+    %in = xylo.input "in" : tensor<2xi8>
+    %w = xylo.input_weights "w"(%in) {weights = dense<1> : tensor<2x3x1xi8>, weight_shift = 0 : i64} : tensor<2xi8> -> tensor<3x1xi32>
+    // expected-error @+1 {{'xylo.hidden' op node 'h': 'alias_target' has values in [-1, 3]; the register range is -1 to 2}}
+    %h = xylo.hidden "h"(%w) {dash_mem = dense<1> : tensor<3xi8>, dash_syn = dense<1> : tensor<3x1xi8>, threshold = dense<10> : tensor<3xi16>, bias = dense<0> : tensor<3xi16>, voltage_scale = dense<1.0> : tensor<f64>, current_scale = dense<1.0> : tensor<f64>, alias_target = dense<[-1, 3, -1]> : tensor<3xi16>} : tensor<3x1xi32> -> tensor<3xi8>
     %o = xylo.output_weights "o"(%h) {weights = dense<1> : tensor<3x2xi8>, weight_shift = 0 : i64} : tensor<3xi8> -> tensor<2xi32>
     %r = xylo.readout "r"(%o) {dash_mem = dense<1> : tensor<2xi8>, dash_syn = dense<1> : tensor<2xi8>, threshold = dense<10> : tensor<2xi16>, bias = dense<0> : tensor<2xi16>, voltage_scale = dense<1.0> : tensor<f64>, current_scale = dense<1.0> : tensor<f64>} : tensor<2xi32> -> tensor<2xi8>
     xylo.output "out"(%r) : tensor<2xi8>
