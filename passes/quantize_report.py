@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections import defaultdict
 
 import numpy as np
 
@@ -54,10 +55,31 @@ def range_entry(bound: RangeBound) -> dict:
     }
 
 
-def layer_entry(layer: LayerRecord, report: QuantizationReport) -> dict:
-    """Return the report entry of one neuron group."""
+def _index_by_node(items: list) -> dict[tuple[str, str], list[tuple[int, object]]]:
+    """Return the items (with their positions) of each (graph, node), so that a layer finds its own in linear time."""
+    index: dict[tuple[str, str], list[tuple[int, object]]] = defaultdict(list)
+    for position, item in enumerate(items):
+        index[(item.graph, item.node)].append((position, item))
+    return index
+
+
+def _members_items(index: dict[tuple[str, str], list[tuple[int, object]]], graph: str, members: set[str]) -> list:
+    """Return the indexed items of the member nodes of one graph, in their original order."""
+    found = [pair for node in members for pair in index.get((graph, node), ())]
+    return [item for _, item in sorted(found, key=lambda pair: pair[0])]
+
+
+def layer_entry(
+    layer: LayerRecord,
+    report: QuantizationReport,
+    parameter_index: dict[tuple[str, str], list[tuple[int, object]]] | None = None,
+    range_index: dict[tuple[str, str], list[tuple[int, object]]] | None = None,
+) -> dict:
+    """Return the report entry of one neuron group; the indexes, built once per report, save a scan per layer."""
+    parameter_index = parameter_index if parameter_index is not None else _index_by_node(report.parameters)
+    range_index = range_index if range_index is not None else _index_by_node(report.ranges)
     members = {layer.node, *layer.inputs}
-    parameters = [entry for entry in report.parameters if entry.graph == layer.graph and entry.node in members]
+    parameters = _members_items(parameter_index, layer.graph, members)
     weight_errors = [entry.max_rel_error for entry in parameters if entry.parameter == "weight"]
     entry: dict = {
         "graph": layer.graph,
@@ -74,7 +96,7 @@ def layer_entry(layer: LayerRecord, report: QuantizationReport) -> dict:
             "weights": {name: _number_or_list(scale) for name, scale in layer.weight_scales.items()},
         },
         "parameters": [parameter_entry(parameter) for parameter in parameters],
-        "ranges": [range_entry(bound) for bound in report.ranges if bound.graph == layer.graph and bound.node in members],
+        "ranges": [range_entry(bound) for bound in _members_items(range_index, layer.graph, members)],
     }
     if layer.calibrated:
         entry["recorded_max"] = dict(layer.calibrated)
@@ -92,6 +114,8 @@ def report_document(
     calibration_input: str | None,
 ) -> dict:
     """Return the JSON document of one pass run: its options, one entry per neuron group, every parameter and bound."""
+    parameter_index = _index_by_node(report.parameters)
+    range_index = _index_by_node(report.ranges)
     return {
         "version": REPORT_VERSION,
         "runs": [
@@ -102,7 +126,7 @@ def report_document(
                 "calibration_steps": report.calibration_steps,
             }
         ],
-        "layers": [layer_entry(layer, report) for layer in report.layers],
+        "layers": [layer_entry(layer, report, parameter_index, range_index) for layer in report.layers],
         "parameters": [parameter_entry(entry) | {"graph": entry.graph} for entry in report.parameters],
         "ranges": [range_entry(bound) | {"graph": bound.graph} for bound in report.ranges],
     }
