@@ -67,6 +67,9 @@ def run_pass_pipeline(module, specs: str | Iterable[str], ctx=None) -> None:
     """Parse a pipeline and apply its passes to ``module`` in place."""
     from nirmlir.context import make_context
 
+    from nirmlir.option_hints import running_pass
+
     ctx = ctx or make_context()
     for pass_instance in parse_pass_pipeline(specs):
-        pass_instance.apply(ctx, module)
+        with running_pass(pass_instance):
+            pass_instance.apply(ctx, module)

@@ -34,6 +34,7 @@ from xdsl.rewriter import InsertPoint, Rewriter
 from nirmlir.dense import dense_from_numpy, i64_array, numpy_from_dense
 from nirmlir.diagnostics import DiagnosticError, Location, emit_warning
 from nirmlir.dialects import nir, snn
+from nirmlir.option_hints import option_hint
 from nirmlir.passes.inline_subgraphs import inline_subgraphs
 from nirmlir.passes.levels import check_input_level
 from nirmlir.presets import OVERRIDABLE_FIELDS, Preset, get_preset
@@ -47,26 +48,32 @@ SYNAPSE_OPS = (nir.AffineOp, nir.LinearOp, nir.Conv1dOp, nir.Conv2dOp)
 NEURON_OPS = (nir.IOp, nir.IFOp, nir.LIOp, nir.LIFOp, nir.CubaLIOp, nir.CubaLIFOp)
 
 
+def _hint(assignment: str) -> str:
+    """Spell a hint naming a discretize option for the pass that runs discretize."""
+    return option_hint(assignment, "discretize", "lower-to-fixedpoint")
+
+
 # --------------------------------------------------------------------------------------
 # dt
 # --------------------------------------------------------------------------------------
 
 
-def parse_dt(value: float | int | str | None) -> float | None:
-    """Return a dt option as seconds, or None when absent; raise DiagnosticError if it is not a positive number.
+def parse_dt(value: float | int | str | None, option: str = "dt") -> float | None:
+    """Return a duration option (``dt`` unless ``option`` names another) as seconds, or None when
+    absent; raise DiagnosticError if it is not a positive number.
 
     The pass-option lexer of xDSL 0.74 reads `1e-4` as a word, so strings are accepted too.
     """
     if value is None:
         return None
     if isinstance(value, bool):
-        raise DiagnosticError(f"invalid dt '{value}'; expected a number of seconds, e.g. dt=1e-4")
+        raise DiagnosticError(f"invalid {option} '{value}'; expected a number of seconds, e.g. {option}=1e-4")
     try:
         seconds = float(value)
     except ValueError:
-        raise DiagnosticError(f"invalid dt '{value}'; expected a number of seconds, e.g. dt=1e-4") from None
+        raise DiagnosticError(f"invalid {option} '{value}'; expected a number of seconds, e.g. {option}=1e-4") from None
     if not math.isfinite(seconds) or seconds <= 0:
-        raise DiagnosticError(f"invalid dt {value}; dt must be a positive number of seconds")
+        raise DiagnosticError(f"invalid {option} {value}; {option} must be a positive number of seconds")
     return seconds
 
 
@@ -238,14 +245,15 @@ class _NodeContext:
             if (a > 1).any():
                 raise self.error(
                     f"'{tau_field}' {tau.min():g} s is shorter than dt {self.dt:g} s, so forward Euler gives a "
-                    f"negative decay {1 - a.max():g}; use a smaller dt or integrator=exp_euler"
+                    f"negative decay {1 - a.max():g}; use a smaller {_hint('dt')} or {_hint('integrator=exp_euler')}"
                 )
             return 1.0 - a, a
         if integrator == "exp_euler":
             if not np.isfinite(a).all():
                 raise self.error(
                     f"'{tau_field}' {tau.min():g} s is so much shorter than dt {self.dt:g} s that the "
-                    "exp_euler input gain dt/tau overflows; use a smaller dt or integrator=zero_order_hold"
+                    f"exp_euler input gain dt/tau overflows; use a smaller {_hint('dt')} or "
+                    f"{_hint('integrator=zero_order_hold')}"
                 )
             return np.exp(-a), a
         return np.exp(-a), -np.expm1(-a)
@@ -420,7 +428,7 @@ def _check_cuba_integrator(node: _NodeContext) -> None:
     if node.preset.integrator == "event_exact":
         raise node.error(
             "integrator 'event_exact' is defined only for one-state neurons (LIF, IF, LI, I); "
-            "use integrator=zero_order_hold for current-based neurons"
+            f"use {_hint('integrator=zero_order_hold')} for current-based neurons"
         )
 
 

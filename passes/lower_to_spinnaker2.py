@@ -544,7 +544,7 @@ def lower_to_spinnaker2(
         raise DiagnosticError(
             f"{name}: invalid atoms-per-core '{atoms_per_core}'; expected an integer in [1, {spinnaker2.MAX_ATOMS_PER_CORE}]"
         )
-    tick = parse_dt(sys_tick)
+    tick = parse_dt(sys_tick, "sys-tick")
 
     graphs = [op for op in module.ops if op.name.endswith(".graph")]
     if any(op.name == "nir.graph" for op in graphs):

@@ -49,6 +49,7 @@ from nirmlir.dense import dense_from_numpy, numpy_from_dense
 from nirmlir.diagnostics import DiagnosticError, Location
 from nirmlir.dialects import fxp, snn
 from nirmlir.dialects.fxp import signed_range
+from nirmlir.option_hints import option_hint
 from nirmlir.passes.levels import check_input_level
 from nirmlir.passes.quantize_calibration import CalibrationSource, graph_inputs, record_activity, spike_agreement
 from nirmlir.passes.quantize_numbers import (
@@ -875,9 +876,10 @@ class _GraphQuantizer:
             raise self.error(
                 op,
                 "every weight rounds to zero: the largest input it adds per step is below one unit of the "
-                "target's state, whose unit is set by keeping the threshold within state-bits="
-                f"{self.options.state_bits}; raise state-bits, or check that dt and the time constants use "
-                "the same unit (dt=1 for time constants in steps)",
+                "target's state, whose unit is set by keeping the threshold within "
+                f"{self.options.state_bits} state bits; raise "
+                f"{option_hint('state-bits', 'quantize', 'lower-to-fixedpoint')}, or check that dt and the "
+                "time constants use the same unit (dt=1 for time constants in steps)",
             )
         entry = self.report.record_maxima(self.graph_name, op.node_name.data, "weight", max_error, magnitude)
         self._errors[op.node_name.data]["weight"] = entry.max_rel_error

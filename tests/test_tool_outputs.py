@@ -93,3 +93,9 @@ def test_map_to_cores_other_chip(tmp_path):
     assert result.returncode == 0, result.stderr
     result = tool("nir-opt", lowered, "-p", "map-to-cores{target=loihi2}")
     assert_diagnostic(result, "graph @main is lowered for spinnaker2, but target is 'loihi2'; use target=spinnaker2")
+
+
+def test_spinnaker2_bad_sys_tick_named():
+    result = tool("nir-opt", RNN, "-p", "lower-to-spinnaker2{sys-tick=-1}", "-o", "-")
+    assert_diagnostic(result, "invalid sys-tick -1; sys-tick must be a positive number of seconds")
+    assert "dt" not in result.stderr
