@@ -214,7 +214,9 @@ class OutputOp(SpeckNodeOp):
 class CoreOp(SpeckNodeOp):
     """One CNN core: convolution, integrate-and-fire neurons and pooling on the way out.
 
-    `weight` is `[f, c, k, k]` (output channel, input channel, y, x), `bias` `[f]`. `stride`
+    Several operands are several sources (fan-in): the chip merges their events, so the kernel
+    convolves the sum of their counts, which must have one shape. `weight` is `[f, c, k, k]`
+    (output channel, input channel, y, x), `bias` `[f]`. `stride`
     and `padding` are (y, x). `destinations` lists the cores that receive the events, with
     `pooling` (the sum-pooling kernel and stride, 1, 2 or 4) and `feature_shift` (added to the
     channel index) per destination. The result is the pooled spike counts; this dialect models
@@ -279,6 +281,11 @@ class CoreOp(SpeckNodeOp):
                     f"{label}: operand {number} has type {operand.type} but operand 0 has shape {list(in_shape)}; "
                     "a core sums the events of its sources, which must have one shape"
                 )
+        if len({id(operand) for operand in self.inputs}) != len(self.inputs):
+            raise VerifyException(
+                f"{label}: the operands name one source twice; a core receives each source's events once, "
+                "so double the weights instead"
+            )
         self.verify_weights(in_shape)
         self.verify_routing()
         self.verify_geometry(in_shape)
