@@ -99,3 +99,32 @@ def test_spinnaker2_bad_sys_tick_named():
     result = tool("nir-opt", RNN, "-p", "lower-to-spinnaker2{sys-tick=-1}", "-o", "-")
     assert_diagnostic(result, "invalid sys-tick -1; sys-tick must be a positive number of seconds")
     assert "dt" not in result.stderr
+
+
+@pytest.mark.parametrize("model", ["fxp", "speck"])
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--precision", "float32"], "--precision float32 sets the float dtype of the snn level, but the {} level computes in integers; remove --precision"),
+        (["--compare", "float64"], "--compare float64 compares float precisions of the snn level, but the {} level computes in integers"),
+    ],
+)
+def test_run_precision_on_integer_level(fxp_rnn, tmp_path, model, flags, message):
+    if model == "fxp":
+        path, level = fxp_rnn, "fxp"
+        np.save(tmp_path / "x.npy", np.ones((5, 12)))
+    else:
+        path, level = REPO / "lit_tests" / "speck" / "one-core.mlir", "speck"
+        np.save(tmp_path / "x.npy", np.ones((5, 1, 1, 1)))
+    result = tool("nir-run", path, "--input", tmp_path / "x.npy", *flags)
+    assert_diagnostic(result, message.format(level))
+
+
+def test_run_precision_label_only_on_snn(tmp_path):
+    np.save(tmp_path / "x.npy", np.ones((5, 12)))
+    result = tool(
+        "nir-run", RNN, "--preset", "norse", "--dt", "1e-4", "--level", "fxp", "--compare", "snn",
+        "--precision", "float32", "--input", tmp_path / "x.npy",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "comparison: fxp (norse) vs snn (norse) float32" in result.stdout

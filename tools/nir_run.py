@@ -64,8 +64,8 @@ def build_argument_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--precision",
         choices=PRECISION_NAMES,
-        default="float64",
-        help="float dtype of the snn level (default: float64; float32 is faster and is what the torch simulators use)",
+        help="float dtype of the snn level (default: float64; float32 is faster and is what the torch simulators "
+        "use); the fxp and chip levels compute in integers and reject it",
     )
     parser.add_argument(
         "--threads",
@@ -185,12 +185,31 @@ def print_summary(traces) -> None:
             print(f"{node}/{key}: shape {list(array.shape)}{detail}")
 
 
+def check_precision_applies(args, level: str, precision_given: bool) -> None:
+    """Reject a float precision for a level that computes in integers (fxp and the chip levels)."""
+    if level == "snn":
+        return
+    if precision_given and args.compare != "snn":
+        raise DiagnosticError(
+            f"--precision {args.precision} sets the float dtype of the snn level, but the {level} level "
+            "computes in integers; remove --precision"
+        )
+    if args.compare in PRECISION_NAMES:
+        raise DiagnosticError(
+            f"--compare {args.compare} compares float precisions of the snn level, but the {level} level "
+            "computes in integers; compare with another level (--compare snn for a nir-level model) or "
+            "remove --compare"
+        )
+
+
 def run(args) -> int:
     from nirmlir import api
     from nirmlir.simulator.compare import compare_traces
 
     check_preset(args.preset)
     check_output_paths(args.output, args.plot)
+    precision_given = args.precision is not None
+    args.precision = args.precision or "float64"
     quantize = parse_quantize_options(args.quantize)
     module = api.load(args.model, relax_output_shapes=args.relax_output_shapes)
     model_level = api.module_level(module)
@@ -213,10 +232,11 @@ def run(args) -> int:
         if error.message == MISSING_DT_MESSAGE:
             error.diagnostic.message = "the model has no metadata dt; give the step length with --dt SECONDS"
         raise
+    check_precision_applies(args, program.level, precision_given)
     inputs, batched = read_inputs(args, program)
     traces = api.run_program(program, inputs, record=args.record, integers=args.integers, threads=args.threads)
     primary = describe(program.level, args.preset if model_level == "nir" else None)
-    if args.precision != "float64":
+    if args.precision != "float64" and program.level == "snn":
         primary += f" {args.precision}"
 
     if args.output:
@@ -260,7 +280,7 @@ def run(args) -> int:
         shared = [item for item in args.record if item in other.by_name or item.rsplit("/", 1)[0] in other.by_name]
         other_traces = api.run_program(other, inputs, record=shared, threads=args.threads)
         second = describe(other.level, other_preset if model_level == "nir" else None)
-        if other_precision != "float64":
+        if other_precision != "float64" and other.level == "snn":
             second += f" {other_precision}"
         print_comparison(primary, second, compare_traces(traces, other_traces, batched))
     if not (args.output or args.plot or args.compare):
