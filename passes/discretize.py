@@ -389,8 +389,38 @@ def _lower_delay(node: _NodeContext) -> Lowering:
     if not np.isfinite(delay).all() or (delay < 0).any():
         raise node.error("'delay' must hold non-negative numbers of seconds")
     # NIR does not say how to round a delay to steps; the nearest step count is used.
-    steps = np.rint(delay / node.dt).astype(np.int64)
+    exact_steps = delay / node.dt
+    steps = np.rint(exact_steps).astype(np.int64)
+    vanished = (delay > 0) & (steps == 0)
+    if vanished.any():
+        # A Delay node exists to delay its input, so dropping a delay silently would change
+        # the model's timing; the user has to choose a finer dt or a zero delay.
+        index = _first_index(vanished)
+        raise node.error(
+            f"'delay' {delay[index]:g} s at index {index} is {exact_steps[index]:.3g} steps at dt "
+            f"{node.dt:g} s, which rounds to 0 steps and would remove the delay; use a dt of at most "
+            f"{2 * delay[vanished].min():g} s, or set that delay to 0"
+        )
+    # Step counts within float32 rounding of a whole number (a float32 1e-3 s at dt 1e-4 s is
+    # 10.0000005 steps) count as whole.
+    fractional = ~np.isclose(exact_steps, steps, rtol=1e-6, atol=1e-6)
+    if fractional.any():
+        index = _first_index(fractional)
+        error_steps = np.abs(exact_steps - steps).max()
+        emit_warning(
+            f"node '{node.name}': 'delay' is not a whole number of steps at dt {node.dt:g} s "
+            f"({delay[index]:g} s at index {index} is {exact_steps[index]:.6g} steps); rounded to the "
+            f"nearest step, with an error of up to {error_steps:.3g} steps ({error_steps * node.dt:.3g} s)",
+            node.location,
+            op=node.op,
+        )
     return snn.DelayOp, {"steps": dense_from_numpy(steps)}
+
+
+def _first_index(mask: np.ndarray) -> tuple[int, ...] | int:
+    """Return the index of the first true element, as an int for a 1-d mask."""
+    index = tuple(int(axis[0]) for axis in np.nonzero(mask))
+    return index[0] if len(index) == 1 else index
 
 
 def _lower_threshold(node: _NodeContext) -> Lowering:
