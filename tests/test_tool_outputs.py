@@ -128,3 +128,26 @@ def test_run_precision_label_only_on_snn(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert "comparison: fxp (norse) vs snn (norse) float32" in result.stdout
+
+
+def test_output_may_replace_input(tmp_path):
+    """Each tool reads its whole input before it writes, so -o may name the input file (as in mlir-opt)."""
+    text = tmp_path / "rnn.mlir"
+    assert tool("nir-translate", "--import-nir", RNN, "-o", text).returncode == 0
+    original = text.read_text()
+
+    discretized = tool("nir-opt", text, "-p", "discretize{dt=1e-4}")
+    in_place = tool("nir-opt", text, "-p", "discretize{dt=1e-4}", "-o", text)
+    assert in_place.returncode == 0, in_place.stderr
+    assert text.read_text() == discretized.stdout
+
+    text.write_text(original)
+    exported = tool("nir-translate", "--export-nir", text, "-o", text)
+    assert exported.returncode == 0, exported.stderr
+    assert tool("nir-translate", "--import-nir", text).stdout == original
+
+    np.save(tmp_path / "x.npy", np.ones((5, 12)))
+    run = tool("nir-run", RNN, "--preset", "norse", "--dt", "1e-4", "--input", tmp_path / "x.npy",
+               "--record", "output/spikes", "-o", tmp_path / "x.npy")
+    assert run.returncode == 0, run.stderr
+    assert np.load(tmp_path / "x.npy").shape == (5, 4)
