@@ -103,7 +103,7 @@ def test_config_matches_sinabs3_recording(name, speck_module, ours, recording):
 
 
 def test_fanout_core_has_two_destinations(name, speck_module, ours):
-    # l1 sends to the cores of l2 and l3 in fanout and residual; in twoinputs the input does.
+    # l1 sends to the cores of l2 and l3 in fanout and residual. In twoinputs the input feeds l1 and l2, so l1 sends to l3 only.
     cores = core_of(speck_module)
     destinations = ours["cnn_layers"][cores["l1"]]["destinations"]
     enabled = sorted(slot["layer"] for slot in destinations if slot["enable"])
@@ -152,7 +152,7 @@ def test_recording_matches_live_sinabs3(name, speck_module, ours, recording, rec
 
 
 def run_configuration(config: dict, events: np.ndarray) -> dict[int, dict[str, np.ndarray]]:
-    """Run the used cores of a printed configuration with sinabs 1.2.10 layers; return spikes and v per core.
+    """Run the used cores of a printed configuration with sinabs' IAFSqueeze; return spikes and v per core.
 
     The wiring comes only from the `destinations`: a core that no core sends to reads the input,
     and a core with several sources convolves the sum of their pooled events.
