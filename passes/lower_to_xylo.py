@@ -1,17 +1,21 @@
 """`lower-to-xylo`: map an fxp graph (or a nir graph, through lower-to-fixedpoint) onto a Xylo chip.
 
 The fxp graph must have the shape of a Xylo network. One input feeds an affine into one
-current-based LIF group, the hidden neurons. An optional affine from that group back into it,
-through a one-step delay, is the recurrent weights. An affine from the hidden group feeds a
-second current-based LIF group, the readout, and one output reads the readout spikes. Weights are
-transposed to the chip's [source, target] layout and keep their per-target-neuron scales, which
-the thresholds and biases share. Decays become bit shifts: a kept fraction k per step stands for
+current-based LIF group, the first hidden layer. Further hidden groups of current-based LIF
+neurons may follow, each fed by affines from hidden groups, and any hidden group may feed itself
+through a one-step delay. Affines from hidden groups feed one more current-based LIF group, the
+readout, and one output reads the readout spikes. The chip has one hidden population, so the
+hidden groups share it: the first layer first, the groups the readout reads last, and every
+affine between hidden groups becomes a block of the recurrent weights, which deliver spikes one
+step later. Weights are transposed to the chip's [source, target] layout and keep their
+per-target-neuron scales, which the thresholds and biases share. Decays become bit shifts: a kept fraction k per step stands for
 a time constant of τ = -1/ln(k) steps, and `dash = round(log2(τ))`. The report records, per
 neuron group, how far the kept fraction 1 - 2^-dash is from k.
 
 Differences between the fxp semantics and the chip that the lowering cannot remove are warnings,
 not errors. The chip adds input to the synaptic current before decaying it and delays the
-readout by one step. Its hidden neurons spike up to 31 times per step and reset by subtraction.
+readout, and every hidden-to-hidden affine, by one step. Its hidden neurons spike up to 31 times
+per step and reset by subtraction.
 """
 
 from __future__ import annotations
@@ -73,10 +77,12 @@ class DecayRecord:
 
 @dataclass
 class XyloReport:
-    """The changes `lower_to_xylo` made: the decay approximations, per neuron group and state."""
+    """The changes `lower_to_xylo` made: the decay approximations and where each hidden group went."""
 
     variant: str
     decays: list[DecayRecord] = field(default_factory=list)
+    hidden_groups: dict[str, range] = field(default_factory=dict)
+    """The indices in the chip's hidden population of each fxp hidden group, by node name."""
 
 
 # --------------------------------------------------------------------------------------
@@ -105,6 +111,7 @@ class Connection:
 
     affine: fxp.AffineOp
     source: Operation
+    target: Operation
     weights: np.ndarray
     delay: int
 
@@ -132,7 +139,7 @@ def _connection(value: SSAValue, target: Operation) -> Connection:
             affine,
         )
     source, delay_before = _through_delays(affine.inputs[0])
-    return Connection(affine, source, weight.T.copy(), delay_after + delay_before)
+    return Connection(affine, source, target, weight.T.copy(), delay_after + delay_before)
 
 
 NEURON_KINDS = (fxp.LIFOp, fxp.CubaLIFOp, fxp.LIOp, fxp.CubaLIOp, fxp.IntegratorOp)
@@ -140,16 +147,21 @@ NEURON_KINDS = (fxp.LIFOp, fxp.CubaLIFOp, fxp.LIOp, fxp.CubaLIOp, fxp.Integrator
 
 @dataclass
 class XyloNetwork:
-    """The parts of an fxp graph that become one Xylo configuration."""
+    """The parts of an fxp graph that become one Xylo configuration.
+
+    `hidden` lists the hidden groups in the order the chip's hidden population packs them: the
+    group that receives the input weights first, the groups the readout reads last.
+    """
 
     graph: fxp.GraphOp
     input: fxp.InputOp
     output: fxp.OutputOp
-    hidden: fxp.CubaLIFOp
+    hidden: list[fxp.CubaLIFOp]
     readout: fxp.CubaLIFOp
     input_weights: Connection
-    recurrent_weights: Connection | None
-    output_weights: Connection
+    hidden_weights: list[Connection]
+    """Every affine from a hidden group into a hidden group: the chip's recurrent weights."""
+    output_weights: list[Connection]
 
 
 def _single(graph: fxp.GraphOp, kind: type, what: str) -> Operation:
@@ -171,6 +183,34 @@ def _check_neuron_kind(op: Operation, role: str) -> fxp.CubaLIFOp:
     return op
 
 
+def _names(ops) -> str:
+    return ", ".join(f"'{op.node_name.data}'" for op in ops)
+
+
+def _hidden_inputs(groups: list[fxp.CubaLIFOp], input_op: fxp.InputOp) -> tuple[list[Connection], list[Connection]]:
+    """Return the affines from the graph input and those between hidden groups; raise for any other source."""
+    from_input, between = [], []
+    for group in groups:
+        seen: set[int] = set()
+        for value in group.inputs:
+            connection = _connection(value, group)
+            if connection.source is not input_op and connection.source not in groups:
+                raise _fail(
+                    f"'{connection.source.name}' feeds hidden group '{group.node_name.data}'; Xylo hidden neurons "
+                    "read the input weights and the spikes of hidden neurons only",
+                    connection.affine,
+                )
+            if id(connection.source) in seen:
+                raise _fail(
+                    f"a second affine from the same source feeds hidden group '{group.node_name.data}'; Xylo has one "
+                    "weight per pair of neurons: add the two weight matrices",
+                    connection.affine,
+                )
+            seen.add(id(connection.source))
+            (from_input if connection.source is input_op else between).append(connection)
+    return from_input, between
+
+
 def read_network(graph: fxp.GraphOp) -> XyloNetwork:
     """Match the graph against the Xylo network shape; raise DiagnosticError naming what does not fit."""
     for op in graph.body.block.ops:
@@ -184,49 +224,53 @@ def read_network(graph: fxp.GraphOp) -> XyloNetwork:
     readout, readout_delay = _through_delays(output_op.inputs[0])
     if readout not in neurons or readout_delay:
         raise _fail("the output must read a neuron group directly; Xylo outputs are the readout spikes", output_op)
-    hidden_groups = [op for op in neurons if op is not readout]
-    if len(hidden_groups) != 1:
-        raise _fail(
-            f"the graph has {len(hidden_groups)} hidden neuron groups besides the readout; this lowering maps "
-            "exactly one hidden group",
-            hidden_groups[1] if hidden_groups else readout,
-        )
-    hidden = _check_neuron_kind(hidden_groups[0], "hidden")
+    groups = [_check_neuron_kind(op, "hidden") for op in neurons if op is not readout]
+    if not groups:
+        raise _fail("the graph has no hidden neuron group besides the readout; a Xylo network has at least one", readout)
     readout = _check_neuron_kind(readout, "readout")
 
-    input_weights = recurrent = None
-    for value in hidden.inputs:
-        connection = _connection(value, hidden)
-        if connection.source is input_op and input_weights is None:
-            input_weights = connection
-        elif connection.source is hidden and recurrent is None:
-            recurrent = connection
-        else:
-            raise _fail(
-                f"'{connection.source.name}' feeds the hidden neurons; Xylo hidden neurons read one input weight "
-                "matrix and one recurrent weight matrix",
-                connection.affine,
-            )
-    if input_weights is None:
-        raise _fail("no affine from the graph input feeds the hidden neurons; Xylo inputs go through weights", hidden)
-    if recurrent is not None and recurrent.delay != 1:
+    from_input, hidden_weights = _hidden_inputs(groups, input_op)
+    if not from_input:
+        raise _fail("no affine from the graph input feeds a hidden group; Xylo inputs go through weights", groups[0])
+    if len(from_input) > 1:
         raise _fail(
-            f"the recurrent weights arrive after {recurrent.delay} steps; Xylo recurrence has exactly one step of delay",
-            recurrent.affine,
+            f"the graph input feeds {len(from_input)} hidden groups ({_names(c.target for c in from_input)}); on Xylo "
+            "the input weights reach one hidden group, the first layer: feed the other groups from it",
+            from_input[1].affine,
         )
+    input_weights = from_input[0]
     if input_weights.delay:
         raise _fail("the input weights arrive with a delay; Xylo input reaches the neurons in the same step", input_weights.affine)
-    if len(readout.inputs) != 1:
-        raise _fail("the readout neurons read several values; Xylo readout neurons read the output weights only", readout)
-    output_weights = _connection(readout.inputs[0], readout)
-    if output_weights.source is not hidden:
-        raise _fail("the readout weights must read the hidden neurons; on Xylo they do", output_weights.affine)
-    if output_weights.delay > 1:
+    for connection in hidden_weights:
+        if connection.delay > 1 or (connection.source is connection.target and connection.delay != 1):
+            raise _fail(
+                f"the weights from '{connection.source.node_name.data}' to '{connection.target.node_name.data}' arrive "
+                f"after {connection.delay} steps; Xylo delivers the spikes of hidden neurons to hidden neurons after "
+                "exactly one step",
+                connection.affine,
+            )
+
+    output_weights = [_connection(value, readout) for value in readout.inputs]
+    for connection in output_weights:
+        if connection.source not in groups:
+            raise _fail("the readout weights must read hidden neurons; on Xylo they do", connection.affine)
+        if connection.delay > 1:
+            raise _fail(
+                f"the readout weights arrive after {connection.delay} steps; Xylo delays the readout by one step",
+                connection.affine,
+            )
+    if len({id(connection.source) for connection in output_weights}) != len(output_weights):
         raise _fail(
-            f"the readout weights arrive after {output_weights.delay} steps; Xylo delays the readout by one step",
-            output_weights.affine,
+            "two affines from the same hidden group feed the readout; Xylo has one weight per pair of neurons: add "
+            "the two weight matrices",
+            readout,
         )
-    return XyloNetwork(graph, input_op, output_op, hidden, readout, input_weights, recurrent, output_weights)
+
+    first = input_weights.target
+    read = [group for group in groups if any(c.source is group for c in output_weights) and group is not first]
+    middle = [group for group in groups if group is not first and group not in read]
+    ordered = [first, *middle, *read]
+    return XyloNetwork(graph, input_op, output_op, ordered, readout, input_weights, hidden_weights, output_weights)
 
 
 # --------------------------------------------------------------------------------------
@@ -410,35 +454,98 @@ def build_graph(
     )
 
 
-def lower_graph(graph: fxp.GraphOp, report: XyloReport) -> xylo.GraphOp:
-    """Return the xylo.graph of one fxp graph; raise DiagnosticError for what the chip cannot run."""
+def _joined_name(ops: list[Operation]) -> str:
+    return "+".join(op.node_name.data for op in ops)
+
+
+def _check_expansion(network: XyloNetwork, offsets: dict[int, range], chip: xylo.XyloVariant) -> None:
+    """Raise DiagnosticError when the first or the readout's hidden groups exceed the 128 expansion neurons."""
+    first = network.input_weights.target
+    if chip.input_expansion is not None and len(offsets[id(first)]) > chip.input_expansion:
+        raise _fail(
+            f"the first hidden layer has {len(offsets[id(first)])} neurons, but on {chip.title} only the first "
+            f"{chip.input_expansion} hidden neurons receive input weights: use at most {chip.input_expansion} neurons "
+            "in the layer the input feeds",
+            first,
+        )
+    read = {id(connection.source) for connection in network.output_weights}
+    if chip.readout_sources is not None:
+        lowest = min(offsets[key].start for key in read)
+        count = sum(len(offsets[key]) for key in offsets) - lowest
+        if count > chip.readout_sources:
+            raise _fail(
+                f"the readout reads hidden groups {_names(g for g in network.hidden if id(g) in read)} spanning {count} "
+                f"hidden neurons, but on {chip.title} only the last {chip.readout_sources} hidden neurons drive the "
+                f"readout: use at most {chip.readout_sources} neurons in the layers the readout reads",
+                network.readout,
+            )
+
+
+def lower_graph(graph: fxp.GraphOp, report: XyloReport, chip: xylo.XyloVariant | None = None) -> xylo.GraphOp:
+    """Return the xylo.graph of one fxp graph; raise DiagnosticError for what the chip cannot run.
+
+    Several hidden groups share the chip's one hidden population, in the order of
+    `XyloNetwork.hidden`. The weights between them become blocks of the recurrent matrix.
+    """
     network = read_network(graph)
-    hidden = neuron_registers(network.hidden, report)
+    offsets: dict[int, range] = {}
+    start = 0
+    for group in network.hidden:
+        size = group.output.type.get_shape()[0]
+        offsets[id(group)] = range(start, start + size)
+        report.hidden_groups[group.node_name.data] = offsets[id(group)]
+        start += size
+    total = start
+    if chip is not None:
+        _check_expansion(network, offsets, chip)
+
+    groups = [neuron_registers(group, report) for group in network.hidden]
+    hidden = {key: np.concatenate([registers[key] for registers in groups]) for key in groups[0]}
     readout = neuron_registers(network.readout, report)
     hidden["dash_syn"] = hidden["dash_syn"][:, None]
-    for registers, op in ((hidden, network.hidden), (readout, network.readout)):
-        size = op.output.type.get_shape()[0]
-        registers["voltage_scale"] = np.broadcast_to(numpy_from_dense(op.voltage_scale), (size,))
-        registers["current_scale"] = np.broadcast_to(numpy_from_dense(op.current_scale), (size,))
-    if network.output_weights.delay == 0:
-        emit_warning(
-            f"{PASS_NAME}: Xylo delays the readout by one step, which the fxp graph does not; readout spikes "
-            "come one step later",
-            op=network.output_weights.affine,
-        )
-    if network.hidden.max_spikes_per_step.value.data != xylo.MAX_HIDDEN_SPIKES:
-        emit_warning(
-            f"{PASS_NAME}: node '{network.hidden.node_name.data}' allows "
-            f"{network.hidden.max_spikes_per_step.value.data} spike(s) per step, but Xylo hidden neurons emit up to "
-            f"{xylo.MAX_HIDDEN_SPIKES}",
-            op=network.hidden,
-        )
+    for registers, ops in ((hidden, network.hidden), (readout, [network.readout])):
+        for key, field_name in (("voltage_scale", "voltage_scale"), ("current_scale", "current_scale")):
+            registers[key] = np.concatenate(
+                [np.broadcast_to(numpy_from_dense(op.properties[field_name]), (op.output.type.get_shape()[0],)) for op in ops]
+            )
+
+    outputs = network.readout.output.type.get_shape()[0]
+    weights_in = np.zeros((network.input_weights.weights.shape[0], total), np.int64)
+    weights_in[:, offsets[id(network.input_weights.target)]] = network.input_weights.weights
+    weights_rec = np.zeros((total, total), np.int64) if network.hidden_weights else None
+    for connection in network.hidden_weights:
+        block = np.ix_(offsets[id(connection.source)], offsets[id(connection.target)])
+        weights_rec[block] = connection.weights
+        if connection.delay == 0:
+            emit_warning(
+                f"{PASS_NAME}: Xylo delivers the spikes of node '{connection.source.node_name.data}' to node "
+                f"'{connection.target.node_name.data}' through its recurrent weights, one step later than the fxp "
+                "graph does",
+                op=connection.affine,
+            )
+    weights_out = np.zeros((total, outputs), np.int64)
+    for connection in network.output_weights:
+        weights_out[offsets[id(connection.source)]] = connection.weights
+        if connection.delay == 0:
+            emit_warning(
+                f"{PASS_NAME}: Xylo delays the readout by one step, which the fxp graph does not; readout spikes "
+                "come one step later",
+                op=connection.affine,
+            )
+
+    for group in network.hidden:
+        if group.max_spikes_per_step.value.data != xylo.MAX_HIDDEN_SPIKES:
+            emit_warning(
+                f"{PASS_NAME}: node '{group.node_name.data}' allows {group.max_spikes_per_step.value.data} spike(s) "
+                f"per step, but Xylo hidden neurons emit up to {xylo.MAX_HIDDEN_SPIKES}",
+                op=group,
+            )
     names = {
         "input": network.input.node_name.data,
         "input_weights": network.input_weights.affine.node_name.data,
-        "hidden": network.hidden.node_name.data,
-        "recurrent_weights": network.recurrent_weights.affine.node_name.data if network.recurrent_weights else "",
-        "output_weights": network.output_weights.affine.node_name.data,
+        "hidden": _joined_name(network.hidden),
+        "recurrent_weights": _joined_name([c.affine for c in network.hidden_weights]),
+        "output_weights": _joined_name([c.affine for c in network.output_weights]),
         "readout": network.readout.node_name.data,
         "output": network.output.node_name.data,
     }
@@ -446,9 +553,9 @@ def lower_graph(graph: fxp.GraphOp, report: XyloReport) -> xylo.GraphOp:
         graph.sym_name.data,
         float(graph.dt.value.data),
         names,
-        network.input_weights.weights[:, :, None],
-        network.recurrent_weights.weights[:, :, None] if network.recurrent_weights else None,
-        network.output_weights.weights,
+        weights_in[:, :, None],
+        weights_rec[:, :, None] if weights_rec is not None else None,
+        weights_out,
         hidden,
         readout,
     )
@@ -491,7 +598,7 @@ def lower_to_xylo(
     check_input_level(module, PASS_NAME, "fxp", "xylo")
     report = XyloReport(chip.key)
     for graph in [op for op in module.ops if isinstance(op, fxp.GraphOp)]:
-        lowered = lower_graph(graph, report)
+        lowered = lower_graph(graph, report, chip)
         check_design_rules(lowered, chip)
         module.body.block.insert_op_before(lowered, graph)
         module.body.block.detach_op(graph)

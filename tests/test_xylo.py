@@ -174,6 +174,102 @@ def test_generated_recurrent_graph_matches_xylosim(variant, seed):
     assert counts["hidden_spikes"] > 0
 
 
+def layered_graph(rng: np.random.Generator, inputs: int, layers: list[int], outputs: int) -> nir.NIRGraph:
+    """Return a random NIR graph input -> fc0 -> lif0 -> fc1 -> lif1 ... -> readout, with a recurrent affine on lif0."""
+
+    def cuba_lif(size: int) -> nir.CubaLIF:
+        return nir.CubaLIF(
+            tau_syn=rng.uniform(2e-4, 2e-3, size),
+            tau_mem=rng.uniform(2e-4, 4e-3, size),
+            r=np.ones(size),
+            v_leak=rng.uniform(-0.05, 0.2, size),
+            v_threshold=rng.uniform(0.5, 1.5, size),
+            v_reset=np.zeros(size),
+        )
+
+    nodes = {"input": nir.Input(input_type=np.array([inputs])), "output": nir.Output(output_type=np.array([outputs]))}
+    edges = []
+    previous, width = "input", inputs
+    for index, size in enumerate([*layers, outputs]):
+        nodes[f"fc{index}"] = nir.Linear(weight=rng.normal(0, 1.5, (size, width)))
+        nodes[f"lif{index}"] = cuba_lif(size)
+        edges += [(previous, f"fc{index}"), (f"fc{index}", f"lif{index}")]
+        previous, width = f"lif{index}", size
+    nodes["rec0"] = nir.Linear(weight=rng.normal(0, 0.5, (layers[0], layers[0])))
+    edges += [("lif0", "rec0"), ("rec0", "lif0"), (previous, "output")]
+    return nir.NIRGraph(nodes=nodes, edges=edges)
+
+
+@pytest.mark.parametrize(
+    ("variant", "layers"),
+    [("audio2", [30, 20]), ("audio2", [16, 24, 12]), ("imu", [70, 100, 60]), ("audio3", [20, 40])],
+)
+def test_stacked_layers_match_xylosim(variant, layers):
+    rng = np.random.default_rng(len(layers) * 10 + layers[0])
+    module = nirmlir.load(layered_graph(rng, 8, layers, 4))
+    with pytest.warns(UserWarning) as caught:
+        report = lower_to_xylo(module, variant, 1e-4)
+    verify_module(module)
+    messages = [str(warning.message) for warning in caught]
+    assert any("spikes of node 'lif0' to node 'lif1' through its recurrent weights" in m for m in messages)
+    # The first layer comes first, the layer the readout reads last.
+    last = len(layers) - 1
+    assert report.hidden_groups["lif0"] == range(0, layers[0])
+    assert report.hidden_groups[f"lif{last}"] == range(sum(layers) - layers[-1], sum(layers))
+    spec = xylo_printer.specification(next(op for op in module.ops if isinstance(op, xylo.GraphOp)))
+    if variant == "imu":
+        assert spec["weights_in"].shape == (8, 128, 1)
+        assert spec["weights_out"].shape == (128, 4)
+    else:
+        assert spec["weights_in"].shape == (8, sum(layers), 1)
+    counts = assert_bit_exact(module, random_events(rng, 8, 2.0))
+    assert counts["hidden_spikes"] > 0
+    assert counts["output_spikes"] > 0
+
+
+def test_stacked_layers_fill_recurrent_blocks():
+    module = lowered(layered_graph(np.random.default_rng(5), 4, [6, 5, 3], 2))
+    spec = xylo_printer.specification(next(op for op in module.ops if isinstance(op, xylo.GraphOp)))
+    nonzero = np.abs(spec["weights_rec"][:, :, 0]) > 0
+    # lif0 -> lif0 (recurrent), lif0 -> lif1 and lif1 -> lif2; nothing else.
+    expected = np.zeros((14, 14), bool)
+    expected[0:6, 0:6] = True
+    expected[0:6, 6:11] = True
+    expected[6:11, 11:14] = True
+    np.testing.assert_array_equal(nonzero & ~expected, np.zeros((14, 14), bool))
+    assert nonzero[0:6, 6:11].all()
+    assert nonzero[6:11, 11:14].all()
+    assert not (np.abs(spec["weights_in"][:, 6:]) > 0).any()
+    assert not (np.abs(spec["weights_out"][:11]) > 0).any()
+
+
+def test_first_layer_limit_on_imu():
+    module = nirmlir.load(layered_graph(np.random.default_rng(2), 4, [130, 20], 2))
+    with warnings.catch_warnings(), pytest.raises(DiagnosticError) as caught:
+        warnings.simplefilter("ignore")
+        lower_to_xylo(module, "imu", 1e-4)
+    assert "the first hidden layer has 130 neurons, but on Xylo IMU only the first 128" in caught.value.message
+
+
+def test_readout_layer_limit_on_audio3():
+    module = nirmlir.load(layered_graph(np.random.default_rng(2), 4, [20, 129], 2))
+    with warnings.catch_warnings(), pytest.raises(DiagnosticError) as caught:
+        warnings.simplefilter("ignore")
+        lower_to_xylo(module, "audio3", 1e-4)
+    assert "spanning 129 hidden neurons, but on Xylo Audio 3 only the last 128" in caught.value.message
+
+
+def test_input_into_two_groups_is_rejected():
+    graph = layered_graph(np.random.default_rng(3), 4, [6, 5], 2)
+    graph.nodes["fc_skip"] = nir.Linear(weight=np.ones((5, 4)))
+    graph.edges += [("input", "fc_skip"), ("fc_skip", "lif1")]
+    module = nirmlir.load(graph)
+    with warnings.catch_warnings(), pytest.raises(DiagnosticError) as caught:
+        warnings.simplefilter("ignore")
+        lower_to_xylo(module, "audio2", 1e-4)
+    assert "the graph input feeds 2 hidden groups ('lif0', 'lif1')" in caught.value.message
+
+
 def random_registers(rng: np.random.Generator, inputs: int, size: int, outputs: int, synapses: int) -> dict:
     """Return random register arrays for `build_graph`: int8 weights, small thresholds, all dashes 0 to 6."""
 

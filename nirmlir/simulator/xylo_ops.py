@@ -2,8 +2,9 @@
 
 The neuron groups do the work. A weight kernel computes the exact weighted sum of its events
 for its trace, and keeps the event counts, which the neuron group it feeds adds event by event
-with 16-bit saturation, in the chip's order. When no partial sum can leave the 16-bit range,
-the group adds the whole sum in one matrix product instead, which gives the same result.
+with 16-bit saturation, in the chip's order. For the states whose partial sums cannot leave the
+16-bit range, the group adds the whole sum in one matrix product instead, which gives the same
+result.
 
 Hidden neurons with an alias target are evolved in index order, as xylosim 0.1.3 (the C++
 simulator behind Rockpool's XyloSim) does. Each neuron starts its step with the spikes that
@@ -63,14 +64,18 @@ def add_events(state: np.ndarray, counts: np.ndarray, weights: np.ndarray) -> np
     """
     flat = weights.reshape(weights.shape[0], -1)
     target = state.reshape(state.shape[0], -1)
+    result = target + counts @ flat
+    # Only a state whose partial sums can leave the 16-bit range needs the event-by-event order.
     reach = np.abs(target) + counts @ np.abs(flat)
-    if reach.max(initial=0) <= xylo.STATE_MAX:
-        return (target + counts @ flat).reshape(state.shape)
-    result = target.copy()
-    for source in np.flatnonzero(counts.any(axis=0)):
-        for event in range(int(counts[:, source].max())):
-            active = (counts[:, source] > event)[:, None]
-            result = np.where(active, saturate(result + flat[source]), result)
+    risky = np.flatnonzero((reach > xylo.STATE_MAX).any(axis=0))
+    if risky.size:
+        columns = flat[:, risky]
+        partial = target[:, risky].copy()
+        for source in np.flatnonzero(counts.any(axis=0) & columns.any(axis=1)):
+            for event in range(int(counts[:, source].max())):
+                active = (counts[:, source] > event)[:, None]
+                partial = np.where(active, saturate(partial + columns[source]), partial)
+        result[:, risky] = partial
     return result.reshape(state.shape)
 
 
