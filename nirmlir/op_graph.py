@@ -15,13 +15,14 @@ attribute: an integer, a string, or a dictionary with a `core` entry.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 
 from xdsl.dialects.builtin import DenseArrayBase, DictionaryAttr, IntegerAttr, StringAttr, SymbolRefAttr
 from xdsl.ir import Block, BlockArgument, Operation, SSAValue
 
-from nirmlir.diagnostics import emit_warning
+from nirmlir.diagnostics import DiagnosticError, emit_warning
 
 _INDENT = "  "
 
@@ -200,7 +201,7 @@ def render_png(dot_path: str) -> str | None:
     executable = shutil.which("dot")
     if executable is None:
         return None
-    png_path = (dot_path[: -len(".dot")] if dot_path.endswith(".dot") else dot_path) + ".png"
+    png_path = os.path.splitext(dot_path)[0] + ".png"
     try:
         completed = subprocess.run(
             [executable, "-Tpng", dot_path, "-o", png_path], capture_output=True, text=True, timeout=120
@@ -214,4 +215,38 @@ def render_png(dot_path: str) -> str | None:
     return png_path
 
 
-__all__ = ["core_of", "module_to_dot", "quote", "render_png"]
+def write_png(dot_text: str, png_path: str) -> None:
+    """Render DOT text to a PNG file with Graphviz's `dot`, atomically; raise DiagnosticError on failure.
+
+    Unlike `render_png`, the picture is the requested output here, so a missing or failing
+    `dot` is an error.
+    """
+    from nirmlir.atomic import atomic_output
+
+    executable = shutil.which("dot")
+    if executable is None:
+        raise DiagnosticError(PNG_NEEDS_GRAPHVIZ_MESSAGE.format(path=png_path))
+    try:
+        completed = subprocess.run(
+            [executable, "-Tpng"], input=dot_text.encode("utf-8"), capture_output=True, timeout=120
+        )
+    except subprocess.TimeoutExpired:
+        raise DiagnosticError(f"Graphviz timed out after 120 s rendering '{png_path}'") from None
+    if completed.returncode != 0:
+        detail = completed.stderr.decode("utf-8", errors="replace").strip()
+        raise DiagnosticError(f"Graphviz failed to render '{png_path}': {detail}")
+    try:
+        with atomic_output(png_path, "wb") as stream:
+            stream.write(completed.stdout)
+    except OSError as error:
+        raise DiagnosticError(f"cannot write '{png_path}': {error.strerror}") from None
+
+
+PNG_NEEDS_GRAPHVIZ_MESSAGE = (
+    "cannot write '{path}' as PNG: Graphviz's dot is not on PATH; install Graphviz, or give "
+    "--view-op-graph a .dot or .gv file name to write the DOT text"
+)
+DOT_SUFFIXES = (".dot", ".gv")
+
+
+__all__ = ["DOT_SUFFIXES", "core_of", "module_to_dot", "quote", "render_png", "write_png"]

@@ -1,4 +1,4 @@
-"""--view-op-graph: the DOT file, and the PNG that Graphviz renders from it when installed.
+"""--view-op-graph: the DOT file, the PNG that Graphviz renders from it when installed, and a .png name.
 
 The DOT content is checked by lit_tests/tools/view-op-graph.mlir. CI has no Graphviz unless
 something installs it, so the PNG test is skipped there when `dot` is not on PATH.
@@ -47,3 +47,37 @@ def test_no_png_without_graphviz(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "snn.step_delay" in dot_file.read_text()
     assert not (tmp_path / "rnn.png").exists()
+
+
+def run_nir_opt(tmp_path: Path, view: str, path_variable: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(NIR_OPT), str(EXAMPLES / "rnn.nir"), f"--view-op-graph={tmp_path / view}", "-o", str(tmp_path / "rnn.mlir")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ, PATH=path_variable),
+    )
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not on PATH; `apt-get install graphviz` enables this test")
+def test_png_name_writes_png(tmp_path):
+    result = run_nir_opt(tmp_path, "graph.png", os.environ.get("PATH", ""))
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "graph.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["graph.png", "rnn.mlir"]
+
+
+def test_png_name_without_graphviz_rejected(tmp_path):
+    result = run_nir_opt(tmp_path, "graph.png", str(NIR_OPT.parent))
+    assert result.returncode == 1
+    assert "cannot write" in result.stderr
+    assert "as PNG: Graphviz's dot is not on PATH; install Graphviz, or give --view-op-graph a .dot or .gv file name" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_other_suffix_rejected(tmp_path):
+    result = run_nir_opt(tmp_path, "graph.txt", os.environ.get("PATH", ""))
+    assert result.returncode == 1
+    assert "--view-op-graph writes DOT text to a .dot or .gv file, or a PNG picture (with Graphviz) to a .png file; " in result.stderr
+    assert "graph.txt' has neither suffix" in result.stderr
+    assert list(tmp_path.iterdir()) == []

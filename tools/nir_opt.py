@@ -116,9 +116,9 @@ def build_argument_parser() -> argparse.ArgumentParser:
         "--view-op-graph",
         metavar="FILE",
         help="write the graphs after the passes as Graphviz DOT: one node per op, one edge per use, "
-        "a cluster per graph and per core; '--view-op-graph=FILE.dot' also writes FILE.png when "
-        "Graphviz's dot is on PATH, and a bare '--view-op-graph' prints the DOT on stdout instead "
-        "of the module",
+        "a cluster per graph and per core; '--view-op-graph=FILE.dot' (or .gv) also writes FILE.png when "
+        "Graphviz's dot is on PATH, '--view-op-graph=FILE.png' writes only the PNG (needs dot), and a bare "
+        "'--view-op-graph' prints the DOT on stdout instead of the module",
     )
     parser.add_argument(
         "--mlir-elide-elementsattrs-if-larger",
@@ -430,8 +430,14 @@ def run_with_mapping_report(args) -> int:
 def run_with_op_graph(args) -> int:
     """Run nir-opt; then write the DOT of --view-op-graph, and its PNG when Graphviz is installed."""
     check_output_paths(args.output, args.view_op_graph, args.mapping_report, args.quantization_report)
+    check_op_graph_path(args.view_op_graph)
     status = run_with_mapping_report(args)
     if args.view_op_graph is None or status != EXIT_OK:
+        return status
+    if args.view_op_graph.lower().endswith(".png"):
+        from nirmlir.op_graph import write_png
+
+        write_png("\n".join(args.op_graphs), args.view_op_graph)
         return status
     write_text(args.view_op_graph, "\n".join(args.op_graphs))
     if args.view_op_graph != "-":
@@ -439,6 +445,25 @@ def run_with_op_graph(args) -> int:
 
         render_png(args.view_op_graph)
     return status
+
+
+def check_op_graph_path(path: str | None) -> None:
+    """Reject a --view-op-graph file name whose suffix says neither DOT nor PNG, or PNG without Graphviz."""
+    if path in (None, "-"):
+        return
+    import shutil
+
+    from nirmlir.op_graph import DOT_SUFFIXES, PNG_NEEDS_GRAPHVIZ_MESSAGE
+
+    suffix = os.path.splitext(path)[1].lower()
+    if suffix == ".png":
+        if shutil.which("dot") is None:
+            raise DiagnosticError(PNG_NEEDS_GRAPHVIZ_MESSAGE.format(path=path))
+    elif suffix not in DOT_SUFFIXES:
+        raise DiagnosticError(
+            f"--view-op-graph writes DOT text to a .dot or .gv file, or a PNG picture (with Graphviz) "
+            f"to a .png file; '{path}' has neither suffix"
+        )
 
 
 def read_input(path: str | None) -> tuple[str | bytes | None, str]:
