@@ -87,6 +87,20 @@ class DiagnosticError(Exception):
         return self.diagnostic.format()
 
 
+class PluginPassError(Exception):
+    """An exception other than a diagnostic raised inside a plugin pass: a bug in the plugin.
+
+    Tools report it as an error of the plugin, naming its entry point and distribution
+    (``plugin``), and print the traceback of ``__cause__`` with ``--debug``.
+    """
+
+    def __init__(self, pass_name: str, plugin: str, error: BaseException):
+        super().__init__(f"{type(error).__name__}: {error}")
+        self.pass_name = pass_name
+        self.plugin = plugin
+        self.error = error
+
+
 def note(message: str, location: Location | None = None) -> Diagnostic:
     """Build a note to attach to a ``DiagnosticError``."""
     return Diagnostic(Severity.NOTE, message, location or Location())

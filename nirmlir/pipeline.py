@@ -67,9 +67,26 @@ def run_pass_pipeline(module, specs: str | Iterable[str], ctx=None) -> None:
     """Parse a pipeline and apply its passes to ``module`` in place."""
     from nirmlir.context import make_context
 
-    from nirmlir.option_hints import running_pass
-
     ctx = ctx or make_context()
     for pass_instance in parse_pass_pipeline(specs):
+        apply_pass(pass_instance, ctx, module)
+
+
+def apply_pass(pass_instance, ctx, module) -> None:
+    """Apply one pass to ``module``; an exception other than a diagnostic raised by a plugin pass
+    becomes `PluginPassError`, so that tools blame the plugin rather than nirmlir."""
+    from nirmlir.diagnostics import DiagnosticError, PluginPassError
+    from nirmlir.option_hints import running_pass
+
+    try:
         with running_pass(pass_instance):
             pass_instance.apply(ctx, module)
+    except DiagnosticError:
+        raise
+    except Exception as error:
+        from nirmlir.plugins import plugin_of_pass
+
+        entry = plugin_of_pass(pass_instance)
+        if entry is None:
+            raise
+        raise PluginPassError(pass_instance.name, entry.describe(), error) from error

@@ -204,6 +204,18 @@ def load_entry(entry: PluginEntry) -> object:
     return loaded
 
 
+def plugin_of_pass(pass_instance: object) -> PluginEntry | None:
+    """Return the plugin entry point that provides ``pass_instance``'s class, or None for a built-in pass."""
+    name = getattr(pass_instance, "name", None)
+    if not isinstance(name, str):
+        return None
+    entry = plugin_passes().get(name)
+    if entry is None:
+        return None
+    module_name = entry.value.split(":")[0].strip()
+    return entry if type(pass_instance).__module__ == module_name else None
+
+
 def load_plugin_pass(name: str) -> type:
     """Import and return the ModulePass subclass of the plugin pass ``name``, checking its ``name``."""
     from xdsl.passes import ModulePass

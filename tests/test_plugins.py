@@ -258,3 +258,36 @@ def test_tutorial_commands_run(plugin_site):
     for command in commands:
         result = subprocess.run(command, shell=True, cwd=sources, capture_output=True, text=True, env=environment, timeout=600)
         assert result.returncode == 0, f"{command}\n{result.stdout}\n{result.stderr}"
+
+
+BROKEN_PLUGIN = '''
+from dataclasses import dataclass
+
+from xdsl.passes import ModulePass
+
+
+@dataclass(frozen=True)
+class BreakPass(ModulePass):
+    name = "break-me"
+
+    def apply(self, ctx, op):
+        return {}["missing"]
+'''
+
+
+def test_plugin_pass_exception_blames_plugin(tmp_path):
+    site = make_distribution(tmp_path, "broken-plugin", "[nirmlir.passes]\nbreak-me = broken_plugin:BreakPass\n")
+    (site / "broken_plugin.py").write_text(BROKEN_PLUGIN)
+    plugin = "entry point 'break-me = broken_plugin:BreakPass' (group 'nirmlir.passes') of distribution 'broken-plugin'"
+
+    result = run_nir_opt("-p", "break-me", path=[site], stdin=GRAPH)
+    assert result.returncode == 70
+    assert "nir-opt: error: the plugin pass 'break-me' failed with KeyError: 'missing'" in result.stderr
+    assert f"the pass comes from the {plugin}; this is a bug in that plugin, not in nirmlir" in result.stderr
+    assert "bug in nirmlir" not in result.stderr
+    assert "Traceback" not in result.stderr
+
+    debug = run_nir_opt("-p", "break-me", "--debug", path=[site], stdin=GRAPH)
+    assert debug.returncode == 70
+    assert "Traceback" in debug.stderr
+    assert 'broken_plugin.py", line 12, in apply' in debug.stderr

@@ -12,7 +12,7 @@ import sys
 import traceback
 from collections.abc import Callable
 
-from nirmlir.diagnostics import Diagnostic, DiagnosticError, Location
+from nirmlir.diagnostics import Diagnostic, DiagnosticError, Location, PluginPassError
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -62,6 +62,17 @@ def run_guarded(body: Callable[[], int], debug: bool, tool: str) -> int:
         name = error.filename if error.filename is not None else "a file"
         print(f"{tool}: error: cannot access '{name}': {error.strerror or error}", file=sys.stderr)
         return EXIT_FAILURE
+    except PluginPassError as error:
+        if debug:
+            traceback.print_exception(error.error)
+        print(
+            f"{tool}: error: the plugin pass '{error.pass_name}' failed with {error}\n"
+            f"{tool}: note: the pass comes from the {error.plugin}; this is a bug in that plugin, not in "
+            "nirmlir, so report it to the plugin's authors"
+            + ("" if debug else "; rerun with --debug for the traceback"),
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL_ERROR
     except Exception as error:  # noqa: BLE001 - the last line of defence of a tool
         if debug:
             traceback.print_exc()

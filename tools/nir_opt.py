@@ -252,7 +252,7 @@ def warning_diagnostics(caught, locate, filename: str) -> list[Diagnostic]:
 
 def process_module(module, ctx, args, passes, timer: _Timer, locate) -> str:
     """Verify, run the passes and return the printed module."""
-    from nirmlir.option_hints import running_pass
+    from nirmlir.pipeline import apply_pass
     from nirmlir.printer import module_to_text
     from nirmlir.verification import verify_module
 
@@ -264,8 +264,7 @@ def process_module(module, ctx, args, passes, timer: _Timer, locate) -> str:
     for pass_instance in passes:
         start = time.perf_counter()
         try:
-            with running_pass(pass_instance):
-                pass_instance.apply(ctx, module)
+            apply_pass(pass_instance, ctx, module)
         except DiagnosticError as error:
             attach_location(error, locate, args.display_name)
             raise
