@@ -151,3 +151,19 @@ def test_output_may_replace_input(tmp_path):
                "--record", "output/spikes", "-o", tmp_path / "x.npy")
     assert run.returncode == 0, run.stderr
     assert np.load(tmp_path / "x.npy").shape == (5, 4)
+
+
+@pytest.mark.parametrize(
+    ("chip", "flag"),
+    [("xylo", "--xylo-config"), ("speck", "--speck-json"), ("loihi2", "--loihi2-netx"), ("spinnaker2", "--spinnaker2-json")],
+)
+def test_printer_rejects_empty_module(tmp_path, chip, flag):
+    empty = tmp_path / "empty.mlir"
+    empty.write_text("builtin.module {}\n")
+    lowered = tmp_path / f"empty.{chip}.mlir"
+    # A lowering of a module without a graph succeeds, as mlir-opt's passes do.
+    assert tool("nir-opt", empty, f"--lower-to-{chip}", "-o", lowered).returncode == 0
+    result = tool("nir-translate", flag, lowered, "-o", tmp_path / "out")
+    assert_diagnostic(result, f"is empty, so it has no {chip}.graph to print; a chip lowering of a module without a graph")
+    assert f"lower it with nir-opt model.mlir --lower-to-{chip}, and print the result" in result.stderr
+    assert not (tmp_path / "out").exists()

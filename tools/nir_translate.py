@@ -158,10 +158,12 @@ def write_hdf5(module, args) -> None:
     export_nir(module, target, compression=compression)
 
 
-def render_chip_module(args, render):
+def render_chip_module(args, render, chip: str):
     """Parse and verify the chip-level text input, then return `render(module)`.
 
-    A diagnostic from the verifier or from `render` gets the input's file and line.
+    A diagnostic from the verifier or from `render` gets the input's file and line. An empty
+    module is rejected first: lower-to-`chip` of a module without a graph succeeds (as
+    mlir-opt passes do) and gives one, so the message says where a graph comes from.
     """
     from nirmlir.context import make_context
     from nirmlir.parser import parse_module
@@ -169,6 +171,12 @@ def render_chip_module(args, render):
 
     text, filename = read_text(args.input)
     module = parse_module(text, make_context(), filename)
+    if not module.ops:
+        raise DiagnosticError(
+            f"the module in '{filename}' is empty, so it has no {chip}.graph to print; a chip lowering of a "
+            "module without a graph gives an empty module. Import the model (nir-translate --import-nir "
+            f"model.nir -o model.mlir), lower it with nir-opt model.mlir --lower-to-{chip}, and print the result"
+        )
     try:
         verify_module(module, locator())
         return render(module)
@@ -177,29 +185,29 @@ def render_chip_module(args, render):
         raise
 
 
-def print_chip_text(args, printer) -> int:
+def print_chip_text(args, printer, chip: str) -> int:
     """Write `printer(module)` of the chip-level input to the output file or stdout."""
-    write_text(args.output, render_chip_module(args, printer))
+    write_text(args.output, render_chip_module(args, printer, chip))
     return EXIT_OK
 
 
 def run_xylo(args) -> int:
     from nirmlir.printers import xylo as xylo_printer
 
-    return print_chip_text(args, xylo_printer.specification_json if args.xylo_spec else xylo_printer.configuration_json)
+    return print_chip_text(args, xylo_printer.specification_json if args.xylo_spec else xylo_printer.configuration_json, "xylo")
 
 
 def run_spinnaker2(args) -> int:
     from nirmlir.printers import spinnaker2 as spinnaker2_printer
 
     printer = spinnaker2_printer.network_json if args.spinnaker2_json else spinnaker2_printer.python_script
-    return print_chip_text(args, printer)
+    return print_chip_text(args, printer, "spinnaker2")
 
 
 def run_speck(args) -> int:
     from nirmlir.printers import speck as speck_printer
 
-    return print_chip_text(args, speck_printer.configuration_json)
+    return print_chip_text(args, speck_printer.configuration_json, "speck")
 
 
 def run_loihi2(args) -> int:
@@ -214,7 +222,7 @@ def run_loihi2(args) -> int:
         loihi2_printer.write_netx(module, sys.stdout.buffer)
         sys.stdout.buffer.flush()
 
-    render_chip_module(args, write)
+    render_chip_module(args, write, "loihi2")
     return EXIT_OK
 
 
