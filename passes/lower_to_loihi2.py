@@ -511,8 +511,9 @@ class LayerLowering:
             )
         if mantissa > loihi2.MAX_VTH_MANT:
             raise self.fail(
-                f"node '{self.name}' needs a threshold mantissa of {mantissa}, {mantissa - loihi2.MAX_VTH_MANT} "
-                f"above the 17-bit maximum {loihi2.MAX_VTH_MANT}; lower voltage-scale"
+                f"node '{self.name}' needs a threshold mantissa of {_compact(mantissa)}, "
+                f"{_compact(mantissa - loihi2.MAX_VTH_MANT)} above the 17-bit maximum {loihi2.MAX_VTH_MANT}; "
+                "lower voltage-scale"
             )
         return mantissa
 
@@ -584,6 +585,12 @@ def lower_graph(graph_op: snn.GraphOp, options: LowerToLoihi2Pass) -> loihi2.Gra
         properties={"sym_name": graph_op.sym_name, "dt": FloatAttr(graph_op.dt.value.data, f64)},
         regions=[Region(block)],
     )
+
+
+def _compact(number: int) -> str:
+    """Spell an integer in full up to 12 digits, else in scientific notation (a huge voltage-scale
+    gives mantissas of hundreds of digits)."""
+    return str(number) if abs(number) < 10**12 else f"{number:.4g}"
 
 
 def lower_to_loihi2(module: ModuleOp, options: LowerToLoihi2Pass) -> None:

@@ -167,3 +167,16 @@ def test_printer_rejects_empty_module(tmp_path, chip, flag):
     assert_diagnostic(result, f"is empty, so it has no {chip}.graph to print; a chip lowering of a module without a graph")
     assert f"lower it with nir-opt model.mlir --lower-to-{chip}, and print the result" in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_run_input_folder(tmp_path):
+    (tmp_path / "inputs").mkdir()
+    result = tool("nir-run", RNN, "--preset", "norse", "--dt", "1e-4", "--input", tmp_path / "inputs")
+    assert_diagnostic(result, "inputs' is a directory, not a file")
+    assert "not found" not in result.stderr
+
+
+def test_loihi2_huge_voltage_scale_short_message():
+    result = tool("nir-opt", RNN, "-p", "lower-to-loihi2{dt=1e-4 voltage-scale=1e308}", "-o", "-")
+    assert_diagnostic(result, "node 'lif1' needs a threshold mantissa of 1.563e+306, 1.563e+306 above the 17-bit maximum 131071")
+    assert len(result.stderr) < 400

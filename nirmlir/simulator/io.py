@@ -44,6 +44,8 @@ def read_input(
     neurons are flat, so they are reshaped to `shape` when their size matches.
     """
     location = Location(file=path)
+    if os.path.isdir(path):
+        raise DiagnosticError(f"input '{path}' is a directory, not a file", location)
     if not os.path.isfile(path):
         raise DiagnosticError(f"input file '{path}' not found", location)
     with open(path, "rb") as stream:
