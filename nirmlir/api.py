@@ -303,7 +303,8 @@ def batch_inputs(program, inputs) -> tuple[dict[str, np.ndarray], bool]:
                 location,
             )
         shape = program.inputs[name]
-        if data.ndim == len(shape) + 1 and tuple(data.shape[1:]) == shape:
+        added_batch_axis = data.ndim == len(shape) + 1 and tuple(data.shape[1:]) == shape
+        if added_batch_axis:
             batched_flags.add(False)
             data = data[None]
         elif data.ndim == len(shape) + 2 and tuple(data.shape[2:]) == shape:
@@ -317,6 +318,16 @@ def batch_inputs(program, inputs) -> tuple[dict[str, np.ndarray], bool]:
             )
         if data.dtype.kind not in "biuf":
             raise DiagnosticError(f"the data of input node '{name}' have dtype {data.dtype}; expected numbers", location)
+        if data.dtype.kind == "f" and not np.isfinite(data).all():
+            # NaN or inf would spread through every state and give traces without meaning.
+            index = tuple(int(axis[0]) for axis in np.nonzero(~np.isfinite(data)))
+            # Drop the batch axis that an unbatched input got above, so the index is the file's.
+            shown = list(index[1:]) if added_batch_axis else list(index)
+            raise DiagnosticError(
+                f"the data of input node '{name}' contain {data[index]} at index {shown}; inputs must be "
+                "finite numbers",
+                location,
+            )
         result[name] = data
     if len(batched_flags) > 1:
         raise DiagnosticError("some inputs have a batch axis and others do not; give all of them (B, T, ...)", location)

@@ -180,3 +180,12 @@ def test_loihi2_huge_voltage_scale_short_message():
     result = tool("nir-opt", RNN, "-p", "lower-to-loihi2{dt=1e-4 voltage-scale=1e308}", "-o", "-")
     assert_diagnostic(result, "node 'lif1' needs a threshold mantissa of 1.563e+306, 1.563e+306 above the 17-bit maximum 131071")
     assert len(result.stderr) < 400
+
+
+def test_run_rejects_nan_input(tmp_path):
+    data = np.zeros((5, 12))
+    data[3, 7] = np.nan
+    np.save(tmp_path / "x.npy", data)
+    result = tool("nir-run", RNN, "--preset", "norse", "--dt", "1e-4", "--input", tmp_path / "x.npy", "-o", tmp_path / "t.npz")
+    assert_diagnostic(result, "the data of input node 'input' contain nan at index [3, 7]; inputs must be finite numbers")
+    assert not (tmp_path / "t.npz").exists()
