@@ -20,6 +20,7 @@ weights to [-256, 254].
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -69,6 +70,37 @@ class Layer:
     neuron: Operation
     forward: Synapse
     recurrent: Synapse | None
+
+
+# Weights are converted to float64 a block of rows of about this many elements at a time, so
+# that a large layer's temporaries stay about a megabyte each instead of several copies of it.
+_BLOCK_ELEMENTS = 1 << 17
+
+
+@dataclass(frozen=True)
+class _ScaledRows:
+    """A weight matrix in NIR volts per spike: its stored weights times one factor per output row."""
+
+    weight: np.ndarray
+    """The weights as stored, rows (neurons or output channels) first."""
+    factor: np.ndarray
+    """One factor per row, the neuron's input gain."""
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.weight.shape
+
+    @property
+    def rows(self) -> np.ndarray:
+        return self.weight.reshape(self.factor.shape[0], -1)
+
+    def blocks(self) -> Iterator[tuple[slice, np.ndarray]]:
+        """Yield each block of rows and its float64 values, weight times factor."""
+        rows = self.rows
+        step = max(1, _BLOCK_ELEMENTS // max(rows.shape[1], 1))
+        for start in range(0, rows.shape[0], step):
+            block = slice(start, min(start + step, rows.shape[0]))
+            yield block, rows[block].astype(np.float64) * self.factor[block, None]
 
 
 def _error(graph: str, op: Operation, message: str) -> DiagnosticError:
@@ -288,10 +320,14 @@ class LayerLowering:
     # -- weights -------------------------------------------------------------------------
 
     def forward_weight(self) -> tuple[np.ndarray, np.ndarray | None, dict]:
-        """Return the feed-forward weight with pools folded in, its bias and the conv geometry."""
+        """Return the feed-forward weight with pools folded in, its bias and the conv geometry.
+
+        The weight keeps its stored dtype (float64 once a pool is folded in); callers convert it a
+        block of rows at a time.
+        """
         synapse = self.layer.forward
         op = synapse.op
-        weight = _floats(op, "weight")
+        weight = numpy_from_dense(op.weight)
         bias = _floats(op, "bias") if op.bias is not None else None
         pools = [between for between in synapse.between if isinstance(between, snn.SumPool2dOp)]
         flatten = [between for between in synapse.between if isinstance(between, snn.FlattenOp)]
@@ -321,7 +357,7 @@ class LayerLowering:
                     flatten[0],
                 )
         if pools:
-            weight, geometry = self.fold_pool(pools[0], weight, geometry, bool(flatten))
+            weight, geometry = self.fold_pool(pools[0], weight.astype(np.float64), geometry, bool(flatten))
         return weight, bias, geometry
 
     def fold_pool(self, pool, weight: np.ndarray, geometry: dict, flattened: bool) -> tuple[np.ndarray, dict]:
@@ -385,10 +421,9 @@ class LayerLowering:
         threshold_rows = threshold.reshape(rows)
 
         # Real values in NIR volts: weights per spike, and the bias added to v per step.
-        matrices = [weight * gain_rows.reshape((-1,) + (1,) * (weight.ndim - 1))]
+        matrices = [_ScaledRows(weight, gain_rows)]
         if self.layer.recurrent is not None:
-            recurrent = _floats(self.layer.recurrent.op, "weight")
-            matrices.append(recurrent * gain_rows[:, None])
+            matrices.append(_ScaledRows(numpy_from_dense(self.layer.recurrent.op.weight), gain_rows))
             if self.layer.recurrent.op.bias is not None:
                 rec_bias = _floats(self.layer.recurrent.op, "bias")
                 affine_bias = rec_bias if affine_bias is None else affine_bias + rec_bias
@@ -415,7 +450,7 @@ class LayerLowering:
             scale = np.broadcast_to(scale.reshape(-1, *([1] * (len(self.shape) - 1))), self.shape)
         properties = {
             "node_name": StringAttr(self.name),
-            "weight": dense_from_numpy(mantissas[0].astype(np.int16)),
+            "weight": dense_from_numpy(mantissas[0]),
             "weight_exp": IntegerAttr(exponent, i64),
             "num_weight_bits": IntegerAttr(8, i64),
             "i_decay": IntegerAttr(i_decay, i64),
@@ -428,7 +463,7 @@ class LayerLowering:
                 bias_mant = bias_mant.reshape(rows, -1)[:, 0]
             properties["bias"] = dense_from_numpy(bias_mant.astype(np.int16))
         if len(mantissas) > 1:
-            properties["weight_rec"] = dense_from_numpy(mantissas[1].astype(np.int16))
+            properties["weight_rec"] = dense_from_numpy(mantissas[1])
         delay = self.layer.forward.delay
         if delay is not None and delay.any():
             rows = np.broadcast_to(delay.reshape(-1, 1), mantissas[0].shape)
@@ -484,9 +519,15 @@ class LayerLowering:
                 )
             return float(mantissas[0]) * 64
         # Bounds on T: each is a limit divided by the size of that quantity per unit of T.
-        per_threshold = [m / threshold_rows.reshape((-1,) + (1,) * (m.ndim - 1)) for m in matrices]
-        largest_weight = max(float(np.abs(m).max(initial=0)) for m in per_threshold) / 64
-        row_sum = sum(np.abs(m).reshape(m.shape[0], -1).sum(axis=1) for m in per_threshold) / 64
+        largest_weight = 0.0
+        row_sum = np.zeros(threshold_rows.shape[0])
+        for matrix in matrices:
+            for block, values in matrix.blocks():
+                per_threshold = np.abs(values / threshold_rows[block, None])
+                largest_weight = max(largest_weight, float(per_threshold.max(initial=0)))
+                row_sum[block] += per_threshold.sum(axis=1)
+        largest_weight /= 64
+        row_sum /= 64
         bounds = [loihi2.MAX_VTH_MANT * 64]
         if largest_weight > 0:
             bounds.append(254 / largest_weight)
@@ -517,21 +558,36 @@ class LayerLowering:
             )
         return mantissa
 
-    def weight_mantissas(self, matrices, per_volt) -> tuple[list[np.ndarray], int]:
-        """Return the integer weights of each matrix at exponent 0; mixed-sign weights are even."""
-        scaled = [m * per_volt.reshape((-1,) + (1,) * (m.ndim - 1)) / 64 for m in matrices]
-        flat = np.concatenate([m.reshape(-1) for m in scaled])
-        mixed = bool((flat < 0).any() and (flat > 0).any())
+    def weight_mantissas(self, matrices: list[_ScaledRows], per_volt: np.ndarray) -> tuple[list[np.ndarray], int]:
+        """Return the int16 weights of each matrix, in its stored shape, at exponent 0; mixed-sign weights are even."""
+        negative = positive = False
+        for matrix in matrices:
+            for block, values in matrix.blocks():
+                scaled = values * per_volt[block, None] / 64
+                negative = negative or bool((scaled < 0).any())
+                positive = positive or bool((scaled > 0).any())
+        mixed = negative and positive
         step = 2 if mixed else 1
-        mantissas = [np.floor(m / step + 0.5) * step for m in scaled]
         low, high = loihi2.SIGN_RANGES["mixed"] if mixed else (-255, 255)
-        largest = max(float(np.abs(m).max(initial=0)) for m in mantissas)
-        if any(m.size and (m.min() < low or m.max() > high) for m in mantissas):
+        mantissas = []
+        smallest = greatest = largest = 0.0
+        for matrix in matrices:
+            integers = np.empty(matrix.rows.shape, dtype=np.int16)
+            for block, values in matrix.blocks():
+                rounded = np.floor(values * per_volt[block, None] / 64 / step + 0.5) * step
+                if rounded.size:
+                    smallest = min(smallest, float(rounded.min()))
+                    greatest = max(greatest, float(rounded.max()))
+                    largest = max(largest, float(np.abs(rounded).max()))
+                # Values beyond int16 fail the range check below before the integers are used.
+                integers[block] = np.clip(rounded, -(2**15), 2**15 - 1)
+            mantissas.append(integers.reshape(matrix.shape))
+        if smallest < low or greatest > high:
             raise self.fail(
                 f"node '{self.name}' needs weights up to {largest:.0f}, outside the 8-bit range [{low}, {high}] that "
                 "netx loads; lower voltage-scale"
             )
-        return [m.astype(np.int64) for m in mantissas], 0
+        return mantissas, 0
 
 
 # --------------------------------------------------------------------------------------
