@@ -26,6 +26,8 @@ always moves toward zero:
 3. Hidden neurons: `i_s ← i_s - δ(i_s, dash_syn[s])` for each synapse,
    `v ← sat(v + sat(sat(-δ(v, dash_mem) + Σ_s i_s) + bias))`, then while `v ≥ threshold`
    and fewer than 31 spikes were emitted this step: emit a spike and `v ← v - threshold`.
+   As in xylosim 0.1.3, `-δ(v, dash_mem)` and `v - threshold` wrap to 16 bits instead of
+   saturating. That matters only for v = -32768 with dash_mem 0, and for thresholds ≤ 0.
 4. Readout neurons: the same with one synapse and at most one spike per step.
 """
 

@@ -83,6 +83,8 @@ class XyloReport:
     decays: list[DecayRecord] = field(default_factory=list)
     hidden_groups: dict[str, range] = field(default_factory=dict)
     """The indices in the chip's hidden population of each fxp hidden group, by node name."""
+    weight_shifts: dict[str, tuple[int, int, int]] = field(default_factory=dict)
+    """The input, recurrent and output weight shifts of each graph, by graph name."""
 
 
 # --------------------------------------------------------------------------------------
@@ -481,11 +483,60 @@ def _check_expansion(network: XyloNetwork, offsets: dict[int, range], chip: xylo
             )
 
 
-def lower_graph(graph: fxp.GraphOp, report: XyloReport, chip: xylo.XyloVariant | None = None) -> xylo.GraphOp:
+WEIGHT_SHIFT_MODES = ("auto", "none")
+"""Values of the weight-shift option: choose the shifts as `largest_weight_shift` does, or keep them 0."""
+
+
+def largest_weight_shift(registers: dict[str, np.ndarray], current_bound: float) -> int:
+    """Return the largest weight shift s ≤ 8 at which 2^s times the thresholds, biases and current bound fit 16 bits.
+
+    Shifting the weights by s and multiplying the thresholds and biases by 2^s leaves the network
+    the same in NIR units, but the integer states are 2^s times larger. The bit-shift decays
+    then round away a smaller fraction, and the minimum decay step of 1 is a smaller amount.
+    `current_bound` is the largest |synaptic current| the fxp graph can reach (range analysis).
+    NOTE: a voltage driven far below zero saturates 2^s times earlier than without the shift;
+    the range analysis bounds it only loosely, so the choice ignores it.
+    """
+    extreme = max(
+        float(np.abs(registers["threshold"]).max(initial=0)),
+        float(np.abs(registers["bias"]).max(initial=0)),
+        current_bound,
+    )
+    if not np.isfinite(extreme):
+        return 0
+    shift = 0
+    while shift < xylo.MAX_WEIGHT_SHIFT and extreme * 2 ** (shift + 1) <= xylo.STATE_MAX:
+        shift += 1
+    return shift
+
+
+def _current_bounds(graph: fxp.GraphOp) -> dict[str, float]:
+    """Return the largest |synaptic current| per neuron group name, for NIR input spikes of 0 or 1 per step."""
+    from nirmlir.passes.range_analysis import analyze_ranges
+
+    return {
+        bound.node: max(abs(bound.low), abs(bound.high))
+        for bound in analyze_ranges(graph, (0.0, 1.0))
+        if bound.quantity == "current"
+    }
+
+
+def _apply_shift(registers: dict[str, np.ndarray], shift: int) -> None:
+    for key in ("threshold", "bias"):
+        registers[key] = registers[key] << shift
+    for key in ("voltage_scale", "current_scale"):
+        registers[key] = registers[key] / 2**shift
+
+
+def lower_graph(
+    graph: fxp.GraphOp, report: XyloReport, chip: xylo.XyloVariant | None = None, weight_shift: str = "none"
+) -> xylo.GraphOp:
     """Return the xylo.graph of one fxp graph; raise DiagnosticError for what the chip cannot run.
 
     Several hidden groups share the chip's one hidden population, in the order of
     `XyloNetwork.hidden`. The weights between them become blocks of the recurrent matrix.
+    With `weight_shift` "auto", the input and recurrent weights share one shift, because both
+    add to the currents that the hidden thresholds measure, and the output weights get their own.
     """
     network = read_network(graph)
     offsets: dict[int, range] = {}
@@ -540,6 +591,16 @@ def lower_graph(graph: fxp.GraphOp, report: XyloReport, chip: xylo.XyloVariant |
                 f"per step, but Xylo hidden neurons emit up to {xylo.MAX_HIDDEN_SPIKES}",
                 op=group,
             )
+    shifts = (0, 0, 0)
+    if weight_shift == "auto":
+        bounds = _current_bounds(graph)
+        hidden_bound = max(bounds.get(group.node_name.data, np.inf) for group in network.hidden)
+        hidden_shift = largest_weight_shift(hidden, hidden_bound)
+        output_shift = largest_weight_shift(readout, bounds.get(network.readout.node_name.data, np.inf))
+        _apply_shift(hidden, hidden_shift)
+        _apply_shift(readout, output_shift)
+        shifts = (hidden_shift, hidden_shift if weights_rec is not None else 0, output_shift)
+    report.weight_shifts[graph.sym_name.data] = shifts
     names = {
         "input": network.input.node_name.data,
         "input_weights": network.input_weights.affine.node_name.data,
@@ -558,6 +619,7 @@ def lower_graph(graph: fxp.GraphOp, report: XyloReport, chip: xylo.XyloVariant |
         weights_out,
         hidden,
         readout,
+        shifts,
     )
 
 
@@ -580,17 +642,27 @@ def check_design_rules(graph: xylo.GraphOp, variant: xylo.XyloVariant) -> None:
 
 
 def lower_to_xylo(
-    module: ModuleOp, variant: str = "audio2", dt: float | None = None, preset: str = "rockpool"
+    module: ModuleOp,
+    variant: str = "audio2",
+    dt: float | None = None,
+    preset: str = "rockpool",
+    weight_shift: str = "auto",
 ) -> XyloReport:
-    """Replace every fxp.graph of the module by a xylo.graph for `variant`; return the decay report.
+    """Replace every fxp.graph of the module by a xylo.graph for `variant`; return the report.
 
     A module at the nir level is first lowered with lower-to-fixedpoint, using `dt`, `preset`
     and the number formats of `XYLO_QUANTIZATION`. The module gets the `xylo.variant` attribute.
+    `weight_shift` is "auto" (the largest shifts that keep the registers and currents within 16
+    bits) or "none" (all shifts 0, as Rockpool 3.1.0's mapper and quantizers produce).
     """
     try:
         chip = xylo.get_variant(variant)
     except ValueError as error:
         raise DiagnosticError(f"{PASS_NAME}: {error}") from None
+    if weight_shift not in WEIGHT_SHIFT_MODES:
+        raise DiagnosticError(
+            f"{PASS_NAME}: invalid weight-shift '{weight_shift}'; expected one of {', '.join(WEIGHT_SHIFT_MODES)}"
+        )
     if any(op.name == "nir.graph" for op in module.ops):
         from nirmlir.passes.lower_to_fixedpoint import lower_to_fixedpoint
 
@@ -598,7 +670,7 @@ def lower_to_xylo(
     check_input_level(module, PASS_NAME, "fxp", "xylo")
     report = XyloReport(chip.key)
     for graph in [op for op in module.ops if isinstance(op, fxp.GraphOp)]:
-        lowered = lower_graph(graph, report, chip)
+        lowered = lower_graph(graph, report, chip, weight_shift)
         check_design_rules(lowered, chip)
         module.body.block.insert_op_before(lowered, graph)
         module.body.block.detach_op(graph)
@@ -627,8 +699,11 @@ class LowerToXyloPass(ModulePass):
     """Step length in seconds of a nir-level input; defaults to the graph's metadata dt, else 1e-4 with a warning."""
     preset: str = "rockpool"
     """Discretization preset of a nir-level input; rockpool follows the chip's >= test and subtractive reset."""
+    weight_shift: str | int = "auto"
+    """auto: the largest weight shifts (0 to 8 bits) that keep thresholds, biases and currents within 16 bits;
+    none: all weight shifts 0."""
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         from nirmlir.passes.discretize import parse_dt
 
-        lower_to_xylo(op, self.variant, parse_dt(self.dt), self.preset)
+        lower_to_xylo(op, self.variant, parse_dt(self.dt), self.preset, str(self.weight_shift))

@@ -22,7 +22,7 @@ from nirmlir.context import make_context
 from nirmlir.diagnostics import DiagnosticError
 from nirmlir.dialects import xylo
 from nirmlir.parser import parse_module
-from nirmlir.passes.lower_to_xylo import lower_to_xylo
+from nirmlir.passes.lower_to_xylo import largest_weight_shift, lower_to_xylo
 from nirmlir.printer import module_to_text
 from nirmlir.printers import xylo as xylo_printer
 from nirmlir.simulator.xylo_ops import add_events, decay_step
@@ -225,6 +225,58 @@ def test_stacked_layers_match_xylosim(variant, layers):
     counts = assert_bit_exact(module, random_events(rng, 8, 2.0))
     assert counts["hidden_spikes"] > 0
     assert counts["output_spikes"] > 0
+
+
+def test_largest_weight_shift_rule():
+    registers = {"threshold": np.array([52, 10]), "bias": np.array([0, -3])}
+    # 8776 * 2 fits 16 bits, 8776 * 4 does not.
+    assert largest_weight_shift(registers, 8776.0) == 1
+    # 92 * 256 = 23552 fits, and 8 is the largest shift.
+    assert largest_weight_shift({"threshold": np.array([92]), "bias": np.array([0])}, 20.0) == 8
+    assert largest_weight_shift(registers, float("inf")) == 0
+    assert largest_weight_shift({"threshold": np.array([20000]), "bias": np.array([0])}, 0.0) == 0
+
+
+def test_braille_weight_shifts(corpus_dir):
+    module = nirmlir.load(corpus_dir / BRAILLE)
+    plain = nirmlir.load(corpus_dir / BRAILLE)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        report = lower_to_xylo(module, "audio2", 1e-4)
+        lower_to_xylo(plain, "audio2", 1e-4, weight_shift="none")
+    assert report.weight_shifts == {"main": (1, 1, 3)}
+    graphs = [next(op for op in m.ops if isinstance(op, xylo.GraphOp)) for m in (module, plain)]
+    shifted, unshifted = (xylo_printer.specification(graph) for graph in graphs)
+    assert (shifted["weight_shift_in"], shifted["weight_shift_rec"], shifted["weight_shift_out"]) == (1, 1, 3)
+    assert (unshifted["weight_shift_in"], unshifted["weight_shift_rec"], unshifted["weight_shift_out"]) == (0, 0, 0)
+    np.testing.assert_array_equal(shifted["weights_in"], unshifted["weights_in"])
+    np.testing.assert_array_equal(shifted["threshold"], unshifted["threshold"] * 2)
+    np.testing.assert_array_equal(shifted["threshold_out"], unshifted["threshold_out"] * 8)
+    assert_bit_exact(module, random_events(np.random.default_rng(5), 12, 1.0))
+
+
+@pytest.mark.parametrize("variant", ["audio2", "imu"])
+def test_large_weight_shifts_match_xylosim(variant):
+    # Shifts of 5 to 8 bits make single events reach the 16-bit limit, so states saturate often.
+    rng = np.random.default_rng(21)
+    registers = random_registers(rng, 5, 20, 3, 2 if variant == "audio2" else 1)
+    for group in ("hidden", "readout"):
+        registers[group]["threshold"] = registers[group]["threshold"] * 64
+    module = register_module(variant, registers, weight_shifts=(8, 5, 7))
+    counts = assert_bit_exact(module, random_events(rng, 5, 3.0))
+    assert counts["hidden_spikes"] > 0
+    assert counts["vmem_min"] == -32768
+
+
+def test_nonpositive_thresholds_match_xylosim():
+    # A threshold of 0 or less fires 31 times per step, and v - threshold can wrap past 32767.
+    rng = np.random.default_rng(8)
+    registers = random_registers(rng, 4, 16, 2, 1)
+    registers["hidden"]["threshold"] = rng.integers(-20000, 300, 16)
+    registers["hidden"]["threshold"][:3] = [0, -1, -32768]
+    module = register_module("imu", registers, weight_shifts=(6, 0, 0))
+    counts = assert_bit_exact(module, random_events(rng, 4, 2.0))
+    assert counts["hidden_spikes"] >= 31 * 3 * STEPS
 
 
 def test_stacked_layers_fill_recurrent_blocks():

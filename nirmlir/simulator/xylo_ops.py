@@ -162,7 +162,9 @@ class NeuronsKernel(Kernel):
             weights = source.weights if source.weights.ndim == 3 else source.weights[:, :, None]
             i = add_events(i, source.counts, weights)
         i = i - decay_step(i, self.dash_syn)
-        dv = saturate(saturate(-decay_step(self.v, self.dash_mem) + i.sum(axis=-1)) + self.bias)
+        # xylosim keeps -δ(v) in an int16_t, so with dash 0 the -δ of -32768 wraps to -32768.
+        leak = wrap16(-decay_step(self.v, self.dash_mem))
+        dv = saturate(saturate(leak + i.sum(axis=-1)) + self.bias)
         v = saturate(self.v + dv)
         fired_v, spikes = fire(v, self.threshold, np.zeros_like(v), self.max_spikes)
         if self.alias_order.size:
