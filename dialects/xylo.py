@@ -76,10 +76,12 @@ MAX_DASH = 15
 
 NOTE: 15 assumes a 4-bit register, which is unverified. Only samna's configuration check
 states the width, and samna cannot be installed here."""
-MAX_WEIGHT_SHIFT = 8
-"""Largest weight shift accepted: the largest at which every int8 weight still fits the 16-bit state.
+MAX_WEIGHT_SHIFT = 7
+"""Largest weight shift: a 3-bit field.
 
-NOTE: the register width itself is unverified, for the reason given at MAX_DASH."""
+Rockpool 3.1.0's register decoder for Xylo Audio 2 (`xa2_devkit_utils`, register CTRL1) reads
+each of the three weight shifts from 3 bits. Any shift up to 8 would keep int8 weights within
+16 bits. NOTE: the IMU and Audio 3 widths are assumed to be the same."""
 MAX_INPUT_EVENTS = 15
 """Input events per channel and step that the chip counts; more are clipped to 15."""
 MAX_HIDDEN_SPIKES = 31
@@ -368,8 +370,8 @@ class WeightsOp(XyloNodeOp):
         shift = self.weight_shift.value.data
         if not 0 <= shift <= MAX_WEIGHT_SHIFT:
             raise VerifyException(
-                f"{self.label}: 'weight_shift' is {shift}; expected 0 to {MAX_WEIGHT_SHIFT}, so that every "
-                "int8 weight fits the 16-bit state after the shift"
+                f"{self.label}: 'weight_shift' is {shift}; expected 0 to {MAX_WEIGHT_SHIFT}, the range of the "
+                "chip's 3-bit weight shift field"
             )
         if self.operand_shape() != shape[:1]:
             raise VerifyException(

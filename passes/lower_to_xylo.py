@@ -488,7 +488,7 @@ WEIGHT_SHIFT_MODES = ("auto", "none")
 
 
 def largest_weight_shift(registers: dict[str, np.ndarray], current_bound: float) -> int:
-    """Return the largest weight shift s ≤ 8 at which 2^s times the thresholds, biases and current bound fit 16 bits.
+    """Return the largest weight shift s ≤ 7 at which 2^s times the thresholds, biases and current bound fit 16 bits.
 
     Shifting the weights by s and multiplying the thresholds and biases by 2^s leaves the network
     the same in NIR units, but the integer states are 2^s times larger. The bit-shift decays
@@ -700,7 +700,7 @@ class LowerToXyloPass(ModulePass):
     preset: str = "rockpool"
     """Discretization preset of a nir-level input; rockpool follows the chip's >= test and subtractive reset."""
     weight_shift: str | int = "auto"
-    """auto: the largest weight shifts (0 to 8 bits) that keep thresholds, biases and currents within 16 bits;
+    """auto: the largest weight shifts (0 to 7 bits) that keep thresholds, biases and currents within 16 bits;
     none: all weight shifts 0."""
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:

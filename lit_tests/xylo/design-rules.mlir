@@ -156,12 +156,12 @@ builtin.module attributes {xylo.variant = "audio2"} {
 
 // -----
 
-// Weight shifts keep every int8 weight within 16 bits.
+// Weight shifts are 3-bit fields, 0 to 7.
 builtin.module attributes {xylo.variant = "audio2"} {
   xylo.graph @main attributes {dt = 0.0001 : f64} {
     %in = xylo.input "in" : tensor<2xi8>
-    // expected-error @+1 {{'xylo.input_weights' op node 'w': 'weight_shift' is 9; expected 0 to 8}}
-    %w = xylo.input_weights "w"(%in) {weights = dense<1> : tensor<2x3x1xi8>, weight_shift = 9 : i64} : tensor<2xi8> -> tensor<3x1xi32>
+    // expected-error @+1 {{'xylo.input_weights' op node 'w': 'weight_shift' is 8; expected 0 to 7, the range of the chip's 3-bit weight shift field}}
+    %w = xylo.input_weights "w"(%in) {weights = dense<1> : tensor<2x3x1xi8>, weight_shift = 8 : i64} : tensor<2xi8> -> tensor<3x1xi32>
     %h = xylo.hidden "h"(%w, %rec) {dash_mem = dense<1> : tensor<3xi8>, dash_syn = dense<1> : tensor<3x1xi8>, threshold = dense<10> : tensor<3xi16>, bias = dense<0> : tensor<3xi16>, voltage_scale = dense<1.0> : tensor<f64>, current_scale = dense<1.0> : tensor<f64>} : tensor<3x1xi32> -> tensor<3xi8>
     %rec = xylo.recurrent_weights "rec"(%h) {weights = dense<0> : tensor<3x3x1xi8>, weight_shift = 0 : i64} : tensor<3xi8> -> tensor<3x1xi32>
     %o = xylo.output_weights "o"(%h) {weights = dense<1> : tensor<3x2xi8>, weight_shift = 0 : i64} : tensor<3xi8> -> tensor<2xi32>
