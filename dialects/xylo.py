@@ -461,7 +461,7 @@ class HiddenOp(NeuronsOp):
     """The hidden neurons: up to 31 spikes per step, one or two synaptic currents.
 
     `dash_syn[neuron, synapse]` has one column per synapse, as many as the weights into the
-    group have. `alias_target`, when present, holds for each neuron the hidden neuron that
+    group have. `alias_target`, when present, gives for each neuron the hidden neuron that
     re-emits its spikes, or -1. In each step, a neuron's spike count (its own spikes and those
     copied to it) is added to its target's count, capped at 31, and the target's outgoing
     recurrent and output weights deliver them. Neurons fire in index order, so a target with a

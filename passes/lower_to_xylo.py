@@ -494,8 +494,8 @@ def largest_weight_shift(registers: dict[str, np.ndarray], current_bound: float)
     the same in NIR units, but the integer states are 2^s times larger. The bit-shift decays
     then round away a smaller fraction, and the minimum decay step of 1 is a smaller amount.
     `current_bound` is the largest |synaptic current| the fxp graph can reach (range analysis).
-    NOTE: a voltage driven far below zero saturates 2^s times earlier than without the shift;
-    the range analysis bounds it only loosely, so the choice ignores it.
+    NOTE: the choice ignores the voltage bound, because the range analysis bounds it only
+    loosely. A voltage driven far below zero therefore saturates 2^s times closer to zero in NIR units.
     """
     extreme = max(
         float(np.abs(registers["threshold"]).max(initial=0)),

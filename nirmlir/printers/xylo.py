@@ -33,9 +33,9 @@ def specification(graph: xylo.GraphOp) -> dict[str, object]:
     """Return the Rockpool specification of a verified xylo graph, with numpy integer arrays.
 
     On Xylo IMU and Audio 3, `weights_in` has a column for each of the first 128 hidden neurons
-    only (the input expansion neurons) and `weights_out` a row for each of the last 128 (the
-    output expansion neurons), the shapes Rockpool 3.1.0's mapper returns for those chips. Their
-    `config_from_specification` keeps only these columns and rows of larger matrices, and
+    only (the input expansion neurons), and `weights_out` a row for each of the last 128 (the
+    output expansion neurons). Rockpool 3.1.0's mapper returns these shapes for those chips, and
+    their `config_from_specification` keeps only these columns and rows of larger matrices.
     XyloSim maps row r of a `weights_out` with R rows to hidden neuron `Nhidden - R + r`.
     """
     ops = _graph_ops(graph)

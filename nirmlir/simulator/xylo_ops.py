@@ -42,7 +42,7 @@ def wrap16(values: np.ndarray) -> np.ndarray:
 def fire(v: np.ndarray, threshold: np.ndarray, spikes: np.ndarray, max_spikes: int) -> tuple[np.ndarray, np.ndarray]:
     """Emit spikes while `v >= threshold` and fewer than `max_spikes` were counted; return the new v and counts.
 
-    `spikes` holds the counts the neurons start with (alias spikes). The reset subtracts the
+    `spikes` are the counts the neurons start with (alias spikes). The reset subtracts the
     threshold without saturation and wraps to 16 bits like xylosim's `v_mem -= v_th`. Only a
     threshold of 0 or less can make the difference wrap.
     """
