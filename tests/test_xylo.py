@@ -16,13 +16,14 @@ import warnings
 import nir
 import numpy as np
 import pytest
+from xdsl.dialects.builtin import ModuleOp, StringAttr
 
 import nirmlir
 from nirmlir.context import make_context
 from nirmlir.diagnostics import DiagnosticError
 from nirmlir.dialects import xylo
 from nirmlir.parser import parse_module
-from nirmlir.passes.lower_to_xylo import largest_weight_shift, lower_to_xylo
+from nirmlir.passes.lower_to_xylo import build_graph, largest_weight_shift, lower_to_xylo
 from nirmlir.printer import module_to_text
 from nirmlir.printers import xylo as xylo_printer
 from nirmlir.simulator.xylo_ops import add_events, decay_step
@@ -214,7 +215,7 @@ def test_stacked_layers_match_xylosim(variant, layers):
     assert any("spikes of node 'lif0' to node 'lif1' through its recurrent weights" in m for m in messages)
     # The first layer comes first, the layer the readout reads last.
     last = len(layers) - 1
-    assert report.hidden_groups["lif0"] == range(0, layers[0])
+    assert report.hidden_groups["lif0"] == range(layers[0])
     assert report.hidden_groups[f"lif{last}"] == range(sum(layers) - layers[-1], sum(layers))
     spec = xylo_printer.specification(next(op for op in module.ops if isinstance(op, xylo.GraphOp)))
     if variant == "imu":
@@ -350,12 +351,8 @@ NODE_NAMES = {
 }
 
 
-def register_module(variant: str, registers: dict, **options) -> "ModuleOp":
+def register_module(variant: str, registers: dict, **options) -> ModuleOp:
     """Return a verified module with one xylo graph built from `registers`, after a round trip through its text."""
-    from xdsl.dialects.builtin import ModuleOp, StringAttr
-
-    from nirmlir.passes.lower_to_xylo import build_graph
-
     graph = build_graph("main", 1e-3, NODE_NAMES, **registers, **options)
     module = ModuleOp([graph])
     module.attributes[xylo.VARIANT_ATTRIBUTE] = StringAttr(variant)
