@@ -81,10 +81,16 @@ class Incoming:
     """delay -> constant input (post, 1) that a bias population feeds in, as a projection."""
 
     def max_weight(self) -> float:
-        values = [np.abs(m).max(initial=0.0) for m in self.dense.values()]
-        values += [np.abs(m).max(initial=0.0) for m in self.bias.values()]
-        values += [np.abs(snn.float_array(conv.weight)).max(initial=0.0) for _, conv, _ in self.conv]
+        # float() because a matrix may be the stored float32 weights, whose maximum is a float32.
+        values = [float(np.abs(m).max(initial=0.0)) for m in self.dense.values()]
+        values += [float(np.abs(m).max(initial=0.0)) for m in self.bias.values()]
+        values += [float(np.abs(snn.float_array(conv.weight)).max(initial=0.0)) for _, conv, _ in self.conv]
         return max(values, default=0.0)
+
+
+# Weights are converted to float64 a block of rows of about this many elements at a time, so
+# that a large projection's temporaries stay about a megabyte each.
+_BLOCK_ELEMENTS = 1 << 17
 
 
 def size_of(value: SSAValue) -> int:
@@ -207,7 +213,7 @@ class GraphLowering:
                 self.check_delay(neuron, f"the path from '{path.source.node_name.data}'", path.delay)
                 matrix = compose(path, post)
                 key = (path.source, path.delay)
-                result.dense[key] = result.dense[key] + matrix if key in result.dense else matrix
+                result.dense[key] = np.add(result.dense[key], matrix, dtype=np.float64) if key in result.dense else matrix
         result.offset = np.zeros(post)
         for delay, constant in constants.items():
             if delay == 0 and isinstance(neuron, snn.LIFOp):
@@ -234,17 +240,28 @@ class GraphLowering:
         return spinnaker2.WEIGHT_RANGE[1] / largest if largest > 0 else 1.0
 
     def integer_weights(self, neuron: Operation, weights: np.ndarray, scale: float, source: Operation) -> np.ndarray:
-        scaled = np.rint(weights * scale)
+        """Return rint(weights·scale) as int8, converting a block of rows to float64 at a time."""
         low, high = spinnaker2.WEIGHT_RANGE
-        largest = float(np.abs(weights).max(initial=0.0))
-        if scaled.size and (scaled.max() > high or scaled.min() < low):
+        rows = weights.reshape(weights.shape[0], -1) if weights.ndim else weights.reshape(1, 1)
+        integers = np.empty(rows.shape, dtype=np.int8)
+        smallest = greatest = largest = 0.0
+        step = max(1, _BLOCK_ELEMENTS // max(rows.shape[1], 1))
+        for start in range(0, rows.shape[0], step):
+            block = rows[start : start + step].astype(np.float64)
+            scaled = np.rint(block * scale)
+            if scaled.size:
+                smallest, greatest = min(smallest, float(scaled.min())), max(greatest, float(scaled.max()))
+                largest = max(largest, float(np.abs(block).max()))
+            # Values beyond the int8 range fail the range check below before the integers are used.
+            integers[start : start + step] = np.clip(scaled, low, high)
+        if greatest > high or smallest < low:
             raise self.error(
                 neuron,
                 f"weight-scale {scale:g} maps the largest weight {largest:g} from '{source.node_name.data}' to "
-                f"{scaled.max() if scaled.max() > high else scaled.min():g}, outside SpiNNaker2's int8 range "
+                f"{greatest if greatest > high else smallest:g}, outside SpiNNaker2's int8 range "
                 f"[{low}, {high}]; use weight-scale=auto or at most {high / largest:g}",
             )
-        return scaled.astype(np.int32)
+        return integers.reshape(weights.shape)
 
     def population_properties(self, neuron: Operation, incoming: Incoming, scale: float) -> dict:
         """Return the float32 neuron parameters and v_scale of the population of an snn neuron group."""
@@ -331,7 +348,7 @@ class GraphLowering:
                     properties={
                         "node_name": StringAttr(name),
                         "weight": dense_from_numpy(weight),
-                        "delay": dense_from_numpy(np.full(weight.shape, delay, dtype=np.int32)),
+                        "delay": dense_from_numpy(np.full(weight.shape, delay, dtype=np.int8)),
                     },
                 )
                 projections.append(projection)
@@ -344,7 +361,7 @@ class GraphLowering:
                     properties={
                         "node_name": StringAttr(unique_name(f"{bias_population.node_name.data}->{neuron.node_name.data}", names)),
                         "weight": dense_from_numpy(weight),
-                        "delay": dense_from_numpy(np.full(weight.shape, delay, dtype=np.int32)),
+                        "delay": dense_from_numpy(np.full(weight.shape, delay, dtype=np.int8)),
                     },
                 )
                 projections.append(projection)
@@ -478,13 +495,53 @@ def apply_linear(op: Operation, x: np.ndarray) -> np.ndarray:
 
 
 def compose(path: Path, post: int) -> np.ndarray:
-    """Return the (post, pre) matrix of a path's linear maps, found by mapping every unit spike of the source."""
+    """Return the (post, pre) matrix of a path's linear maps, found by mapping every unit spike of the source.
+
+    One affine op with scale and flatten ops around it scales the rows or columns of its weight,
+    and a lone affine op is its own (post, pre) weight in its stored dtype. Neither builds the
+    identity matrix of the source's size, which costs pre² memory and pre²·post operations.
+    Chains with more affine ops keep the unit-spike method and its order of summation.
+    """
     source_shape = snn.tensor_shape(path.source.results[0].type)
     pre = math.prod(source_shape)
+    affine_count = sum(isinstance(op, snn.AffineOp) for op in path.chain)
+    if affine_count == 1 and all(isinstance(op, snn.AffineOp | snn.ScaleOp | snn.FlattenOp) for op in path.chain):
+        matrix = _compose_matrices(path.chain)
+        if matrix is not None and matrix.shape == (post, pre):
+            return matrix
     x = np.eye(pre).reshape((pre, *source_shape))
     for op in path.chain:
         x = apply_linear(op, x)
     return x.reshape(pre, post).T.copy()
+
+
+def _compose_matrices(chain: list[Operation]) -> np.ndarray | None:
+    """Return the (post, pre) matrix of a chain of one affine op and scale and flatten ops around it.
+
+    Flatten keeps the C-order index of every element, so it is the identity on flat indices.
+    An affine op whose weight has more than two axes returns None, and the caller falls back to
+    mapping unit spikes. Each element is one product, as in the unit-spike method.
+    """
+    matrix: np.ndarray | None = None
+    pending_scale: np.ndarray | None = None
+    for op in chain:
+        if isinstance(op, snn.FlattenOp):
+            continue
+        if isinstance(op, snn.ScaleOp):
+            factor = snn.float_array(op.scale).reshape(-1)
+            if matrix is None:
+                pending_scale = factor if pending_scale is None else pending_scale * factor
+            else:
+                matrix = matrix * factor[:, None]
+            continue
+        weight = numpy_from_dense(op.weight)
+        if weight.ndim != 2:
+            return None
+        if matrix is None:
+            matrix = weight if pending_scale is None else weight * pending_scale[None, :]
+        else:
+            return None
+    return matrix
 
 
 def conv_pattern(path: Path) -> tuple[snn.Conv2dOp, snn.SumPool2dOp | None] | None:
