@@ -17,7 +17,8 @@ reported with its diagnostic. The time of a stage is the median of `--repeat` ru
 
 The scaling exponent is the slope of log(time) over log(size) at the three largest sizes,
 for the points above 10 ms (1 is linear, 2 quadratic). Memory: at the largest size of each weight family, the tracemalloc peak of
-import, passes and printing together, against the bytes of the float32 weights.
+import, passes and printing together, against the bytes of the float32 weights, and the peak of
+import and each chip lowering.
 
 Run: `python bench/bench_passes.py [--max-weights 1e8] [--json results.json]`.
 """
@@ -106,6 +107,24 @@ def pipeline_peak(path: Path) -> int:
     return tracemalloc_peak_bytes(pipeline)
 
 
+def chip_peak(path: Path, chip: str) -> int | None:
+    """Return the tracemalloc peak of import and one chip lowering, or None when the lowering rejects the network."""
+    from nirmlir.context import make_context
+    from nirmlir.diagnostics import DiagnosticError
+    from nirmlir.hdf5 import import_nir
+    from nirmlir.pipeline import run_pass_pipeline
+
+    def lowering():
+        ctx = make_context()
+        module = import_nir(path, ctx)
+        run_pass_pipeline(module, [chip], ctx)
+
+    try:
+        return tracemalloc_peak_bytes(lowering)
+    except DiagnosticError:
+        return None
+
+
 def median_stages(path: Path, chips: list[str], repeat: int) -> dict[str, float | str]:
     runs = []
     for _ in range(repeat):
@@ -163,7 +182,8 @@ def main() -> None:
                 repeat = 1 if weights >= 5e7 else options.repeat
                 curves[family].append({"size": weights, "weights": weights, **median_stages(path, chips, repeat)})
                 if size == sizes[-1]:
-                    peaks[family] = {"weights": weights, "peak_bytes": pipeline_peak(path)}
+                    peaks[family] = {"weights": weights, "peak_bytes": pipeline_peak(path),
+                                     "chips": {chip: chip_peak(path, chip) for chip in chips}}
                 path.unlink()
 
     exponents: dict[str, dict[str, float | None]] = {}
@@ -192,12 +212,15 @@ def main() -> None:
             if rejected:
                 print(f"\n{stage} rejected {len(rejected)} of these networks: {rejected[-1]}")
 
-    print("\n| largest network | weights | float32 weight bytes | peak (tracemalloc) | peak / weights |")
-    print("|---|---|---|---|---|")
+    print("\n| largest network | weights | float32 weight bytes | peak (tracemalloc) | peak / weights | "
+          + " | ".join(f"{chip} peak / weights" for chip in chips) + " |")
+    print("|---|---|---|---|---|" + "---|" * len(chips))
     for family, peak in peaks.items():
         weight_bytes = 4 * peak["weights"]
+        chip_cells = ["rejected" if peak["chips"][chip] is None else f"{peak['chips'][chip] / weight_bytes:.2f}x"
+                      for chip in chips]
         print(f"| {family} | {peak['weights']:,} | {weight_bytes / 1e6:.1f} MB | "
-              f"{peak['peak_bytes'] / 1e6:.1f} MB | {peak['peak_bytes'] / weight_bytes:.2f}x |")
+              f"{peak['peak_bytes'] / 1e6:.1f} MB | {peak['peak_bytes'] / weight_bytes:.2f}x | " + " | ".join(chip_cells) + " |")
     print(f"\nRegistered chip lowerings timed: {', '.join(chips) if chips else 'none yet'}.")
 
     measured = [value for family in exponents.values() for value in family.values() if value is not None]
@@ -205,6 +228,8 @@ def main() -> None:
         "max_exponent": max(measured) if measured else None,
         "exponents": exponents,
         "max_peak_ratio": max(p["peak_bytes"] / (4 * p["weights"]) for p in peaks.values()) if peaks else None,
+        "max_chip_peak_ratio": max((b / (4 * p["weights"]) for p in peaks.values() for b in p["chips"].values() if b is not None),
+                                   default=None),
         "curves": curves,
         "chips": chips,
     })

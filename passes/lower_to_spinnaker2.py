@@ -81,16 +81,22 @@ class Incoming:
     """delay -> constant input (post, 1) that a bias population feeds in, as a projection."""
 
     def max_weight(self) -> float:
-        # float() because a matrix may be the stored float32 weights, whose maximum is a float32.
-        values = [float(np.abs(m).max(initial=0.0)) for m in self.dense.values()]
-        values += [float(np.abs(m).max(initial=0.0)) for m in self.bias.values()]
-        values += [float(np.abs(snn.float_array(conv.weight)).max(initial=0.0)) for _, conv, _ in self.conv]
+        values = [_largest_magnitude(m) for m in self.dense.values()]
+        values += [_largest_magnitude(m) for m in self.bias.values()]
+        values += [_largest_magnitude(numpy_from_dense(conv.weight)) for _, conv, _ in self.conv]
         return max(values, default=0.0)
 
 
 # Weights are converted to float64 a block of rows of about this many elements at a time, so
 # that a large projection's temporaries stay about a megabyte each.
 _BLOCK_ELEMENTS = 1 << 17
+
+
+def _largest_magnitude(values: np.ndarray) -> float:
+    """Return max |x| as a Python float, without an |x| copy of a large array (and without int8's |-128| overflow)."""
+    if values.size == 0:
+        return 0.0
+    return max(-float(values.min()), float(values.max()), 0.0)
 
 
 def size_of(value: SSAValue) -> int:
@@ -419,7 +425,7 @@ class GraphLowering:
 
     def conv_projection(self, neuron, source, conv, pool, scale, pre, post, name) -> Operation:
         in_shape = snn.tensor_shape((pool or conv).operands[0].type)
-        kernel = snn.float_array(conv.weight)
+        kernel = numpy_from_dense(conv.weight)
         weight = self.integer_weights(neuron, kernel, scale, source).transpose(1, 0, 2, 3)
         padding = ints_from_array(conv.padding)
         pool_size = ints_from_array(pool.kernel_size) if pool is not None else (1, 1)
