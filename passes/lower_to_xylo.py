@@ -7,8 +7,9 @@ through a one-step delay. Affines from hidden groups feed one more current-based
 readout, and one output reads the readout spikes. The chip has one hidden population, so the
 hidden groups share it: the first layer first, the groups the readout reads last, and every
 affine between hidden groups becomes a block of the recurrent weights, which deliver spikes one
-step later. Weights are transposed to the chip's [source, target] layout and keep their
-per-target-neuron scales, which the thresholds and biases share. Decays become bit shifts: a kept fraction k per step stands for
+step later. On Xylo IMU and Audio 3, readout sources outside the last 128 hidden neurons get
+relay neurons (`add_readout_relays`). Weights are transposed to the chip's [source, target]
+layout and keep their per-target-neuron scales, which the thresholds and biases share. Decays become bit shifts: a kept fraction k per step stands for
 a time constant of τ = -1/ln(k) steps, and `dash = round(log2(τ))`. The report records, per
 neuron group, how far the kept fraction 1 - 2^-dash is from k.
 
@@ -85,6 +86,8 @@ class XyloReport:
     """The indices in the chip's hidden population of each fxp hidden group, by node name."""
     weight_shifts: dict[str, tuple[int, int, int]] = field(default_factory=dict)
     """The input, recurrent and output weight shifts of each graph, by graph name."""
+    readout_relays: dict[str, int] = field(default_factory=dict)
+    """The relay neurons appended to each graph's hidden population (see `add_readout_relays`), by graph name."""
 
 
 # --------------------------------------------------------------------------------------
@@ -472,15 +475,58 @@ def _check_expansion(network: XyloNetwork, offsets: dict[int, range], chip: xylo
         )
     read = {id(connection.source) for connection in network.output_weights}
     if chip.readout_sources is not None:
-        lowest = min(offsets[key].start for key in read)
-        count = sum(len(offsets[key]) for key in offsets) - lowest
+        count = sum(len(offsets[key]) for key in read)
         if count > chip.readout_sources:
             raise _fail(
-                f"the readout reads hidden groups {_names(g for g in network.hidden if id(g) in read)} spanning {count} "
+                f"the readout reads hidden groups {_names(g for g in network.hidden if id(g) in read)} with {count} "
                 f"hidden neurons, but on {chip.title} only the last {chip.readout_sources} hidden neurons drive the "
                 f"readout: use at most {chip.readout_sources} neurons in the layers the readout reads",
                 network.readout,
             )
+
+
+def add_readout_relays(
+    weights: dict[str, np.ndarray | None], hidden: dict[str, np.ndarray], limit: int
+) -> np.ndarray | None:
+    """Append relay neurons so that only the last `limit` hidden neurons drive the readout; return alias targets.
+
+    A hidden neuron outside the last `limit` that has output weights gets a relay: a new
+    neuron at the end with its output weights, no input, bias 0 and threshold 32767, so it never
+    fires by itself. The neuron's alias target is the relay, which re-emits its spikes in the
+    same step, so the readout receives them at the same time as before. `weights` (keys in, rec,
+    out) and `hidden` are extended in place. Return None when no relay is needed.
+    """
+    total = weights["out"].shape[0]
+    sources = np.flatnonzero(np.abs(weights["out"]).sum(axis=1))
+    relayed = sources[sources < total - limit]
+    # Each relay moves the boundary of the last `limit` neurons up by one.
+    while True:
+        widened = sources[sources < total + relayed.size - limit]
+        if widened.size == relayed.size:
+            break
+        relayed = widened
+    if not relayed.size:
+        return None
+    count = relayed.size
+    weights["in"] = np.concatenate([weights["in"], np.zeros((weights["in"].shape[0], count), np.int64)], axis=1)
+    if weights["rec"] is not None:
+        weights["rec"] = np.pad(weights["rec"], ((0, count), (0, count)))
+    relay_rows = weights["out"][relayed]
+    weights["out"] = np.concatenate([weights["out"], relay_rows])
+    weights["out"][relayed] = 0
+    relay = {
+        "dash_mem": np.zeros(count, np.int64),
+        "dash_syn": np.zeros((count, *hidden["dash_syn"].shape[1:]), np.int64),
+        "threshold": np.full(count, xylo.STATE_MAX),
+        "bias": np.zeros(count, np.int64),
+        "voltage_scale": np.ones(count),
+        "current_scale": np.ones(count),
+    }
+    for key, values in relay.items():
+        hidden[key] = np.concatenate([hidden[key], values])
+    targets = np.full(total + count, -1, np.int64)
+    targets[relayed] = total + np.arange(count)
+    return targets
 
 
 WEIGHT_SHIFT_MODES = ("auto", "none")
@@ -601,6 +647,13 @@ def lower_graph(
         _apply_shift(readout, output_shift)
         shifts = (hidden_shift, hidden_shift if weights_rec is not None else 0, output_shift)
     report.weight_shifts[graph.sym_name.data] = shifts
+    alias_target = None
+    if chip is not None and chip.readout_sources is not None:
+        weights = {"in": weights_in, "rec": weights_rec, "out": weights_out}
+        alias_target = add_readout_relays(weights, hidden, chip.readout_sources)
+        weights_in, weights_rec, weights_out = weights["in"], weights["rec"], weights["out"]
+        if alias_target is not None:
+            report.readout_relays[graph.sym_name.data] = int((alias_target >= 0).sum())
     names = {
         "input": network.input.node_name.data,
         "input_weights": network.input_weights.affine.node_name.data,
@@ -620,6 +673,7 @@ def lower_graph(
         hidden,
         readout,
         shifts,
+        alias_target,
     )
 
 

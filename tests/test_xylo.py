@@ -175,8 +175,13 @@ def test_generated_recurrent_graph_matches_xylosim(variant, seed):
     assert counts["hidden_spikes"] > 0
 
 
-def layered_graph(rng: np.random.Generator, inputs: int, layers: list[int], outputs: int) -> nir.NIRGraph:
-    """Return a random NIR graph input -> fc0 -> lif0 -> fc1 -> lif1 ... -> readout, with a recurrent affine on lif0."""
+def layered_graph(
+    rng: np.random.Generator, inputs: int, layers: list[int], outputs: int, skip: bool = False
+) -> nir.NIRGraph:
+    """Return a random NIR graph input -> fc0 -> lif0 -> fc1 -> lif1 ... -> readout, with a recurrent affine on lif0.
+
+    With `skip`, an affine from lif0 also feeds the readout.
+    """
 
     def cuba_lif(size: int) -> nir.CubaLIF:
         return nir.CubaLIF(
@@ -198,6 +203,9 @@ def layered_graph(rng: np.random.Generator, inputs: int, layers: list[int], outp
         previous, width = f"lif{index}", size
     nodes["rec0"] = nir.Linear(weight=rng.normal(0, 0.5, (layers[0], layers[0])))
     edges += [("lif0", "rec0"), ("rec0", "lif0"), (previous, "output")]
+    if skip:
+        nodes["skip"] = nir.Linear(weight=rng.normal(0, 1.5, (outputs, layers[0])))
+        edges += [("lif0", "skip"), ("skip", previous)]
     return nir.NIRGraph(nodes=nodes, edges=edges)
 
 
@@ -280,6 +288,30 @@ def test_nonpositive_thresholds_match_xylosim():
     assert counts["hidden_spikes"] >= 31 * 3 * STEPS
 
 
+@pytest.mark.parametrize("variant", ["imu", "audio3"])
+def test_readout_relays_match_xylosim(variant):
+    # The readout reads lif0 (neurons 0-59) and lif2 (160-199): 100 neurons, but not the last 128.
+    graph = layered_graph(np.random.default_rng(4), 6, [60, 100, 40], 3, skip=True)
+    module, reference = nirmlir.load(graph), nirmlir.load(graph)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        report = lower_to_xylo(module, variant, 1e-4)
+        lower_to_xylo(reference, "audio2", 1e-4)
+    assert report.readout_relays == {"main": 60}
+    spec = xylo_printer.specification(next(op for op in module.ops if isinstance(op, xylo.GraphOp)))
+    assert spec["aliases"][0] == [200]
+    assert spec["aliases"][59] == [259]
+    assert spec["aliases"][60] == []
+    assert spec["weights_out"].shape == (128, 3)
+    events = random_events(np.random.default_rng(9), 6, 2.0)
+    counts = assert_bit_exact(module, events)
+    assert counts["output_spikes"] > 0
+    # Audio 2 needs no relays; its readout must see the same spikes one for one.
+    ours = nirmlir.simulate(module, events[None])["output"]["spikes"]
+    theirs = nirmlir.simulate(reference, events[None])["output"]["spikes"]
+    np.testing.assert_array_equal(ours, theirs)
+
+
 def test_stacked_layers_fill_recurrent_blocks():
     module = lowered(layered_graph(np.random.default_rng(5), 4, [6, 5, 3], 2))
     spec = xylo_printer.specification(next(op for op in module.ops if isinstance(op, xylo.GraphOp)))
@@ -309,7 +341,7 @@ def test_readout_layer_limit_on_audio3():
     with warnings.catch_warnings(), pytest.raises(DiagnosticError) as caught:
         warnings.simplefilter("ignore")
         lower_to_xylo(module, "audio3", 1e-4)
-    assert "spanning 129 hidden neurons, but on Xylo Audio 3 only the last 128" in caught.value.message
+    assert "with 129 hidden neurons, but on Xylo Audio 3 only the last 128" in caught.value.message
 
 
 def test_input_into_two_groups_is_rejected():

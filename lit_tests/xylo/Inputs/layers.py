@@ -1,7 +1,8 @@
 """Write a NIR graph of stacked CubaLIF layers: input -> fc0 -> lif0 -> ... -> readout -> output.
 
-Usage: layers.py OUT.nir INPUTS LAYER [LAYER ...] OUTPUTS [--skip]. lif0 also has a recurrent
-affine, and --skip adds a second affine from the input into lif1.
+Usage: layers.py OUT.nir INPUTS LAYER [LAYER ...] OUTPUTS [--skip] [--skip-out]. lif0 also has
+a recurrent affine. --skip adds a second affine from the input into lif1, and --skip-out an
+affine from lif0 into the readout.
 """
 
 import sys
@@ -9,7 +10,7 @@ import sys
 import nir
 import numpy as np
 
-args = [arg for arg in sys.argv[1:] if arg != "--skip"]
+args = [arg for arg in sys.argv[1:] if not arg.startswith("--")]
 path, inputs, *layers, outputs = args[0], *map(int, args[1:])
 rng = np.random.default_rng(0)
 
@@ -38,4 +39,7 @@ edges += [("lif0", "rec0"), ("rec0", "lif0"), (previous, "output")]
 if "--skip" in sys.argv:
     nodes["skip"] = nir.Linear(weight=np.ones((layers[1], inputs)))
     edges += [("input", "skip"), ("skip", "lif1")]
+if "--skip-out" in sys.argv:
+    nodes["skip_out"] = nir.Linear(weight=rng.normal(0, 1, (outputs, layers[0])))
+    edges += [("lif0", "skip_out"), ("skip_out", previous)]
 nir.write(path, nir.NIRGraph(nodes=nodes, edges=edges))
