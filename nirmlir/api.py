@@ -15,7 +15,8 @@ from __future__ import annotations
 import io
 import math
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
@@ -178,9 +179,26 @@ def compile(  # noqa: A001 - the public name the API promises
     `quantize` (a QuantizeOptions or a dict of its fields). Raises DiagnosticError for an
     unknown preset or level, a missing dt, or a level above the module's.
     """
+    lowered = load(module).clone()
+    filename = os.fspath(module) if isinstance(module, str | os.PathLike) else None
+    with _diagnostics_in_file(filename):
+        return _lower(lowered, pipeline, preset, dt, level, quantize)
+
+
+@contextmanager
+def _diagnostics_in_file(filename: str | None) -> Iterator[None]:
+    """Put `filename` on pass diagnostics that name a graph and node but no file, which only the caller knows."""
+    try:
+        yield
+    except DiagnosticError as error:
+        if filename is not None and error.diagnostic.location.file == Location().file:
+            error.diagnostic.location = replace(error.diagnostic.location, file=filename)
+        raise
+
+
+def _lower(lowered, pipeline: str | None, preset: str | None, dt: float | None, level: str, quantize):
     from nirmlir.verification import verify_module
 
-    lowered = load(module).clone()
     if pipeline is not None:
         _run_pipeline(lowered, pipeline)
         verify_module(lowered)
@@ -264,13 +282,8 @@ def prepare(
     if filename is None:
         filename = os.fspath(model) if isinstance(model, str | os.PathLike) else "<module>"
     if target != current:
-        try:
+        with _diagnostics_in_file(filename):
             module = compile(module, preset=preset, dt=dt, level=target, quantize=quantize)
-        except DiagnosticError as error:
-            # Pass diagnostics name the graph and node but not the file, which only the caller has.
-            if error.diagnostic.location.file == Location().file:
-                error.diagnostic.location = replace(error.diagnostic.location, file=filename)
-            raise
     return compile_graph(select_graph(module, graph), filename, precision)
 
 

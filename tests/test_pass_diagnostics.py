@@ -278,3 +278,22 @@ def test_multiplier_of_subnormal_factor():
 
     assert multiplier.tolist() == [0]
     assert shift >= 0
+
+
+def test_api_compile_names_the_file(tmp_path):
+    """nirmlir.compile on a path puts that file on pass diagnostics, which the passes cannot know."""
+    import nir
+
+    import nirmlir
+
+    weights = np.full((2, 2), 1e-30, dtype=np.float32)
+    graph = nir.NIRGraph.from_list(
+        nir.Affine(weights, np.zeros(2, np.float32)),
+        nir.LIF(np.full(2, 1e-3), np.ones(2), np.zeros(2), np.full(2, 1e30), np.zeros(2)),
+    )
+    path = tmp_path / "tiny_weights.nir"
+    nir.write(path, graph)
+    with pytest.raises(DiagnosticError) as caught:
+        nirmlir.compile(path, preset="norse", dt=1e-4, level="fxp")
+    assert str(caught.value.diagnostic.location) == f"{path}:main/affine"
+    assert "every weight rounds to zero" in caught.value.message
