@@ -5,7 +5,7 @@ current-based LIF group, the first hidden layer. Further hidden groups of curren
 neurons may follow, each fed by affines from hidden groups, and any hidden group may feed itself
 through a one-step delay. Affines from hidden groups feed one more current-based LIF group, the
 readout, and one output reads the readout spikes. The chip has one hidden population, so the
-hidden groups share it: the first layer first, the groups the readout reads last, and every
+hidden groups share it, with the first layer first and the groups the readout reads last. Every
 affine between hidden groups becomes a block of the recurrent weights, which deliver spikes one
 step later. On Xylo IMU and Audio 3, readout sources outside the last 128 hidden neurons get
 relay neurons (`add_readout_relays`). Weights are transposed to the chip's [source, target]
