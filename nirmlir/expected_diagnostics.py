@@ -30,6 +30,8 @@ class ExpectedDiagnostic:
     annotation_line: int
     matched: bool = False
     malformed: bool = False
+    lines: tuple[int, int] | None = None
+    """The first and last line of the input the annotation is in, to report an offset that points outside it."""
 
 
 def collect_expected(
@@ -41,7 +43,9 @@ def collect_expected(
     with ``malformed`` set, so that the check reports it instead of ignoring it.
     """
     expected = []
-    for index, line in enumerate(text.splitlines()):
+    all_lines = text.splitlines()
+    span = (1 + line_offset, len(all_lines) + line_offset)
+    for index, line in enumerate(all_lines):
         comment = line.find("//")
         if comment < 0:
             continue
@@ -67,7 +71,7 @@ def collect_expected(
                 target = line_number
             expected.append(
                 ExpectedDiagnostic(
-                    Severity(match.group("severity")), target, match.group("text"), line_number
+                    Severity(match.group("severity")), target, match.group("text"), line_number, lines=span
                 )
             )
     return expected
@@ -116,6 +120,15 @@ def check_diagnostics(
                     Severity.ERROR,
                     f"malformed annotation '{item.text}'; expected e.g. "
                     "'expected-error @+1 {{message}}'",
+                    Location(filename, item.annotation_line, 1),
+                )
+            )
+        elif not item.matched and item.lines is not None and not item.lines[0] <= item.line <= item.lines[1]:
+            problems.append(
+                Diagnostic(
+                    Severity.ERROR,
+                    f'expected {item.severity.value} "{item.text}" points at line {item.line}, outside the '
+                    f"input's lines {item.lines[0]} to {item.lines[1]}; correct the @ offset",
                     Location(filename, item.annotation_line, 1),
                 )
             )

@@ -182,6 +182,13 @@ def test_malformed_annotation_fails_check():
     assert b"<stdin>:2:1: error: malformed annotation" in result.stderr
 
 
+def test_annotation_offset_outside_input_named():
+    text = "nir.graph @g {\n}\n// expected-error @+99 {{never}}\n"
+    result = run_tool("nir-opt", "--verify-diagnostics", stdin=text)
+    assert result.returncode == 1
+    assert b'<stdin>:3:1: error: expected error "never" points at line 102, outside the input\'s lines 1 to 3' in result.stderr
+
+
 def test_negative_hex_threshold_disables_hex():
     graph = SMALL_GRAPH.replace("[2.0, 0.5]", "[2.0, 0.5]")
     result = run_tool("nir-opt", "--mlir-print-elementsattrs-with-hex-if-larger", "-1", stdin=graph)
