@@ -1,9 +1,11 @@
-"""`map-to-cores`: assign every neuron of each fxp, loihi2 or spinnaker2 graph to a core of a chip, within the core capacities.
+"""`map-to-cores`: assign every neuron of each fxp, loihi2, spinnaker2, speck or xylo graph to a core of a chip, within the core capacities.
 
 The pass writes the mapping on each neuron op as the discardable attribute
 `cores = array<i64: core, count, core, count, ...>`: runs of consecutive neurons, in row-major
-order, each with its core. Its report (cores used, occupancy, traffic, time) goes
-to `nir-opt --mapping-report`.
+order, each with its core. A speck graph already has one core per layer in the `core` property
+of each `speck.core`: strategy `keep` (its default) reads and checks it, and the other
+strategies assign layers to cores again, rewriting `core` and `destinations`. Its report (cores
+used, occupancy, traffic, time) goes to `nir-opt --mapping-report`.
 """
 
 from __future__ import annotations
@@ -51,29 +53,44 @@ class MapToCoresPass(ModulePass):
 
     target: str = "loihi2"
     """Chip whose cores to fill: loihi2, spinnaker2, speck or xylo."""
-    strategy: str = "greedy"
-    """greedy (in order, a new core per group), metis (graph partitioning), hypergraph (connectivity metric) or cpsat (exact, small graphs)."""
+    strategy: str | None = None
+    """greedy (in order, a new core per group; the default), metis (graph partitioning), hypergraph
+    (connectivity metric), cpsat (exact, small graphs) or keep (the cores of a speck graph; its default)."""
     seed: int = 0
     """Seed of the partitioners and of CP-SAT."""
     chips: int = 1
     """Number of chips whose cores the graph may use."""
     time_limit: int = 10
     """Seconds that the cpsat strategy may search before it reports its best mapping and the optimality gap."""
+    neurons_per_core: int | None = None
+    """Neurons per core instead of the chip's, for research on hypothetical chips."""
+    synapses_per_core: int | None = None
+    """Synapse entries per core instead of the chip's."""
+    fan_in_per_core: int | None = None
+    """Distinct source neurons whose spikes one core may receive; no chip publishes one."""
+    destinations_per_core: int | None = None
+    """Distinct other cores that the neurons of one core may send spikes to."""
     calibration_input: str | None = None
     """Input file (.npy, .npz, .csv or NIR data) whose simulation gives each neuron's firing rate; without it every rate is 1."""
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        from nirmlir.mapping.check import measure, violations
+        from nirmlir.mapping.check import measure, over_capacity, violations
         from nirmlir.mapping.extract import extract_network
         from nirmlir.mapping.report import build_document, publish
-        from nirmlir.mapping.strategies import map_network
+        from nirmlir.mapping.strategies import Result, capacity_error, map_network
         from nirmlir.mapping.targets import get_target
 
         from nirmlir.mapping.extract import MAPPABLE_GRAPHS
 
         if not any(graph.name in MAPPABLE_GRAPHS[1:] for graph in op.ops):
             check_input_level(op, self.name, "fxp", "fxp")
-        target = get_target(self.target)
+        from nirmlir.mapping.strategies import STRATEGIES
+        from nirmlir.mapping.targets import USER_CAPACITIES, with_capacities, xylo_target
+
+        if self.strategy is not None and self.strategy not in STRATEGIES + ("keep",):
+            raise DiagnosticError(f"map-to-cores: unknown strategy '{self.strategy}'; expected one of {', '.join(STRATEGIES + ('keep',))}")
+        capacities = {name: getattr(self, name) for name in USER_CAPACITIES}
+        target = with_capacities(get_target(self.target), **capacities)
         if self.chips < 1:
             raise DiagnosticError(f"map-to-cores: chips is {self.chips}; expected at least 1")
         if self.chips > MAX_CHIPS:
@@ -92,21 +109,60 @@ class MapToCoresPass(ModulePass):
                     f"'{target.name}'; use target={level}, or map the fxp graph before lowering",
                     Location(node_path=(graph.sym_name.data,)),
                 )
+            graph_target = target
+            if level == "xylo":
+                from nirmlir.dialects.xylo import module_variant
+
+                graph_target = with_capacities(xylo_target(module_variant(graph)), **capacities)
+            strategy = self.strategy or ("keep" if level == "speck" else "greedy")
+            if strategy == "keep" and level not in ("speck", "xylo"):
+                raise DiagnosticError(
+                    f"map-to-cores: strategy 'keep' reads the cores of a speck graph, but graph @{graph.sym_name.data} is "
+                    f"{level}; use greedy, metis, hypergraph or cpsat", Location(node_path=(graph.sym_name.data,)))
             network = extract_network(graph)
             rates = None if self.calibration_input is None else firing_rates(graph, network, self.calibration_input)
             start = time.perf_counter()
-            result = map_network(network, target, core_count, self.strategy, self.seed, rates, self.time_limit)
+            if strategy == "keep" and level == "speck":
+                result = Result({index: np.full(network.groups[index].size, network.groups[index].op.core_index, dtype=np.int64)
+                                 for index in network.placed()}, "the cores that the speck graph assigns, read from each speck.core")
+            else:
+                result = map_network(network, graph_target, core_count, "greedy" if strategy == "keep" else strategy,
+                                     self.seed, rates, self.time_limit)
             seconds = time.perf_counter() - start
-            usage = measure(network, target, core_count, result.mapping, rates)
-            problems = violations(network, target, core_count, result.mapping, usage)
+            usage = measure(network, graph_target, core_count, result.mapping, rates)
+            excesses = over_capacity(graph_target, usage)
+            if excesses:
+                raise capacity_error(network, graph_target, result.mapping, excesses[0], strategy,
+                                     "assign the layers to other cores (strategy greedy or metis) or shrink the layer"
+                                     if level == "speck" else "give more chips")
+            problems = violations(network, graph_target, core_count, result.mapping, usage)
             if problems:
-                raise DiagnosticError(f"map-to-cores: the {self.strategy} mapping of graph @{network.graph_name} exceeds a capacity: "
+                raise DiagnosticError(f"map-to-cores: the {strategy} mapping of graph @{network.graph_name} exceeds a capacity: "
                                       f"{problems[0]}", Location(node_path=(network.graph_name,)))
-            for index, cores in result.mapping.items():
-                network.groups[index].op.attributes[CORES_ATTRIBUTE] = encode_cores(cores)
-            publish(build_document(network, target, usage, result.mapping, strategy=self.strategy, seed=self.seed,
+            if level == "speck":
+                _assign_speck_cores(network, result.mapping)
+            else:
+                for index, cores in result.mapping.items():
+                    network.groups[index].op.attributes[CORES_ATTRIBUTE] = encode_cores(cores)
+            publish(build_document(network, graph_target, usage, result.mapping, strategy=strategy, seed=self.seed,
                                    seconds=seconds, rates_from=self.calibration_input, note=result.note,
                                    optimality_gap=result.optimality_gap))
+
+
+def _assign_speck_cores(network, mapping) -> None:
+    """Write the layers' new cores into each speck.core's `core`, and renumber every `destinations` to match."""
+    from xdsl.dialects.builtin import IntegerAttr, i64
+
+    new_core = {}
+    for index in network.placed():
+        op = network.groups[index].op
+        new_core[op.core_index] = int(mapping[index][0])
+    for index in network.placed():
+        op = network.groups[index].op
+        op.properties["core"] = IntegerAttr(new_core[op.core_index], i64)
+    for index in network.placed():
+        op = network.groups[index].op
+        op.properties["destinations"] = i64_array([new_core[core] for core in ints_from_array(op.destinations)])
 
 
 def firing_rates(graph, network, path: str) -> dict[int, np.ndarray]:

@@ -141,11 +141,16 @@ def reference_synapse_entries(op) -> np.ndarray:
     return entries
 
 
-def check_against_reference(text: str, target: str, report: dict, rates: dict[str, np.ndarray] | None = None) -> None:
-    """Assert that the mapping in `text` respects the capacities and that the report's figures are right."""
+def check_against_reference(text: str, target: str, report: dict, rates: dict[str, np.ndarray] | None = None,
+                            neurons_per_core: int | None = None, fan_in_per_core: int | None = None) -> None:
+    """Assert that the mapping in `text` respects the capacities and that the report's figures are right.
+
+    `neurons_per_core` and `fan_in_per_core` replace the chip's figures, as the pass options do.
+    """
     module = parse_module(text, make_context(), "<mapped>")
     graph = next(op for op in module.ops if isinstance(op, fxp.GraphOp))
-    core_count, neurons_per_core, synapses_per_core = CAPACITY[target]
+    core_count, chip_neurons, synapses_per_core = CAPACITY[target]
+    neurons_per_core = neurons_per_core or chip_neurons
     sizes, synapses = reference_synapses(graph)
     core_of = {}
     neurons = np.zeros(core_count, dtype=np.int64)
@@ -176,6 +181,14 @@ def check_against_reference(text: str, target: str, report: dict, rates: dict[st
         weight = np.ones(distinct.shape[1]) if rates is None else rates[source][distinct[0]]
         traffic += float(weight.sum())
     assert report["traffic"] == pytest.approx(traffic)
+
+    if fan_in_per_core is not None:
+        # Fan-in of a core: distinct (source group, source neuron) pairs with a synapse into one of its neurons.
+        senders = [set() for _ in range(core_count)]
+        for name, target_name, source_index, target_index in synapses:
+            for neuron, core in zip(source_index.tolist(), core_of[target_name][target_index].tolist()):
+                senders[core].add((name, neuron))
+        assert max(len(sources) for sources in senders) <= fan_in_per_core
 
 
 # --------------------------------------------------------------------------------------
@@ -352,3 +365,62 @@ def test_graph_without_neurons(tmp_path, strategy):
     _, report = map_in_process(source, target="loihi2", strategy=strategy)
     assert report["cores_used"] == 0
     assert report["traffic"] == 0.0
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES + ["cpsat"])
+def test_user_capacities_respected(fxp_models, strategy):
+    """Capacities set as pass options hold for every strategy, by the reference's own count.
+
+    if2's 10 neurons each receive from all 1024 neurons of if1, so with a fan-in of 1100 no core
+    may hold if2 together with more than 76 sources of if1 outside if1's own convolution windows.
+    """
+    text, report = map_in_process(fxp_models["cnn"], target="loihi2", strategy=strategy, time_limit=2,
+                                  fan_in_per_core=1100, neurons_per_core=300)
+    check_against_reference(text, "loihi2", report, neurons_per_core=300, fan_in_per_core=1100)
+    assert report["cores_used"] >= 4
+
+
+def test_user_capacity_shortfall(fxp_models):
+    from nirmlir.diagnostics import DiagnosticError
+
+    with pytest.raises(DiagnosticError, match=r"'if2': fan-in: one neuron receives spikes from 1024 source neurons but "
+                       r"fan-in-per-core is 1000 \(short by 24\)"):
+        map_in_process(fxp_models["cnn"], target="loihi2", fan_in_per_core=1000)
+
+
+SPECK_TWO_CORES = REPO / "lit_tests" / "speck" / "ops.mlir"
+
+
+def _speck_module(tmp_path) -> Path:
+    lines = SPECK_TWO_CORES.read_text().splitlines()
+    start = lines.index("speck.graph @two_cores attributes {dt = 1.0 : f64} {")
+    end = lines.index("}", start)
+    path = tmp_path / "two.mlir"
+    path.write_text("\n".join(lines[start : end + 1]) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("strategy", [None, "greedy", "metis", "hypergraph", "cpsat"])
+def test_speck_module(tmp_path, strategy):
+    """keep reports the assigned cores; the others assign again, and the module still verifies."""
+    from nirmlir.dialects import speck
+
+    options = {} if strategy is None else {"strategy": strategy}
+    text, report = map_in_process(_speck_module(tmp_path), target="speck", **options)
+    assert report["strategy"] == (strategy or "keep")
+    module = parse_module(text, make_context(), "<mapped>")
+    module.verify()
+    cores = {op.node_name.data: op for op in module.walk() if isinstance(op, speck.CoreOp)}
+    # conv: 4 output channels, 2 input channels, 3x3 kernel, 8x8 map: kernel 2 * 2^(4 + 2), neuron 4 * 2^(3 + 3).
+    conv = next(entry for entry in report["cores"] if entry["core"] == cores["conv"].core.value.data)
+    assert (conv["kernel_memory"], conv["neuron_memory"]) == (128, 256)
+    if strategy is None:
+        assert (cores["conv"].core.value.data, cores["fc"].core.value.data) == (0, 1)
+    assert ints_from_array(cores["conv"].destinations) == (cores["fc"].core.value.data,)
+
+
+def test_keep_needs_a_speck_graph(fxp_models):
+    from nirmlir.diagnostics import DiagnosticError
+
+    with pytest.raises(DiagnosticError, match="strategy 'keep' reads the cores of a speck graph"):
+        map_in_process(fxp_models["cnn"], target="loihi2", strategy="keep")

@@ -1,5 +1,6 @@
 // The exact CP-SAT strategy: 270 neurons need 2 SpiNNaker2 cores. Within its time limit CP-SAT
-// starts from greedy's mapping and reports its best mapping and the gap to its best bound.
+// starts from the best of the greedy, metis and hypergraph mappings and reports its best mapping
+// and the gap to its best bound.
 // RUN: nir-opt %s -p 'map-to-cores{target=spinnaker2 strategy=cpsat time-limit=3}' --mapping-report %t.json | filecheck %s
 // RUN: filecheck %s --check-prefix=JSON < %t.json
 
@@ -8,7 +9,7 @@
 // JSON: "strategy": "cpsat"
 // JSON: "cores_used": 2
 // JSON: "optimality_gap": {{[0-9.]+}}
-// JSON: "note": "CP-SAT on 270 atoms and 3 cores
+// JSON: "note": "CP-SAT on 270 atoms and at most 3 cores, starting from {{[a-z]+}}{{.}}s mapping
 
 fxp.graph @tiny attributes {dt = 0.001 : f64} {
   %in = fxp.input "in" {scale = 1.0 : f64} : tensor<4xi8>

@@ -110,6 +110,39 @@ def violations(network: Network, target: Target, core_count: int, mapping: Mappi
         return problems
 
     usage = usage or measure(network, target, core_count, mapping)
+    for excess in over_capacity(target, usage):
+        problems.append(excess.message)
+    if target.whole_layers:
+        groups_per_core = np.zeros(core_count, dtype=np.int64)
+        for index in network.placed():
+            groups_per_core[mapping[index][0]] += 1
+        for core in np.flatnonzero(groups_per_core > 1):
+            problems.append(f"core {core} holds {groups_per_core[core]} layers; {target.chip} holds one layer per core")
+    for role, used in role_counts(network).items():
+        limit = target.limits.get(role)
+        if limit is not None and used > limit:
+            problems.append(f"{role.replace('_', ' ')}: {used} exceed the limit {limit} by {used - limit}")
+    return problems
+
+
+@dataclass(frozen=True)
+class Excess:
+    """One core over one capacity."""
+
+    resource: str
+    core: int
+    used: int
+    capacity: int
+
+    @property
+    def message(self) -> str:
+        return f"core {self.core}: {self.resource} {self.used} exceed the capacity {self.capacity} by {self.used - self.capacity}"
+
+
+def over_capacity(target: Target, usage: Usage) -> list[Excess]:
+    """Return every (core, capacity) pair where `usage` exceeds the capacity of `target`."""
+    core_count = usage.core_count
+    excesses = []
     limits = {
         "neurons": (usage.neurons, target.neurons_per_core),
         "synapses": (usage.synapses, target.synapses_per_core),
@@ -123,21 +156,15 @@ def violations(network: Network, target: Target, core_count: int, mapping: Mappi
     for resource, (used, capacity) in limits.items():
         if capacity is None:
             continue
-        over = np.flatnonzero(used > capacity)
-        for core in over:
-            limit = int(np.broadcast_to(capacity, used.shape)[core])
-            problems.append(f"core {core}: {resource} {int(used[core])} exceed the capacity {limit} by {int(used[core]) - limit}")
-    if target.whole_layers:
-        groups_per_core = np.zeros(core_count, dtype=np.int64)
-        for index in network.placed():
-            groups_per_core[mapping[index][0]] += 1
-        for core in np.flatnonzero(groups_per_core > 1):
-            problems.append(f"core {core} holds {groups_per_core[core]} layers; {target.chip} holds one layer per core")
-    for role, used in role_counts(network).items():
-        limit = target.limits.get(role)
-        if limit is not None and used > limit:
-            problems.append(f"{role.replace('_', ' ')}: {used} exceed the limit {limit} by {used - limit}")
-    return problems
+        for core in np.flatnonzero(used > capacity):
+            excesses.append(Excess(resource, int(core), int(used[core]), int(np.broadcast_to(capacity, used.shape)[core])))
+    return excesses
+
+
+def groups_on(network: Network, mapping: Mapping, core: int) -> list[int]:
+    """Return the placed groups with neurons on `core`, the group with the most there first."""
+    counts = [(int(np.count_nonzero(mapping[index] == core)), index) for index in network.placed() if index in mapping]
+    return [index for count, index in sorted(counts, key=lambda pair: -pair[0]) if count]
 
 
 def role_counts(network: Network) -> dict[str, int]:

@@ -17,8 +17,8 @@ ELEMENTWISE = (fxp.RescaleOp, fxp.ThresholdOp, fxp.DelayOp, fxp.StepDelayOp, fxp
 
 
 def extract_network(graph: Operation) -> Network:
-    """Return the neuron groups of an fxp, loihi2 or spinnaker2 graph (inputs, then neuron ops in
-    schedule order) and the paths of synapses between them."""
+    """Return the neuron groups of an fxp, loihi2, spinnaker2, speck or xylo graph (inputs, then
+    neuron ops in schedule order) and the paths of synapses between them."""
     if isinstance(graph, fxp.GraphOp):
         return _Extractor(graph).run()
     from nirmlir.mapping.extract_chips import CHIP_EXTRACTORS
@@ -195,7 +195,7 @@ def _layer_of(stages: list[Stage], shape: tuple[int, ...]) -> tuple[int, int, in
     return None
 
 
-MAPPABLE_GRAPHS = ("fxp.graph", "loihi2.graph", "spinnaker2.graph")
+MAPPABLE_GRAPHS = ("fxp.graph", "loihi2.graph", "spinnaker2.graph", "speck.graph", "xylo.graph")
 """Graph ops whose neurons map-to-cores places."""
 
 

@@ -66,7 +66,7 @@ def build_document(network: Network, target: Target, usage: Usage, mapping, *, s
         group = network.groups[index]
         groups.append({"node": group.name, "op": group.op.name, "neurons": group.size,
                        "cores": sorted(set(mapping[index].tolist()))})
-    return {
+    document = {
         "version": 1,
         "graph": network.graph_name,
         "target": target.name,
@@ -85,6 +85,12 @@ def build_document(network: Network, target: Target, usage: Usage, mapping, *, s
         "cores": per_core,
         "groups": groups,
     }
+    if target.limits:
+        from nirmlir.mapping.check import role_counts
+
+        document["limits"] = {role: {"used": used, "limit": target.limits[role]}
+                              for role, used in role_counts(network).items() if role in target.limits}
+    return document
 
 
 def write_report(path: str | os.PathLike, documents: list[dict]) -> None:
@@ -118,6 +124,9 @@ def format_table(documents: list[dict]) -> str:
         widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
         for row in rows:
             lines.append("  ".join(cell.rjust(width) for cell, width in zip(row, widths)))
+        if document.get("limits"):
+            lines.append(", ".join(f"{role.replace('_', ' ')} {entry['used']} of {entry['limit']}"
+                                   for role, entry in document["limits"].items()))
         if document["note"]:
             lines.append(document["note"])
     return "\n".join(lines)

@@ -10,16 +10,18 @@ exceeds a capacity is retried with more cores, then rejected with a diagnostic.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 
 import numpy as np
 
 from nirmlir.diagnostics import DiagnosticError
-from nirmlir.mapping.check import Mapping, layer_memory, role_counts, role_of, violations
-from nirmlir.mapping.network import Network, source_label_pairs
+from nirmlir.mapping.check import Excess, Mapping, groups_on, layer_memory, measure, over_capacity, role_counts, role_of, violations
+from nirmlir.mapping.network import Network, pull_pairs, sorted_unique, source_label_pairs
 from nirmlir.mapping.targets import Target
 
 STRATEGIES = ("greedy", "metis", "hypergraph", "cpsat")
+"""Strategies that place neurons; `keep` (in the pass) reads the cores that a chip level already assigned."""
 MAX_ATOMS = 100_000
 CPSAT_MAX_ATOMS = 300
 """Largest graph, in atoms, that the CP-SAT model accepts: its size grows with atoms times cores."""
@@ -59,8 +61,52 @@ def check_fits(network: Network, target: Target, core_count: int) -> None:
                                 "give more chips")
         if target.synapses_per_core is not None and group.size and group.synapses.max() > target.synapses_per_core:
             most = int(group.synapses.max())
-            raise network.error(group, f"synapses: one neuron has {most} synapse entries but a core of {target.chip} stores "
-                                f"{target.synapses_per_core} (short by {most - target.synapses_per_core})")
+            raise network.error(group, f"synapses: one neuron has {most} synapse entries but "
+                                f"{_capacity_phrase(target, 'synapses', target.synapses_per_core).replace(' has ', ' stores ')} "
+                                f"(short by {most - target.synapses_per_core})")
+    if target.fan_in_per_core is not None:
+        for index, most in _largest_neuron_fan_in(network).items():
+            if most > target.fan_in_per_core:
+                raise network.error(network.groups[index], f"fan-in: one neuron receives spikes from {most} source neurons but "
+                                    f"{_capacity_phrase(target, 'fan-in', target.fan_in_per_core)} (short by {most - target.fan_in_per_core})")
+
+
+def _largest_neuron_fan_in(network: Network) -> dict[int, int]:
+    """Return, per placed group, the most distinct source neurons that one of its neurons receives from."""
+    keys_by_target: dict[int, list[np.ndarray]] = {}
+    offsets = np.cumsum([0] + [group.size for group in network.groups])
+    for path in network.paths:
+        size = network.groups[path.target].size
+        keys = pull_pairs(path.stages, np.arange(size), size)
+        source, neuron = np.divmod(keys, size)
+        keys_by_target.setdefault(path.target, []).append((source + offsets[path.source]) * size + neuron)
+    largest = {}
+    for index, parts in keys_by_target.items():
+        size = network.groups[index].size
+        keys = sorted_unique(np.concatenate(parts))
+        largest[index] = int(np.bincount(keys % size, minlength=size).max()) if keys.size else 0
+    return largest
+
+
+CAPACITY_OPTIONS = {"neurons": "neurons-per-core", "synapses": "synapses-per-core", "fan-in": "fan-in-per-core",
+                    "destinations": "destinations-per-core"}
+
+
+def _capacity_phrase(target: Target, resource: str, capacity: int) -> str:
+    """Return "fan-in-per-core is N" for a capacity set by a pass option, else "a core of CHIP has N"."""
+    option = CAPACITY_OPTIONS.get(resource)
+    if option is not None and "pass option" in target.sources.get(option.replace("-", "_"), ""):
+        return f"{option} is {capacity}"
+    return f"a core of {target.chip} has {capacity}"
+
+
+def capacity_error(network: Network, target: Target, mapping: Mapping, excess: Excess, strategy: str, advice: str) -> DiagnosticError:
+    """Return a diagnostic about the group with the most neurons on the core that `excess` names."""
+    on_core = groups_on(network, mapping, excess.core)
+    group = network.groups[on_core[0] if on_core else network.placed()[-1]]
+    capacity = _capacity_phrase(target, excess.resource, excess.capacity)
+    return network.error(group, f"{excess.resource}: in the {strategy} mapping, core {excess.core} (with neurons of this group) "
+                         f"has {excess.used} but {capacity} (short by {excess.used - excess.capacity}); {advice}")
 
 
 def _check_layers(network: Network, target: Target, core_count: int) -> None:
@@ -109,19 +155,20 @@ def _whole_layers(network: Network, target: Target, core_count: int, strategy: s
         return Result(mapping)
     import networkx as nx
 
+    # Integer nodes: the hashes of strings vary between runs, and with them networkx's matching.
     graph = nx.Graph()
-    layers = [("layer", index) for index in placed]
+    layers = list(range(len(placed)))
     graph.add_nodes_from(layers, bipartite=0)
-    graph.add_nodes_from((("core", c) for c in range(core_count)), bipartite=1)
-    for index in placed:
-        graph.add_edges_from((("layer", index), ("core", c)) for c in range(core_count) if _layer_fits(network.groups[index], target, c))
+    graph.add_nodes_from((len(placed) + c for c in range(core_count)), bipartite=1)
+    for layer, index in enumerate(placed):
+        graph.add_edges_from((layer, len(placed) + c) for c in range(core_count) if _layer_fits(network.groups[index], target, c))
     matching = nx.bipartite.hopcroft_karp_matching(graph, top_nodes=layers)
     mapping = {}
-    for index in placed:
-        if ("layer", index) not in matching:
+    for layer, index in enumerate(placed):
+        if layer not in matching:
             raise network.error(network.groups[index], f"kernel and neuron memory: no assignment of layers to the {core_count} cores of {target.chip} "
                                 "gives this layer a core that fits it")
-        mapping[index] = np.full(network.groups[index].size, matching[("layer", index)][1], dtype=np.int64)
+        mapping[index] = np.full(network.groups[index].size, matching[layer] - len(placed), dtype=np.int64)
     note = (f"{target.chip} holds one layer per core, so the traffic does not depend on the placement; "
             f"strategy '{strategy}' places layers by a maximum bipartite matching")
     return Result(mapping, note, 0.0 if strategy == "cpsat" else None)
@@ -140,7 +187,7 @@ def map_network(network: Network, target: Target, core_count: int, strategy: str
     if core_count == 1:
         return Result({index: np.zeros(network.groups[index].size, dtype=np.int64) for index in network.placed()})
     if strategy == "greedy":
-        return Result(greedy(network, target, core_count))
+        return Result(greedy_within(network, target, core_count))
     atoms = Atoms(network, target)
     # One core is optimal when it fits: inputs reach one core and no neuron sends to another.
     one_core = atoms.expand(np.zeros(atoms.count, dtype=np.int64))
@@ -148,20 +195,68 @@ def map_network(network: Network, target: Target, core_count: int, strategy: str
         return Result(one_core, "the graph fits one core, which is optimal", 0.0 if strategy == "cpsat" else None)
     if strategy == "cpsat":
         return _cpsat(network, target, core_count, atoms, rates, seed, time_limit)
-    partition = _metis if strategy == "metis" else _hypergraph
-    parts = max(2, math.ceil(atoms.load.sum() / LOAD_SCALE * 1.05))
-    for _ in range(RETRIES):
+    if strategy == "hypergraph":
+        return _hypergraph_best(network, target, core_count, atoms, rates, seed)
+    mapping, parts = partition_within(_metis, network, target, core_count, atoms, rates, seed, strategy)
+    return Result(mapping)
+
+
+def minimum_parts(atoms: Atoms) -> int:
+    return max(2, math.ceil(atoms.load.sum() / LOAD_SCALE * 1.05))
+
+
+def partition_within(partition, network: Network, target: Target, core_count: int, atoms: Atoms, rates, seed: int,
+                     strategy: str, parts: int | None = None, **options) -> tuple[Mapping, int]:
+    """Partition into `parts` blocks (default the fewest the load allows), with more blocks while a capacity is exceeded."""
+    parts = parts or minimum_parts(atoms)
+    for _ in range(RETRIES * 2):
         parts = min(parts, core_count)
-        blocks = _rebalance(partition(atoms, network, target, parts, rates, seed), atoms, parts)
+        blocks = _rebalance(partition(atoms, network, target, parts, rates, seed, **options), atoms, parts)
         mapping = atoms.expand(blocks)
-        problems = violations(network, target, core_count, mapping)
-        if not problems:
-            return Result(mapping)
+        for _ in range(SPLITS):
+            excesses = over_capacity(target, measure(network, target, core_count, mapping))
+            if not excesses or any(excess.resource not in ("fan-in", "destinations") for excess in excesses):
+                break
+            # Fan-in is not a sum over atoms, so the partitioner cannot balance it: split the cores over it instead.
+            split = _split_cores(blocks, atoms, {excess.core for excess in excesses}, core_count)
+            if split is None:
+                break
+            blocks = split
+            mapping = atoms.expand(blocks)
+        if not violations(network, target, core_count, mapping):
+            return mapping, parts
+        excesses = over_capacity(target, measure(network, target, core_count, mapping))
         if parts == core_count:
             break
-        parts = math.ceil(parts * 1.15) + 1
+        # Fan-in and destinations shrink when blocks get smaller; grow the parts by the worst overload.
+        worst = max([excess.used / excess.capacity for excess in excesses], default=1.0)
+        parts = math.ceil(parts * max(1.15, worst)) + 1
+    if excesses:
+        raise capacity_error(network, target, mapping, excesses[0], strategy,
+                             f"no partition into at most {parts} cores met the capacities; give more chips or a larger capacity")
     group = network.groups[network.placed()[-1]]
+    problems = violations(network, target, core_count, mapping)
     raise network.error(group, f"{strategy}: no partition into at most {parts} cores met the capacities: {problems[0]}")
+
+
+SPLITS = 20
+"""Rounds of splitting the cores over a fan-in or destination capacity before a partition is retried with more parts."""
+
+
+def _split_cores(blocks: np.ndarray, atoms: Atoms, cores: set[int], core_count: int) -> np.ndarray | None:
+    """Move the second half of the placed atoms of each core in `cores` to an unused core; None when none is free."""
+    blocks = blocks.copy()
+    placed = blocks[: atoms.placed_count]
+    free = iter(sorted(set(range(core_count)) - set(placed.tolist())))
+    for core in sorted(cores):
+        members = np.flatnonzero(placed == core)
+        if members.size < 2:
+            return None
+        spare = next(free, None)
+        if spare is None:
+            return None
+        placed[members[members.size // 2:]] = spare
+    return blocks
 
 
 def _rebalance(blocks: np.ndarray, atoms: Atoms, parts: int) -> np.ndarray:
@@ -209,8 +304,41 @@ def lower_bound(network: Network, target: Target) -> int:
     return max(2, math.ceil(need * 1.05))
 
 
-def greedy(network: Network, target: Target, core_count: int) -> Mapping:
-    """Fill cores in schedule and neuron order, starting each group on a new core, as vendor tools place populations."""
+def greedy_within(network: Network, target: Target, core_count: int) -> Mapping:
+    """Return greedy's mapping, with fewer neurons per core while a fan-in or destination capacity is exceeded.
+
+    The vendor tools that greedy stands for split populations by neurons per core; a fan-in
+    limit makes them split further, which lowering the neurons per core models.
+    """
+    cap = target.neurons_per_core
+    while True:
+        try:
+            mapping = greedy(network, target, core_count, cap)
+        except DiagnosticError:
+            if cap == target.neurons_per_core:
+                raise
+            raise capacity_error(network, target, mapping, excesses[0], "greedy",
+                                 f"with {cap} neurons per core greedy placement in order runs out of the {core_count} cores; "
+                                 "give more chips or a larger capacity") from None
+        if target.fan_in_per_core is None and target.destinations_per_core is None:
+            return mapping
+        excesses = [excess for excess in over_capacity(target, measure(network, target, core_count, mapping))
+                    if excess.resource in ("fan-in", "destinations")]
+        if not excesses:
+            return mapping
+        if cap == 1:
+            raise capacity_error(network, target, mapping, excesses[0], "greedy",
+                                 "even one neuron per core exceeds it; give a larger capacity")
+        worst = max(excess.used / excess.capacity for excess in excesses)
+        cap = max(1, min(cap - 1, int(cap / worst)))
+
+
+def greedy(network: Network, target: Target, core_count: int, cap: int | None = None) -> Mapping:
+    """Fill cores in schedule and neuron order, starting each group on a new core, as vendor tools place populations.
+
+    `cap` is the neurons per core, by default the target's.
+    """
+    cap = cap or target.neurons_per_core
     synapse_capacity = target.synapses_per_core if target.synapses_per_core is not None else np.iinfo(np.int64).max
     mapping: Mapping = {}
     core = -1
@@ -223,7 +351,7 @@ def greedy(network: Network, target: Target, core_count: int) -> Mapping:
             if core >= core_count:
                 raise network.error(group, f"neurons: greedy placement in order ran out of the {core_count} cores of {target.chip} "
                                     f"with {group.size - start} of this group's {group.size} neurons unplaced; give more chips")
-            window = group.synapses[start : start + target.neurons_per_core]
+            window = group.synapses[start : start + cap]
             count = int(np.searchsorted(np.cumsum(window), synapse_capacity, side="right"))
             cores[start : start + count] = core
             start += count
@@ -248,6 +376,9 @@ class Atoms:
             if group.placed and target.synapses_per_core is not None and group.size:
                 # An atom must fit a quarter of a core's synapse entries, too.
                 group_cap = max(1, min(cap, target.synapses_per_core // (4 * max(1, int(group.synapses.max())))))
+            if group.placed and target.fan_in_per_core is not None and group.size:
+                # Distinct sources are at most the synapse entries, so this keeps an atom's fan-in within a quarter core.
+                group_cap = max(1, min(group_cap, target.fan_in_per_core // (4 * max(1, int(group.synapses.max())))))
             local = _group_atoms(group.shape, run, group_cap)
             self.of[index] = local + count
             count += int(local.max()) + 1 if local.size else 0
@@ -336,7 +467,59 @@ def _with_inputs(placed_blocks: np.ndarray, atoms: Atoms) -> np.ndarray:
 _mtkahypar_initializer = None
 
 
-def _hypergraph(atoms: Atoms, network: Network, target: Target, parts: int, rates, seed: int) -> np.ndarray:
+SMALL_ATOMS = 5000
+"""Graphs of at most this many placed atoms get several hypergraph partitions, and the least traffic is kept."""
+SECONDS_PER_ATOM = 0.002
+"""Time budget of the extra partitions of a small graph, per placed atom (at least 1 s)."""
+
+
+def _hypergraph_best(network: Network, target: Target, core_count: int, atoms: Atoms, rates, seed: int) -> Result:
+    """Return the mapping with the least measured traffic among Mt-KaHyPar partitions and greedy's.
+
+    Every graph gets one partition with the default preset into the fewest cores the load
+    allows. A graph of at most SMALL_ATOMS atoms also gets partitions with the highest-quality
+    preset, further seeds and more cores, until a budget of SECONDS_PER_ATOM per atom runs out.
+    On small graphs the balance constraint into the fewest cores cuts the partitioner's freedom,
+    and one more core often lowers the traffic. Greedy's mapping is a candidate too, so the
+    strategy never reports more traffic than greedy.
+    """
+    start = time.perf_counter()
+    candidates: list[tuple[float, str, Mapping]] = []
+
+    def consider(label: str, mapping: Mapping) -> None:
+        usage = measure(network, target, core_count, mapping, rates)
+        if not violations(network, target, core_count, mapping, usage):
+            candidates.append((usage.traffic, label, mapping))
+
+    mapping, parts = partition_within(_hypergraph, network, target, core_count, atoms, rates, seed, "hypergraph")
+    consider(f"default preset, seed {seed}, {parts} parts", mapping)
+    try:
+        consider("greedy", greedy_within(network, target, core_count))
+    except DiagnosticError:
+        pass
+    if atoms.placed_count <= SMALL_ATOMS:
+        budget = max(1.0, SECONDS_PER_ATOM * atoms.placed_count)
+        more = sorted({parts, parts + 1, math.ceil(parts * 1.25) + 1})
+        trials = [(preset, seed + offset, count) for offset in range(3) for count in more
+                  for preset in ("HIGHEST_QUALITY", "DEFAULT")]
+        for preset, trial_seed, count in trials:
+            if time.perf_counter() - start > budget:
+                break
+            if count > core_count or (preset == "DEFAULT" and trial_seed == seed and count == parts):
+                continue
+            try:
+                mapping, used = partition_within(_hypergraph, network, target, core_count, atoms, rates, trial_seed,
+                                                 "hypergraph", parts=count, preset=preset)
+            except DiagnosticError:
+                continue
+            consider(f"{preset.lower().replace('_', ' ')} preset, seed {trial_seed}, {used} parts", mapping)
+    traffic, label, mapping = min(candidates, key=lambda candidate: candidate[0])
+    note = (f"hypergraph: kept the {label} mapping, the least traffic of {len(candidates)} candidates "
+            f"found in {time.perf_counter() - start:.2f} s")
+    return Result(mapping, note)
+
+
+def _hypergraph(atoms: Atoms, network: Network, target: Target, parts: int, rates, seed: int, preset: str = "DEFAULT") -> np.ndarray:
     global _mtkahypar_initializer
     try:
         import mtkahypar
@@ -347,7 +530,7 @@ def _hypergraph(atoms: Atoms, network: Network, target: Target, parts: int, rate
         _mtkahypar_initializer = mtkahypar.initialize(2, False)
     hyperedges, edge_weights, _ = hyperedges_of(atoms, network, rates)
     mtkahypar.set_seed(seed)
-    context = _mtkahypar_initializer.context_from_preset(mtkahypar.PresetType.DEFAULT)
+    context = _mtkahypar_initializer.context_from_preset(getattr(mtkahypar.PresetType, preset))
     context.set_partitioning_parameters(parts, 0.03, mtkahypar.Objective.KM1)
     context.logging = False
     node_weights = atoms.load[: atoms.placed_count]
@@ -405,7 +588,10 @@ def _cpsat(network: Network, target: Target, core_count: int, atoms: Atoms, rate
         group = network.groups[network.placed()[-1]]
         raise network.error(group, f"cpsat: the graph has {placed} atoms but the exact model takes at most {CPSAT_MAX_ATOMS}; "
                             "use strategy=hypergraph")
-    cores = min(core_count, placed, lower_bound(network, target) + 1)
+    # The best heuristic mapping is the hint. The model gets the cores that the hint uses, and at
+    # least one more than the load needs, so its optimum is over mappings on that many cores.
+    hint_blocks, hint_label = _best_heuristic(network, target, core_count, atoms, rates, seed)
+    cores = min(core_count, placed, max(lower_bound(network, target) + 1, int(hint_blocks.max()) + 1))
     hyperedges, weights, placed_sources = _merge_identical(*hyperedges_of(atoms, network, rates), placed)
 
     model = cp_model.CpModel()
@@ -422,57 +608,108 @@ def _cpsat(network: Network, target: Target, core_count: int, atoms: Atoms, rate
         for c in range(a + 1, cores):
             model.add(x[a][c] == 0)
 
-    # Greedy's mapping starts the search, so CP-SAT reports a mapping no worse than greedy's.
-    hint = greedy(network, target, core_count)
-    hint_fits = max(int(cores_of.max()) for cores_of in hint.values()) < cores
-    for index, neuron_atoms in atoms.of.items():
-        if hint_fits and index in hint:
-            first = np.unique(neuron_atoms, return_index=True)
-            for atom, position in zip(*first):
-                core = int(hint[index][position])
-                for c in range(cores):
-                    model.add_hint(x[atom][c], c == core)
-
+    for a, core in enumerate(hint_blocks.tolist()):
+        for c in range(cores):
+            model.add_hint(x[a][c], c == core)
     terms = []
     constant = 0
+    hint_reach = {}
     for edge, weight, placed_source in zip(hyperedges, weights, placed_sources):
         reach = [model.new_bool_var("") for _ in range(cores)]
         for pin in edge:
             for c in range(cores):
                 model.add_implication(x[pin][c], reach[c])
-        terms.extend(weight * variable for variable in reach)
+        # Cardinality cut: the pins' neurons and synapses need at least this many cores, so the
+        # hyperedge reaches them all. It lifts the bound of the relaxation, whose fractional
+        # placement otherwise reaches one core per hyperedge.
+        pins = np.asarray(edge)
+        need = math.ceil(int(atoms.neurons[pins].sum()) / target.neurons_per_core)
+        if target.synapses_per_core is not None:
+            need = max(need, math.ceil(int(atoms.synapses[pins].sum()) / target.synapses_per_core))
+        # An integer count per hyperedge with the cut as its lower end puts the cut into the
+        # objective's initial bound, which the solver's search keeps raising from there.
+        count = model.new_int_var(min(cores, max(1, need)), cores, "")
+        model.add(count == sum(reach))
+        reached = set(hint_blocks[pins].tolist())
+        for c in range(cores):
+            hint_reach[reach[c]] = c in reached
+        hint_reach[count] = len(reached)
+        terms.append(weight * count)
         if placed_source:
             constant += weight
+    for variable, value in hint_reach.items():
+        model.add_hint(variable, int(value))
     model.minimize(sum(terms) - constant)
 
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = time_limit
     solver.parameters.random_seed = seed
     solver.parameters.num_workers = 2
+    solver.parameters.linearization_level = 2
     status = solver.solve(model)
 
     found = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
-    if not found and not hint_fits:
-        group = network.groups[network.placed()[-1]]
-        raise network.error(group, f"cpsat: no mapping onto {cores} cores found within {time_limit} s ({solver.status_name(status)})")
-    if found:
+    hint_objective = _objective(hyperedges, weights, placed_sources, hint_blocks)
+    if found and solver.objective_value <= hint_objective:
         blocks = np.array([next(c for c in range(cores) if solver.value(x[a][c])) for a in range(placed)], dtype=np.int64)
-        mapping = atoms.expand(_with_inputs(blocks, atoms))
         objective = solver.objective_value
         outcome = f"{solver.status_name(status).lower()} after {solver.wall_time:.2f} s"
     else:
-        mapping = hint
-        blocks = np.zeros(placed, dtype=np.int64)
-        for index, neuron_atoms in atoms.of.items():
-            if index in hint:
-                blocks[neuron_atoms] = hint[index]
-        objective = _objective(hyperedges, weights, placed_sources, blocks)
-        outcome = f"no mapping better than greedy's found in {solver.wall_time:.2f} s, so greedy's is kept"
+        blocks = hint_blocks
+        objective = hint_objective
+        outcome = f"no mapping better than {hint_label}'s found in {solver.wall_time:.2f} s, so that one is kept"
+    mapping = atoms.expand(_with_inputs(blocks, atoms))
+    if violations(network, target, core_count, mapping):
+        # The model bounds neurons and synapses only; fan-in and destinations are checked here.
+        mapping = atoms.expand(_with_inputs(hint_blocks, atoms))
+        objective = hint_objective
+        outcome += f"; its mapping exceeded a fan-in or destination capacity, so {hint_label}'s is kept"
     # The traffic is never negative, so a negative bound of the relaxation is raised to 0.
     bound = max(0.0, solver.best_objective_bound)
-    gap = 0.0 if status == cp_model.OPTIMAL or objective <= 0 else max(0.0, (objective - bound) / objective)
-    note = f"CP-SAT on {placed} atoms and {cores} cores, {outcome}"
+    gap = 0.0 if status == cp_model.OPTIMAL and objective <= solver.objective_value else (
+        max(0.0, (objective - bound) / objective) if objective > 0 else 0.0)
+    note = (f"CP-SAT on {placed} atoms and at most {cores} cores, starting from {hint_label}'s mapping, {outcome}; "
+            f"the gap is against the best bound over mappings on at most {cores} cores")
     return Result(mapping, note, gap)
+
+
+def _best_heuristic(network: Network, target: Target, core_count: int, atoms: Atoms, rates, seed: int) -> tuple[np.ndarray, str]:
+    """Return the placed atoms' cores of the least-traffic mapping among greedy, metis and hypergraph, and its name.
+
+    Cores are renumbered in order of first use by atom, which the model's symmetry breaking requires.
+    Greedy may split an atom over cores; such a mapping is not a candidate.
+    """
+    candidates = []
+    for name in ("greedy", "metis", "hypergraph"):
+        try:
+            if name == "greedy":
+                mapping = greedy_within(network, target, core_count)
+            elif name == "metis":
+                mapping, _ = partition_within(_metis, network, target, core_count, atoms, rates, seed, name)
+            else:
+                mapping = _hypergraph_best(network, target, core_count, atoms, rates, seed).mapping
+        except DiagnosticError:
+            continue
+        blocks = np.full(atoms.placed_count, -1, dtype=np.int64)
+        consistent = True
+        for index, neuron_atoms in atoms.of.items():
+            if index in mapping:
+                blocks[neuron_atoms] = mapping[index]
+                consistent &= bool((blocks[neuron_atoms] == mapping[index]).all())
+        if not consistent:
+            continue
+        _, first = np.unique(blocks, return_index=True)
+        order = np.unique(blocks)[np.argsort(first)]
+        renumber = np.empty(int(order.max()) + 1, dtype=np.int64)
+        renumber[order] = np.arange(order.size)
+        blocks = renumber[blocks]
+        traffic = measure(network, target, core_count, atoms.expand(_with_inputs(blocks, atoms)), rates).traffic
+        candidates.append((traffic, name, blocks))
+    if not candidates:
+        group = network.groups[network.placed()[-1]]
+        raise network.error(group, "cpsat: neither greedy, metis nor hypergraph found a mapping within the capacities to start from")
+    _, name, blocks = min(candidates, key=lambda candidate: candidate[0])
+    return blocks, name
 
 
 def _objective(hyperedges, weights, placed_sources, blocks: np.ndarray) -> float:

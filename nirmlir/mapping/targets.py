@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from nirmlir.diagnostics import DiagnosticError
 
@@ -115,6 +115,53 @@ XYLO = Target(
 )
 
 TARGETS = {target.name: target for target in (LOIHI2, SPINNAKER2, SPECK, XYLO)}
+
+
+USER_CAPACITIES = ("neurons_per_core", "synapses_per_core", "fan_in_per_core", "destinations_per_core")
+"""Capacities that pass options may set, for research on chips that do not exist."""
+
+
+def with_capacities(target: Target, **capacities: int | None) -> Target:
+    """Return `target` with the capacities given (None keeps the chip's own), each marked as set by the user.
+
+    Raise DiagnosticError for a capacity that is not positive, or one that a whole-layer target
+    does not count.
+    """
+    changes = {}
+    sources = dict(target.sources)
+    for name, value in capacities.items():
+        if value is None:
+            continue
+        option = name.replace("_", "-")
+        if value < 1:
+            raise DiagnosticError(f"map-to-cores: {option} is {value}; expected a positive number")
+        if target.whole_layers and name != "destinations_per_core":
+            raise DiagnosticError(f"map-to-cores: {option} does not apply to target '{target.name}', whose cores each hold "
+                                  "one layer sized by its memory formulas; only destinations-per-core can be set")
+        changes[name] = value
+        sources[name] = f"{value}, set by the pass option {option} (a hypothetical chip, not {target.chip}'s figure)"
+    if not changes:
+        return target
+    return replace(target, sources=sources, **changes)
+
+
+def xylo_target(variant) -> Target:
+    """Return the one core of a Xylo variant (`dialects.xylo.XyloVariant`) as a target."""
+    return Target(
+        name="xylo",
+        chip=f"SynSense {variant.title} ({variant.part})",
+        cores_per_chip=1,
+        neurons_per_core=variant.hidden + variant.outputs,
+        synapses_per_core=None,
+        fan_in_per_core=None,
+        destinations_per_core=None,
+        limits={"input_channels": variant.inputs, "hidden_neurons": variant.hidden, "readout_neurons": variant.outputs},
+        sources={
+            "cores_per_chip": "one neuron core",
+            "limits": f"{variant.inputs} input channels, {variant.hidden} hidden neurons, {variant.outputs} output neurons "
+            "(dialects/xylo.py VARIANTS, from Rockpool 3.1.0)",
+        },
+    )
 
 
 def get_target(name: str) -> Target:
