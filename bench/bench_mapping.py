@@ -45,34 +45,36 @@ PAPER = {
 # --------------------------------------------------------------------------------------
 
 
-def _sheet_stage(side: int, rng: np.random.Generator, local: bool) -> Stage:
+def _sheet_stage(side: int, rng: np.random.Generator, local: bool, fan_in: int | None = None) -> Stage:
     """Return FAN_IN random synapses into each neuron of a side x side sheet from another such sheet.
 
     Local sources lie at a Gaussian offset (standard deviation 2 neurons, wrapping at the edges)
     from the target's position; uniform sources anywhere.
     """
     size = side * side
+    fan_in = fan_in or FAN_IN
     if local:
         y, x = np.divmod(np.arange(size), side)
-        dy = np.rint(rng.normal(0, 2, (size, FAN_IN))).astype(np.int64)
-        dx = np.rint(rng.normal(0, 2, (size, FAN_IN))).astype(np.int64)
+        dy = np.rint(rng.normal(0, 2, (size, fan_in))).astype(np.int64)
+        dx = np.rint(rng.normal(0, 2, (size, fan_in))).astype(np.int64)
         sources = ((y[:, None] + dy) % side) * side + (x[:, None] + dx) % side
     else:
-        sources = rng.integers(0, size, (size, FAN_IN))
+        sources = rng.integers(0, size, (size, fan_in))
     sources = np.sort(sources, axis=1)
-    indptr = np.arange(0, size * FAN_IN + 1, FAN_IN, dtype=np.int64)
+    indptr = np.arange(0, size * fan_in + 1, fan_in, dtype=np.int64)
     return Stage("dense", (size,), (size,), indptr=indptr, indices=sources.ravel())
 
 
-def sparse_random(neurons: int, local: bool, seed: int = 0) -> Network:
-    """Return an input sheet and three sheets of neurons, each fed by FAN_IN random synapses from the one before."""
+def sparse_random(neurons: int, local: bool, seed: int = 0, fan_in: int | None = None) -> Network:
+    """Return an input sheet and three sheets of neurons, each fed by `fan_in` (default FAN_IN) random synapses from the one before."""
     rng = np.random.default_rng(seed)
+    fan_in = fan_in or FAN_IN
     side = max(2, round(math.sqrt(neurons / 3)))
     groups = [Group("input", (side * side,), placed=False)]
     paths = []
     for layer in range(3):
-        stage = _sheet_stage(side, rng, local)
-        groups.append(Group(f"layer{layer}", (side * side,), placed=True, synapses=np.full(side * side, FAN_IN)))
+        stage = _sheet_stage(side, rng, local, fan_in)
+        groups.append(Group(f"layer{layer}", (side * side,), placed=True, synapses=np.full(side * side, fan_in)))
         paths.append(SynapsePath(layer, layer + 1, [stage]))
     return Network(groups, paths, "sparse")
 
@@ -216,6 +218,7 @@ def main() -> None:
                         help="time limit of CP-SAT, which runs on the networks of at most 300 atoms")
     parser.add_argument("--seed", type=int, default=0, help="seed of the generators and the partitioners")
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+    parser.add_argument("--no-sweep", dest="sweep", action="store_false", help="leave out the fan-in sweep")
     args = parser.parse_args()
 
     cases: list[tuple[str, Network]] = []
@@ -252,7 +255,43 @@ def main() -> None:
                 figures[f"{key} seconds"] = result["seconds"]
                 summarize(figures, family, placed, strategy, ratio, result["seconds"])
             sys.stdout.flush()
+    if args.sweep:
+        fan_in_sweep(args.seed, args.cpsat_seconds, figures)
     write_json(args.json, figures)
+
+
+SWEEP_FAN_INS = (2, 4, 8, 16, 64)
+
+
+def fan_in_sweep(seed: int, cpsat_seconds: int, figures: dict) -> None:
+    """Print traffic / greedy against the fan-in for local and uniform sparse networks, and CP-SAT on small ones.
+
+    The 10 000-neuron networks go on Loihi 2 (2 of 3 cores full, so few cuts) and SpiNNaker2 (40
+    or more cores); the 300-neuron uniform networks are small enough for CP-SAT, whose gap says
+    how far its best mapping can be from the optimum over mappings on that many cores.
+    """
+    print()
+    print("Fan-in sweep: sparse random networks whose neurons each have the given number of synapses.")
+    print()
+    print("| network | fan-in | neurons | target | greedy traffic | metis / greedy | hypergraph / greedy | cpsat / greedy (gap) |")
+    print("|---|---:|---:|---|---:|---:|---:|---:|")
+    for local, neurons, targets in ((True, 10_000, ("loihi2", "spinnaker2")), (False, 10_000, ("loihi2", "spinnaker2")),
+                                    (False, 300, ("spinnaker2",))):
+        for fan_in in SWEEP_FAN_INS:
+            network = sparse_random(neurons, local, seed, fan_in)
+            placed = sum(network.groups[i].size for i in network.placed())
+            for target_name in targets:
+                results = measure_strategies(network, target_name, seed, cpsat_seconds)
+                greedy = results["greedy"]["traffic"]
+                cells = [f"{results[name]['traffic'] / greedy:.2f}" for name in ("metis", "hypergraph")]
+                if "cpsat" in results:
+                    cells.append(f"{results['cpsat']['traffic'] / greedy:.2f} ({results['cpsat']['gap']:.0%})")
+                else:
+                    cells.append("-")
+                family = "local" if local else "uniform"
+                print(f"| sparse random, {family} | {fan_in} | {placed:,} | {target_name} | {greedy:,.0f} | " + " | ".join(cells) + " |")
+                figures[f"sweep {family} {fan_in} {placed} {target_name} hypergraph traffic ratio"] = results["hypergraph"]["traffic"] / greedy
+                sys.stdout.flush()
 
 
 def summarize(figures: dict, family: str, placed: int, strategy: str, ratio: float, seconds: float) -> None:

@@ -65,7 +65,7 @@ SECTIONS = [
     Section("passes", "Passes: scaling over ops and weights, peak memory", "bench_passes.py",
             [], ["--layers", "4", "8", "--max-weights", "1e4", "--repeat", "1"]),
     Section("mapping", "map-to-cores: traffic, cores and time per strategy", "bench_mapping.py",
-            [], ["--sizes", "1e3", "--million", "--no-paper", "--cpsat-seconds", "2"]),
+            [], ["--sizes", "1e3", "--million", "--no-paper", "--cpsat-seconds", "2", "--no-sweep"]),
     Section("nir-run", "nir-run on the paper CNN", "bench_nir_run.py",
             ["--repeat", "3"], ["--repeat", "1", "--batch", "2", "--steps", "3"], json=False, markdown=False),
     Section("nir-run-vs-snntorch-2", "nir-run against snnTorch, 2 threads", "bench_nir_run_vs_snntorch.py",
