@@ -694,8 +694,15 @@ class _FileReader:
             field = f"{prefix}/{key}"
             if isinstance(item, h5py.Group):
                 entries[key] = self._metadata_group(item, path, field, open_groups)
-            else:
+            elif isinstance(item, h5py.Dataset):
                 entries[key] = self._metadata_value(item, path, field)
+            else:
+                raise self.error(
+                    f"metadata entry '{field}' is an HDF5 named datatype, not a dataset or group; metadata "
+                    "holds datasets and nested groups, so write the value as a dataset",
+                    path,
+                    field,
+                )
         del open_groups[group.id]
         return DictionaryAttr(entries)
 

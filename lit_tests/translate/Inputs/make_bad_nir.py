@@ -194,6 +194,13 @@ def write_linked(folder: Path) -> None:
         file["node/metadata/inner/loop"] = file["node/metadata"]
 
 
+def write_named_datatype_metadata(path: Path) -> None:
+    """Write a metadata entry that is a committed (named) HDF5 datatype instead of a dataset."""
+    write(path, valid_graph() | {"metadata": {"note": "x"}})
+    with h5py.File(path, "a") as file:
+        file["node/metadata/kind"] = np.dtype(np.float32)
+
+
 def deep_metadata(depth: int) -> dict:
     entry: dict = {"note": "x"}
     for _ in range(depth):
@@ -255,6 +262,7 @@ def main(folder: Path) -> None:
     write(folder / "deeply-nested.nir", nested_chain(MAX_NESTING_DEPTH + 1))
     write(folder / "deep-metadata.nir", valid_graph() | {"metadata": deep_metadata(MAX_NESTING_DEPTH + 1)})
     write_huge_dataset(folder / "huge-weight.nir")
+    write_named_datatype_metadata(folder / "named-datatype-metadata.nir")
     (folder / "folder.nir").mkdir(exist_ok=True)
     # torch.save writes a ZIP archive whose first entry contains a pickle.
     (folder / "pickle.nir").write_bytes(b"PK\x03\x04" + b"\x00" * 60)
