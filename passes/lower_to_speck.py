@@ -307,6 +307,12 @@ class LayerCollector:
                 f"has thresholds from {threshold.min()} to {threshold.max()}; a Speck core has one threshold, so make "
                 "them equal (or fold the differences into the weights of each output channel)",
             )
+        if threshold.flat[0] <= 0:
+            raise self.error(
+                op,
+                f"has threshold {threshold.flat[0]}; a Speck core fires at a positive threshold_high, so give the "
+                "node a threshold above 0",
+            )
         reset = op.reset.data
         if reset == "to_reset_value" and (op.coefficient("v_reset") != 0).any():
             raise self.error(op, "resets to a value other than 0; Speck resets to 0 or subtracts the threshold")

@@ -112,3 +112,29 @@ builtin.module {
     nir.output "output"(%l1) : tensor<2x4x4xf32>
   }
 }
+
+// -----
+
+// A threshold of 0 or less: threshold_high must be positive, whatever the layer's scale.
+// CHECK: error: lower-to-speck: node 'l0' (snn.lif): has threshold 0.0; a Speck core fires at a positive threshold_high, so give the node a threshold above 0
+builtin.module {
+  nir.graph @main {
+    %input = nir.input "input" : tensor<2x4x4xf32>
+    %c0 = nir.conv2d "c0"(%input) {weight = dense<0.1> : tensor<2x2x3x3xf32>, bias = dense<0.0> : tensor<2xf32>, stride = array<i64: 1, 1>, padding = array<i64: 1, 1>, dilation = array<i64: 1, 1>, groups = 1 : i64, input_shape = array<i64: 4, 4>} : tensor<2x4x4xf32> -> tensor<2x4x4xf32>
+    %l0 = nir.if "l0"(%c0) {r = dense<1.0> : tensor<2x4x4xf32>, v_threshold = dense<0.0> : tensor<2x4x4xf32>, v_reset = dense<0.0> : tensor<2x4x4xf32>} : tensor<2x4x4xf32>
+    nir.output "output"(%l0) : tensor<2x4x4xf32>
+  }
+}
+
+// -----
+
+// A negative threshold gets the same message, not the one about rounding at the layer's scale.
+// CHECK: error: lower-to-speck: node 'l0' (snn.lif): has threshold -1.0; a Speck core fires at a positive threshold_high
+builtin.module {
+  nir.graph @main {
+    %input = nir.input "input" : tensor<2x4x4xf32>
+    %c0 = nir.conv2d "c0"(%input) {weight = dense<0.1> : tensor<2x2x3x3xf32>, bias = dense<0.0> : tensor<2xf32>, stride = array<i64: 1, 1>, padding = array<i64: 1, 1>, dilation = array<i64: 1, 1>, groups = 1 : i64, input_shape = array<i64: 4, 4>} : tensor<2x4x4xf32> -> tensor<2x4x4xf32>
+    %l0 = nir.if "l0"(%c0) {r = dense<1.0> : tensor<2x4x4xf32>, v_threshold = dense<-1.0> : tensor<2x4x4xf32>, v_reset = dense<0.0> : tensor<2x4x4xf32>} : tensor<2x4x4xf32>
+    nir.output "output"(%l0) : tensor<2x4x4xf32>
+  }
+}
