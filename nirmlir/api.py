@@ -17,7 +17,7 @@ import math
 import os
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import fields, replace
 from typing import Any
 
 import numpy as np
@@ -150,9 +150,14 @@ def _quantize_options(quantize):
         return QuantizeOptions()
     if isinstance(quantize, QuantizeOptions):
         return quantize
-    fields = {key.replace("-", "_"): value for key, value in dict(quantize).items()}
+    values = {key.replace("-", "_"): value for key, value in dict(quantize).items()}
+    known = [field.name for field in fields(QuantizeOptions)]
+    unknown = [key for key in values if key not in known]
+    if unknown:
+        spelled = ", ".join(name.replace("_", "-") for name in known)
+        raise DiagnosticError(f"unknown quantize option '{unknown[0].replace('_', '-')}'; the options are {spelled}")
     try:
-        return QuantizeOptions(**fields)
+        return QuantizeOptions(**values)
     except TypeError as error:
         raise DiagnosticError(f"invalid quantize options: {error}") from None
 

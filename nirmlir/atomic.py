@@ -25,7 +25,8 @@ def atomic_output(path: str | os.PathLike, mode: str = "w") -> Iterator[IO]:
     is left untouched. A symbolic link is followed, so its target is replaced and the link
     kept. An existing file keeps its permission bits, and a new one gets the umask's. A
     target that is not a regular file (``/dev/null``, a FIFO, a terminal) is written
-    directly, because renaming onto it would replace the device or pipe.
+    directly, because renaming onto it would replace the device or pipe. A failed write
+    raises DiagnosticError naming ``path``.
     """
     from nirmlir.diagnostics import DiagnosticError
 
@@ -39,8 +40,12 @@ def atomic_output(path: str | os.PathLike, mode: str = "w") -> Iterator[IO]:
     if existing is not None and stat.S_ISDIR(existing.st_mode):
         raise DiagnosticError(f"cannot write '{given}': it is a folder; give a file name")
     if existing is not None and not stat.S_ISREG(existing.st_mode):
-        with open(path, mode, encoding=encoding) as stream:
-            yield stream
+        try:
+            with open(path, mode, encoding=encoding) as stream:
+                yield stream
+        except OSError as error:
+            # A full device (/dev/full) raises without a file name, so the message adds it.
+            raise DiagnosticError(f"cannot write '{given}': {error.strerror or error}") from None
         return
 
     folder = os.path.dirname(path)
@@ -56,6 +61,10 @@ def atomic_output(path: str | os.PathLike, mode: str = "w") -> Iterator[IO]:
         with os.fdopen(descriptor, mode, encoding=encoding) as stream:
             yield stream
         os.replace(temporary, path)
+    except OSError as error:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise DiagnosticError(f"cannot write '{given}': {error.strerror or error}") from None
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)

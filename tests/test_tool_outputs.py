@@ -189,3 +189,142 @@ def test_run_rejects_nan_input(tmp_path):
     result = tool("nir-run", RNN, "--preset", "norse", "--dt", "1e-4", "--input", tmp_path / "x.npy", "-o", tmp_path / "t.npz")
     assert_diagnostic(result, "the data of input node 'input' contain nan at index [3, 7]; inputs must be finite numbers")
     assert not (tmp_path / "t.npz").exists()
+
+
+@pytest.mark.parametrize(
+    ("flag", "message"),
+    [
+        ("--mapping-report", "--mapping-report needs map-to-cores in the pipeline"),
+        ("--quantization-report", "--quantization-report needs lower-to-fixedpoint or quantize in the pipeline"),
+    ],
+)
+def test_report_without_pass_keeps_output(tmp_path, flag, message):
+    module_output = tmp_path / "module.mlir"
+    module_output.write_text("KEEP\n")
+    result = tool("nir-opt", LIF, flag, tmp_path / "report.json", "-o", module_output)
+    assert_diagnostic(result, message)
+    assert module_output.read_text() == "KEEP\n"
+    assert not (tmp_path / "report.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("graph_flag", "output_name", "message"),
+    [
+        ("--view-op-graph=g.dot", "g.dot", "-o and --view-op-graph both write 'g.dot', so one would replace the other"),
+        ("--view-op-graph=g.png", "g.png", "-o and --view-op-graph both write 'g.png', so one would replace the other"),
+    ],
+)
+def test_opt_outputs_must_differ(tmp_path, graph_flag, output_name, message):
+    (tmp_path / output_name).write_text("KEEP\n")
+    result = tool("nir-opt", LIF, graph_flag, "-o", output_name, cwd=tmp_path)
+    assert_diagnostic(result, message)
+    assert (tmp_path / output_name).read_text() == "KEEP\n"
+
+
+def test_opt_report_and_graph_same_file(tmp_path):
+    result = tool(
+        "nir-opt", LIF, "-p", "lower-to-fixedpoint{dt=1e-4},map-to-cores{target=loihi2}",
+        "--mapping-report", "same.dot", "--view-op-graph=same.dot", "-o", "out.mlir", cwd=tmp_path,
+    )
+    assert_diagnostic(result, "--view-op-graph and --mapping-report both write 'same.dot'")
+    assert not (tmp_path / "out.mlir").exists()
+
+
+def test_run_outputs_must_differ(tmp_path):
+    np.save(tmp_path / "x.npy", np.ones((5, 1)))
+    result = tool("nir-run", LIF, "--preset", "norse", "--dt", "1e-4", "--input", "x.npy", "-o", "t.csv", "--plot", "t.csv", cwd=tmp_path)
+    assert_diagnostic(result, "-o and --plot both write 't.csv', so one would replace the other")
+    assert not (tmp_path / "t.csv").exists()
+
+
+def test_empty_output_name(tmp_path):
+    result = tool("nir-opt", LIF, "--view-op-graph=", cwd=tmp_path)
+    assert_diagnostic(result, "an output file name is empty; give a file name, or '-' for stdout")
+    assert "it is a folder" not in result.stderr
+
+
+def test_output_folder_is_file(tmp_path):
+    (tmp_path / "notes.txt").write_text("KEEP\n")
+    result = tool("nir-opt", LIF, "-o", "notes.txt/out.mlir", cwd=tmp_path)
+    assert_diagnostic(result, "cannot write 'notes.txt/out.mlir': 'notes.txt' is a file, not a folder")
+    assert (tmp_path / "notes.txt").read_text() == "KEEP\n"
+
+
+@pytest.mark.parametrize(
+    ("model", "flags", "message"),
+    [
+        ("lif", ["--compare", "bogus"], "unknown --compare 'bogus'; expected a level (snn, fxp)"),
+        ("fxp", ["--compare", "snn"], "the module is at the fxp level and cannot be raised to snn"),
+    ],
+)
+def test_run_bad_compare_keeps_traces(tmp_path, fxp_rnn, model, flags, message):
+    if model == "lif":
+        arguments = [LIF, "--preset", "norse", "--dt", "1e-4"]
+        np.save(tmp_path / "x.npy", np.ones((5, 1)))
+    else:
+        arguments = [fxp_rnn]
+        np.save(tmp_path / "x.npy", np.ones((5, 12)))
+    traces = tmp_path / "t.npz"
+    traces.write_bytes(b"KEEP")
+    result = tool("nir-run", *arguments, "--input", tmp_path / "x.npy", "-o", traces, *flags)
+    assert_diagnostic(result, message)
+    assert traces.read_bytes() == b"KEEP"
+
+
+@pytest.mark.parametrize("flag", ["--compare", "--level"])
+def test_run_level_of_chip_model(tmp_path, flag):
+    np.save(tmp_path / "x.npy", np.ones((5, 1, 1, 1)))
+    model = REPO / "lit_tests" / "speck" / "one-core.mlir"
+    result = tool("nir-run", model, "--input", tmp_path / "x.npy", flag, "snn")
+    assert_diagnostic(
+        result, f"{flag} snn needs a model at the nir, snn or fxp level, but '{model}' is at the speck level, which runs only as it is; remove {flag}"
+    )
+
+
+def test_run_unused_quantize_options(tmp_path):
+    np.save(tmp_path / "x.npy", np.ones((5, 1)))
+    result = tool("nir-run", LIF, "--preset", "norse", "--dt", "1e-4", "--input", tmp_path / "x.npy", "--quantize", "weight-bits=4")
+    assert_diagnostic(result, f"--quantize is unused: '{LIF}' is at the nir level and runs at the snn level, without quantizing")
+    used = tool("nir-run", LIF, "--preset", "norse", "--dt", "1e-4", "--input", tmp_path / "x.npy", "--quantize", "weight-bits=4", "--compare", "fxp")
+    assert used.returncode == 0, used.stderr
+
+
+def test_run_unknown_quantize_option(tmp_path):
+    np.save(tmp_path / "x.npy", np.ones((5, 1)))
+    result = tool(
+        "nir-run", LIF, "--preset", "norse", "--dt", "1e-4", "--input", tmp_path / "x.npy", "--level", "fxp", "--quantize", "weight-bit=4"
+    )
+    assert_diagnostic(result, "unknown quantize option 'weight-bit'; the options are weight-bits, state-bits")
+    assert "__init__" not in result.stderr
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs the /dev/full device")
+def test_full_device_named(tmp_path):
+    text = tmp_path / "lif.mlir"
+    assert tool("nir-translate", "--import-nir", LIF, "-o", text).returncode == 0
+    loihi2 = tmp_path / "lif.loihi2.mlir"
+    assert tool("nir-opt", LIF, "--lower-to-loihi2=dt=1e-4", "-o", loihi2).returncode == 0
+    for command in (
+        ["nir-opt", LIF],
+        ["nir-translate", "--export-nir", text],
+        ["nir-translate", "--loihi2-netx", loihi2],
+    ):
+        result = tool(*command, "-o", "/dev/full")
+        assert_diagnostic(result, "cannot write '/dev/full': No space left on device")
+
+
+def test_checkout_root_imports_subpackages():
+    """From the checkout's root, `import nirmlir` finds ./nirmlir, which has no dialects/ folder of its own."""
+    import site
+
+    code = (
+        "import sys; sys.path[:0] = sys.argv[1:]; import nirmlir.dialects.nir, nirmlir.passes.discretize; "
+        "print(nirmlir.dialects.nir.__file__)"
+    )
+    # -S skips the .pth files, so an editable install's import hook cannot supply the subpackages.
+    result = subprocess.run(
+        [sys.executable, "-S", "-c", code, str(REPO), *site.getsitepackages()],
+        capture_output=True, text=True, timeout=120, cwd=REPO,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(REPO / "dialects" / "nir.py")

@@ -137,12 +137,36 @@ def check_output_paths(*paths: str | None) -> None:
     for path in paths:
         if path in (None, "-"):
             continue
+        if path == "":
+            raise DiagnosticError("an output file name is empty; give a file name, or '-' for stdout")
         target = os.path.realpath(path)
         if os.path.isdir(target):
             raise DiagnosticError(f"cannot write '{path}': it is a folder; give a file name")
         folder = os.path.dirname(target)
+        if os.path.exists(folder) and not os.path.isdir(folder):
+            raise DiagnosticError(f"cannot write '{path}': '{os.path.dirname(path) or folder}' is a file, not a folder")
         if not os.path.isdir(folder):
             raise DiagnosticError(f"cannot write '{path}': the folder '{os.path.dirname(path) or folder}' does not exist")
+
+
+def check_distinct_outputs(outputs: list[tuple[str, str | None]]) -> None:
+    """Raise DiagnosticError when two outputs of one run, given as (flag, path), name the same file.
+
+    The later write would replace the earlier one. Devices such as /dev/null may be named twice.
+    """
+    flags_by_target: dict[str, str] = {}
+    for flag, path in outputs:
+        if path in (None, "-", ""):
+            continue
+        target = os.path.realpath(path)
+        if os.path.exists(target) and not os.path.isfile(target):
+            continue
+        if target in flags_by_target:
+            raise DiagnosticError(
+                f"{flags_by_target[target]} and {flag} both write '{path}', so one would replace the other; "
+                "give each output its own file"
+            )
+        flags_by_target[target] = flag
 
 
 def _starts_with_hdf5_signature(path: str) -> bool:

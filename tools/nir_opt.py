@@ -20,6 +20,7 @@ from .common import (
     EXIT_FAILURE,
     EXIT_OK,
     attach_location,
+    check_distinct_outputs,
     check_output_paths,
     is_hdf5_path,
     locator,
@@ -403,10 +404,21 @@ def run_hdf5(source: bytes | None, filename: str, ctx, args, passes, timer) -> i
 
 
 def write_module_text(args, text: str) -> None:
-    """Write the printed module to -o, except to stdout when a bare --view-op-graph prints the DOT there."""
+    """Keep the printed module for -o, which run_with_op_graph writes once the reports are written.
+
+    A report that cannot be made (no map-to-cores for --mapping-report, say) then fails the run
+    before the module replaces an existing -o file.
+    """
+    args.module_text = text
+
+
+def write_kept_module(args) -> None:
+    """Write the kept module to -o, except to stdout when a bare --view-op-graph prints the DOT there."""
+    if args.module_text is None:
+        return
     if args.view_op_graph == "-" and args.output in (None, "-"):
         return
-    write_text(args.output, text)
+    write_text(args.output, args.module_text)
 
 
 def run_with_mapping_report(args) -> int:
@@ -430,7 +442,9 @@ def run_with_op_graph(args) -> int:
     """Run nir-opt; then write the DOT of --view-op-graph, and its PNG when Graphviz is installed."""
     check_output_paths(args.output, args.view_op_graph, args.mapping_report, args.quantization_report)
     check_op_graph_path(args.view_op_graph)
+    check_distinct_outputs(output_flags(args))
     status = run_with_mapping_report(args)
+    write_kept_module(args)
     if args.view_op_graph is None or status != EXIT_OK:
         return status
     if args.view_op_graph.lower().endswith(".png"):
@@ -444,6 +458,22 @@ def run_with_op_graph(args) -> int:
 
         render_png(args.view_op_graph)
     return status
+
+
+def output_flags(args) -> list[tuple[str, str | None]]:
+    """Return (flag, path) of every file this run writes, including the PNG beside a DOT file."""
+    import shutil
+
+    outputs = [
+        ("-o", args.output),
+        ("--view-op-graph", args.view_op_graph),
+        ("--mapping-report", args.mapping_report),
+        ("--quantization-report", args.quantization_report),
+    ]
+    graph = args.view_op_graph
+    if graph not in (None, "-") and not graph.lower().endswith(".png") and shutil.which("dot") is not None:
+        outputs.append(("the PNG of --view-op-graph", os.path.splitext(graph)[0] + ".png"))
+    return outputs
 
 
 def check_op_graph_path(path: str | None) -> None:
@@ -544,6 +574,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_argument_parser().parse_args(remaining)
     args.flag_passes = flag_passes
     args.op_graphs = []
+    args.module_text = None
     if args.help_passes:
         return run_guarded(lambda: print_pass_help() or EXIT_OK, args.debug, "nir-opt")
     return run_guarded(lambda: run_with_op_graph(args), args.debug, "nir-opt")

@@ -12,7 +12,7 @@ import sys
 
 from nirmlir.diagnostics import DiagnosticError
 
-from .common import EXIT_OK, check_output_paths, run_guarded
+from .common import EXIT_OK, check_distinct_outputs, check_output_paths, run_guarded
 
 PRESET_NAMES = ("exact", "norse", "snntorch", "spyx", "sinabs", "rockpool", "nengo", "lava", "spinnaker2")
 LEVEL_NAMES = ("snn", "fxp")
@@ -202,17 +202,51 @@ def check_precision_applies(args, level: str, precision_given: bool) -> None:
         )
 
 
+def check_compare(name: str | None) -> None:
+    if name is not None and name not in LEVEL_NAMES + PRESET_NAMES + PRECISION_NAMES:
+        raise DiagnosticError(
+            f"unknown --compare '{name}'; expected a level ({', '.join(LEVEL_NAMES)}), a preset "
+            f"({', '.join(PRESET_NAMES)}) or a precision ({', '.join(PRECISION_NAMES)})"
+        )
+
+
+def check_levels_apply(args, model_level: str) -> None:
+    """Reject --level, --compare LEVEL and --quantize where the model's level makes them meaningless.
+
+    A chip-level model runs only as it is, and --quantize is used only by a run that
+    quantizes a nir or snn model to the fxp level.
+    """
+    from nirmlir.api import LEVELS
+
+    if model_level not in LEVELS:
+        for flag, value in (("--level", args.level), ("--compare", args.compare)):
+            if value in LEVEL_NAMES:
+                raise DiagnosticError(
+                    f"{flag} {value} needs a model at the nir, snn or fxp level, but '{args.model}' is at the "
+                    f"{model_level} level, which runs only as it is; remove {flag}"
+                )
+    target = args.level or ("snn" if model_level == "nir" else model_level)
+    quantizes = model_level in ("nir", "snn") and "fxp" in (target, args.compare)
+    if args.quantize and not quantizes:
+        raise DiagnosticError(
+            f"--quantize is unused: '{args.model}' is at the {model_level} level and runs at the {target} level, "
+            "without quantizing. Add --level fxp or --compare fxp (for a nir or snn model), or remove --quantize"
+        )
+
+
 def run(args) -> int:
     from nirmlir import api
-    from nirmlir.simulator.compare import compare_traces
 
     check_preset(args.preset)
+    check_compare(args.compare)
     check_output_paths(args.output, args.plot)
+    check_distinct_outputs([("-o", args.output), ("--plot", args.plot)])
     precision_given = args.precision is not None
     args.precision = args.precision or "float64"
     quantize = parse_quantize_options(args.quantize)
     module = api.load(args.model, relax_output_shapes=args.relax_output_shapes)
     model_level = api.module_level(module)
+    check_levels_apply(args, model_level)
     if model_level != "nir" and args.preset is not None:
         print(f"nir-run: note: '{args.model}' is already at the {model_level} level, so --preset is not used", file=sys.stderr)
     try:
@@ -239,6 +273,8 @@ def run(args) -> int:
     if args.precision != "float64" and program.level == "snn":
         primary += f" {args.precision}"
 
+    # The second configuration runs before any file is written, so its errors leave the outputs as they were.
+    comparison = compare_configuration(args, module, model_level, inputs, batched, traces, quantize, primary)
     if args.output:
         from nirmlir.simulator.io import write_traces
 
@@ -249,43 +285,48 @@ def run(args) -> int:
 
         order = [kernel.node_name for kernel in program.kernels]
         plot_traces(args.plot, traces, program.dt, batched, title=f"{args.model}: {primary}", order=order)
-    if args.compare:
-        other_preset, other_level, other_precision = args.preset, args.level, args.precision
-        if args.compare in LEVEL_NAMES:
-            other_level = args.compare
-        elif args.compare in PRECISION_NAMES:
-            other_precision = args.compare
-        elif args.compare in PRESET_NAMES:
-            if model_level != "nir":
-                raise DiagnosticError(
-                    f"--compare {args.compare} needs a nir-level model, but '{args.model}' is at the {model_level} level"
-                )
-            other_preset = args.compare
-        else:
-            raise DiagnosticError(
-                f"unknown --compare '{args.compare}'; expected a level ({', '.join(LEVEL_NAMES)}), a preset "
-                f"({', '.join(PRESET_NAMES)}) or a precision ({', '.join(PRECISION_NAMES)})"
-            )
-        other = api.prepare(
-            module,
-            preset=other_preset,
-            dt=args.dt,
-            level=other_level,
-            quantize=quantize,
-            graph=args.graph,
-            filename=args.model,
-            precision=other_precision,
-        )
-        # A node that only the first configuration has (a synapse delay of one preset) is skipped.
-        shared = [item for item in args.record if item in other.by_name or item.rsplit("/", 1)[0] in other.by_name]
-        other_traces = api.run_program(other, inputs, record=shared, threads=args.threads)
-        second = describe(other.level, other_preset if model_level == "nir" else None)
-        if other_precision != "float64" and other.level == "snn":
-            second += f" {other_precision}"
-        print_comparison(primary, second, compare_traces(traces, other_traces, batched))
+    if comparison is not None:
+        print_comparison(*comparison)
     if not (args.output or args.plot or args.compare):
         print_summary(traces)
     return EXIT_OK
+
+
+def compare_configuration(args, module, model_level: str, inputs, batched: bool, traces, quantize, primary: str):
+    """Run the --compare configuration; return the arguments of print_comparison, or None without --compare."""
+    from nirmlir import api
+    from nirmlir.simulator.compare import compare_traces
+
+    if not args.compare:
+        return None
+    other_preset, other_level, other_precision = args.preset, args.level, args.precision
+    if args.compare in LEVEL_NAMES:
+        other_level = args.compare
+    elif args.compare in PRECISION_NAMES:
+        other_precision = args.compare
+    elif args.compare in PRESET_NAMES:
+        if model_level != "nir":
+            raise DiagnosticError(
+                f"--compare {args.compare} needs a nir-level model, but '{args.model}' is at the {model_level} level"
+            )
+        other_preset = args.compare
+    other = api.prepare(
+        module,
+        preset=other_preset,
+        dt=args.dt,
+        level=other_level,
+        quantize=quantize,
+        graph=args.graph,
+        filename=args.model,
+        precision=other_precision,
+    )
+    # A node that only the first configuration has (a synapse delay of one preset) is skipped.
+    shared = [item for item in args.record if item in other.by_name or item.rsplit("/", 1)[0] in other.by_name]
+    other_traces = api.run_program(other, inputs, record=shared, threads=args.threads)
+    second = describe(other.level, other_preset if model_level == "nir" else None)
+    if other_precision != "float64" and other.level == "snn":
+        second += f" {other_precision}"
+    return primary, second, compare_traces(traces, other_traces, batched)
 
 
 def main(argv: list[str] | None = None) -> int:

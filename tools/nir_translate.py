@@ -150,9 +150,11 @@ def write_hdf5(module, args) -> None:
     if os.path.isdir(target):
         raise DiagnosticError(f"cannot write '{args.output}': it is a folder; give a file name")
     if os.path.exists(target) and not os.path.isfile(target):
-        # A device or FIFO (e.g. /dev/null) is written in place; renaming onto it would
-        # replace it with a regular file.
-        with open(target, "wb") as stream:
+        # atomic_output writes a device or FIFO (e.g. /dev/null) in place, because renaming onto
+        # it would replace it with a regular file, and names the file when the write fails.
+        from nirmlir.atomic import atomic_output
+
+        with atomic_output(target, "wb") as stream:
             export_nir(module, stream, compression=compression)
         return
     export_nir(module, target, compression=compression)
