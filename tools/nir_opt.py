@@ -404,21 +404,24 @@ def run_hdf5(source: bytes | None, filename: str, ctx, args, passes, timer) -> i
 
 
 def write_module_text(args, text: str) -> None:
-    """Keep the printed module for -o, which run_with_op_graph writes once the reports are written.
+    """Write the printed module to -o now, or keep it for run_with_op_graph when a report file is requested.
 
     A report that cannot be made (no map-to-cores for --mapping-report, say) then fails the run
     before the module replaces an existing -o file.
     """
     args.module_text = text
+    if args.mapping_report is None and args.quantization_report is None:
+        write_kept_module(args)
 
 
 def write_kept_module(args) -> None:
     """Write the kept module to -o, except to stdout when a bare --view-op-graph prints the DOT there."""
-    if args.module_text is None:
+    text, args.module_text = args.module_text, None
+    if text is None:
         return
     if args.view_op_graph == "-" and args.output in (None, "-"):
         return
-    write_text(args.output, args.module_text)
+    write_text(args.output, text)
 
 
 def run_with_mapping_report(args) -> int:
@@ -434,7 +437,7 @@ def run_with_mapping_report(args) -> int:
     if not documents:
         raise DiagnosticError("--mapping-report needs map-to-cores in the pipeline")
     write_report(args.mapping_report, documents)
-    print(format_table(documents), file=sys.stderr)
+    args.report_tables.append(format_table(documents))
     return status
 
 
@@ -445,6 +448,9 @@ def run_with_op_graph(args) -> int:
     check_distinct_outputs(output_flags(args))
     status = run_with_mapping_report(args)
     write_kept_module(args)
+    # The report tables go to stderr after the module, so a reader of both streams sees the module first.
+    for table in args.report_tables:
+        print(table, file=sys.stderr)
     if args.view_op_graph is None or status != EXIT_OK:
         return status
     if args.view_op_graph.lower().endswith(".png"):
@@ -554,7 +560,7 @@ def run_with_quantization_report(args) -> int:
     if args.quantization_report is not None:
         write_report(args.quantization_report, document)
     if args.verbose:
-        print(format_table(document), file=sys.stderr)
+        args.report_tables.append(format_table(document))
     return status
 
 
@@ -575,6 +581,7 @@ def main(argv: list[str] | None = None) -> int:
     args.flag_passes = flag_passes
     args.op_graphs = []
     args.module_text = None
+    args.report_tables = []
     if args.help_passes:
         return run_guarded(lambda: print_pass_help() or EXIT_OK, args.debug, "nir-opt")
     return run_guarded(lambda: run_with_op_graph(args), args.debug, "nir-opt")
