@@ -197,6 +197,19 @@ def _decode_name(raw_name: bytes) -> str | bytes:
         return raw_name
 
 
+# HDF5 datatype classes of the data that NIR files hold: numbers, strings, booleans (h5py
+# stores them as an enum) and complex numbers (a compound, which metadata then rejects by name).
+_READABLE_TYPE_CLASSES = {h5py.h5t.INTEGER, h5py.h5t.FLOAT, h5py.h5t.STRING, h5py.h5t.ENUM, h5py.h5t.COMPOUND}
+_TYPE_CLASS_NAMES = {
+    h5py.h5t.TIME: "time",
+    h5py.h5t.BITFIELD: "bitfield",
+    h5py.h5t.OPAQUE: "opaque",
+    h5py.h5t.REFERENCE: "reference",
+    h5py.h5t.VLEN: "variable-length sequence",
+    h5py.h5t.ARRAY: "array",
+}
+
+
 def _wrap_object(object_id: h5py.h5o.ObjectID) -> h5py.Group | h5py.Dataset | h5py.Datatype:
     """Return the h5py object of an open object id, as `h5py.Group.get` does in a read-only file."""
     kind = h5py.h5i.get_type(object_id)
@@ -322,6 +335,17 @@ class _FileReader:
         """Read a dataset with `dataset_value` after checking its size."""
         self.reading = (path, field)
         self._check_size(dataset, path, field)
+        type_class = dataset.id.get_type().get_class()
+        if type_class not in _READABLE_TYPE_CLASSES:
+            # A damaged variable-length type can crash HDF5 when the data is read, so only
+            # the classes that NIR data use are read at all.
+            kind = _TYPE_CLASS_NAMES.get(type_class, f"class {type_class}")
+            raise self.error(
+                f"'{field}' has an HDF5 {kind} datatype, which NIR files do not use; NIR data are "
+                "numbers, booleans and strings, so write the value as a numeric or string dataset",
+                path,
+                field,
+            )
         string_info = h5py.check_string_dtype(dataset.dtype)
         if string_info is not None and string_info.length is None:
             self._check_global_heap(dataset, path, field)

@@ -92,3 +92,20 @@ def test_damaged_global_heap_rejected_without_hang(tmp_path) -> None:
     assert result.stderr.startswith(f"{path}:<graph>:type: error: cannot read the HDF5 file, which is damaged")
     assert "global heap collection at offset 2064" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_damaged_vlen_type_rejected_without_crash(tmp_path) -> None:
+    # Found by test_mutated_hdf5_round_trips: byte 41521 of cnn.nir is the kind of the
+    # variable-length datatype of node 'fc's 'type' string. Set from 1 (string) to 3, an
+    # undefined kind, HDF5 took it for a sequence and crashed the process (SIGSEGV) when
+    # reading it, so the check runs in a process of its own.
+    data = bytearray((EXAMPLES / "cnn.nir").read_bytes())
+    assert data[41521] == 1
+    data[41521] = 3
+    path = tmp_path / "cnn.nir"
+    path.write_bytes(bytes(data))
+    nir_opt = Path(sys.executable).with_name("nir-opt")
+    result = subprocess.run([str(nir_opt), str(path)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1, result.stderr
+    assert result.stdout == ""
+    assert result.stderr.startswith(f"{path}:fc:type: error: 'type' has an HDF5 variable-length sequence datatype")

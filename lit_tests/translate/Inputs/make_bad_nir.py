@@ -201,6 +201,16 @@ def write_named_datatype_metadata(path: Path) -> None:
         file["node/metadata/kind"] = np.dtype(np.float32)
 
 
+def write_vlen_weight(path: Path) -> None:
+    """Write a weight as a variable-length sequence of floats, an HDF5 type NIR never uses."""
+    write(path, valid_graph())
+    with h5py.File(path, "a") as file:
+        del file["node/nodes/fc/weight"]
+        weight = file["node/nodes/fc"].create_dataset("weight", shape=(2,), dtype=h5py.vlen_dtype(np.float32))
+        weight[0] = np.ones(2, np.float32)
+        weight[1] = np.ones(2, np.float32)
+
+
 def deep_metadata(depth: int) -> dict:
     entry: dict = {"note": "x"}
     for _ in range(depth):
@@ -263,6 +273,7 @@ def main(folder: Path) -> None:
     write(folder / "deep-metadata.nir", valid_graph() | {"metadata": deep_metadata(MAX_NESTING_DEPTH + 1)})
     write_huge_dataset(folder / "huge-weight.nir")
     write_named_datatype_metadata(folder / "named-datatype-metadata.nir")
+    write_vlen_weight(folder / "vlen-weight.nir")
     (folder / "folder.nir").mkdir(exist_ok=True)
     # torch.save writes a ZIP archive whose first entry contains a pickle.
     (folder / "pickle.nir").write_bytes(b"PK\x03\x04" + b"\x00" * 60)
