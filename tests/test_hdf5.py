@@ -1237,3 +1237,38 @@ def test_export_rejects_snn_module(tmp_path: Path) -> None:
         "and no nir.graph; export the nir-level module, the one before discretize"
     )
     assert error.op is module
+
+
+@pytest.mark.parametrize("compressible", [True, False])
+def test_large_weight_deflated_in_parallel(tmp_path: Path, compressible: bool) -> None:
+    """A weight of 1 MB or more is deflated in pieces on threads into one chunk that h5py, nir
+    and the importer all read back exactly; an incompressible one is stored raw."""
+    from nirmlir.hdf5_export import PARALLEL_DEFLATE_BYTES
+
+    rng = np.random.default_rng(3)
+    if compressible:
+        weight = np.repeat(rng.standard_normal((1, 700), dtype=np.float32), 700, axis=0)
+    else:
+        weight = rng.integers(0, 2**32, (700, 700), dtype=np.uint32).view(np.float32)
+        weight = np.where(np.isfinite(weight), weight, 0).astype(np.float32)
+    assert weight.nbytes >= PARALLEL_DEFLATE_BYTES
+    graph = nir.NIRGraph.from_list(nir.Affine(weight, np.zeros(700, np.float32)), nir.LIF(
+        np.full(700, 1e-2), np.ones(700), np.zeros(700), np.ones(700), np.zeros(700)))
+    source = tmp_path / "source.nir"
+    nir.write(source, graph)
+    module = import_nir(source, make_context())
+    exported = tmp_path / "exported.nir"
+    export_nir(module, exported)
+
+    with h5py.File(exported) as file:
+        dataset = file["node/nodes/affine/weight"]
+        assert dataset.compression == "gzip"
+        assert dataset.chunks == (700, 700)
+        filter_mask, chunk = dataset.id.read_direct_chunk((0, 0))
+        assert filter_mask == (0 if compressible else 1)
+        assert (len(chunk) < weight.nbytes // 10) if compressible else (len(chunk) == weight.nbytes)
+        np.testing.assert_array_equal(dataset[()], weight)
+    np.testing.assert_array_equal(nir.read(exported).nodes["affine"].weight, weight)
+    again = import_nir(exported, make_context())
+    affine = next(op for op in again.walk() if getattr(op, "node_name", None) and op.node_name.data == "affine")
+    np.testing.assert_array_equal(numpy_from_dense(affine.weight), weight)
