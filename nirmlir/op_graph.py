@@ -201,16 +201,25 @@ def render_png(dot_path: str) -> str | None:
     executable = shutil.which("dot")
     if executable is None:
         return None
+    from nirmlir.atomic import atomic_output
+
     png_path = os.path.splitext(dot_path)[0] + ".png"
     try:
-        completed = subprocess.run(
-            [executable, "-Tpng", dot_path, "-o", png_path], capture_output=True, text=True, timeout=120
-        )
+        # The picture comes back on stdout and is written atomically, so that an interrupted
+        # run leaves no partial PNG.
+        completed = subprocess.run([executable, "-Tpng", dot_path], capture_output=True, timeout=120)
     except (OSError, subprocess.TimeoutExpired) as error:
         emit_warning(f"Graphviz failed to render '{dot_path}': {error}")
         return None
     if completed.returncode != 0:
-        emit_warning(f"Graphviz failed to render '{dot_path}': {completed.stderr.strip()}")
+        detail = completed.stderr.decode("utf-8", errors="replace").strip()
+        emit_warning(f"Graphviz failed to render '{dot_path}': {detail}")
+        return None
+    try:
+        with atomic_output(png_path, "wb") as stream:
+            stream.write(completed.stdout)
+    except DiagnosticError as error:
+        emit_warning(f"{error.message}; the DOT file '{dot_path}' was written")
         return None
     return png_path
 

@@ -36,9 +36,56 @@ def parse_pass_pipeline(specs: str | Iterable[str]) -> list:
             # xDSL 0.74's ArgSpecParseError derives from BaseException, not Exception.
             detail = " ".join(str(error).split())
             raise DiagnosticError(f"invalid pass pipeline '{spec}': {detail}") from None
+        _reject_repeated_options(spec)
         for arg_spec in arg_specs:
             passes.append(_instantiate(arg_spec))
     return passes
+
+
+def _option_names(spec: str) -> Iterable[tuple[str, list[str]]]:
+    """Yield each pass of a pipeline that xDSL parsed, with the option names in its braces in order.
+
+    Option values may be quoted (``"a b"``) or be lists (``1,2,3``), so names are taken from
+    the space-separated items outside quotes; only the text before '=' is a name.
+    """
+    position = 0
+    while position < len(spec):
+        brace = spec.find("{", position)
+        if brace < 0:
+            return
+        name = re.split(r"[\s,]+", spec[position:brace].strip())[-1]
+        items, current, quote, index = [], "", None, brace + 1
+        while index < len(spec):
+            char = spec[index]
+            if quote:
+                quote = None if char == quote else quote
+            elif char in "\"'":
+                quote = char
+            elif char == "}":
+                break
+            elif char.isspace():
+                items.append(current)
+                current = ""
+                index += 1
+                continue
+            current += char
+            index += 1
+        items.append(current)
+        yield name, [item.split("=", 1)[0].strip() for item in items if "=" in item]
+        position = index + 1
+
+
+def _reject_repeated_options(spec: str) -> None:
+    """Raise DiagnosticError for an option given twice to one pass, whose last value would win silently."""
+    for name, options in _option_names(spec):
+        seen: set[str] = set()
+        for option in options:
+            key = option.replace("_", "-")
+            if key in seen:
+                raise DiagnosticError(
+                    f"option '{option}' of pass '{name}' is given more than once in '{spec}'; give it once"
+                )
+            seen.add(key)
 
 
 def _instantiate(arg_spec):

@@ -297,3 +297,25 @@ def test_api_compile_names_the_file(tmp_path):
         nirmlir.compile(path, preset="norse", dt=1e-4, level="fxp")
     assert str(caught.value.diagnostic.location) == f"{path}:main/affine"
     assert "every weight rounds to zero" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("pipeline", "option", "pass_name"),
+    [
+        ("discretize{dt=1e-4 dt=2e-4}", "dt", "discretize"),
+        ("discretize{dt=1e-4 preset=norse},quantize{weight-bits=8 weight_bits=6}", "weight_bits", "quantize"),
+        ('builtin.module(discretize{preset="norse" dt=1e-4 preset=lava})', "preset", "discretize"),
+    ],
+)
+def test_repeated_pass_option_rejected(pipeline: str, option: str, pass_name: str):
+    from nirmlir.pipeline import parse_pass_pipeline
+
+    with pytest.raises(DiagnosticError) as caught:
+        parse_pass_pipeline(pipeline)
+    assert caught.value.message.startswith(f"option '{option}' of pass '{pass_name}' is given more than once")
+
+
+def test_list_and_quoted_options_are_not_repeats():
+    from nirmlir.pipeline import _option_names
+
+    assert list(_option_names('a{x=1,2,3 y="p q=r"},b,c{z=1}')) == [("a", ["x", "y"]), ("c", ["z"])]

@@ -170,7 +170,7 @@ def network_json(module, graph_name: str | None = None) -> str:
 
 SCRIPT_HEADER = '''"""Build and run the py-spinnaker2 network of graph @{graph}, written by nir-translate --spinnaker2-script.
 
-    python {script_name} input.npy [--timesteps T] [--eth-ip ADDRESS] [-o traces.npz]
+    python THIS_FILE.py input.npy [--timesteps T] [--eth-ip ADDRESS] [-o traces.npz]
 
 input.npy contains the spikes of input population '{input}' as an array (T, {input_size}) of 0 and 1.
 Without --eth-ip the network runs on py-spinnaker2's Brian2 backend. The traces file contains
@@ -269,7 +269,6 @@ def python_script(module, graph_name: str | None = None) -> str:
             input=input_entry["name"],
             input_size=input_entry["size"],
             network=json.dumps(document, separators=(",", ":")),
-            script_name=f"{document['graph']}_spinnaker2.py",
         )
     ]
     for entry in document["populations"]:
