@@ -418,6 +418,11 @@ def add_boundary_nodes(graph: GraphRecord) -> None:
     for node in list(graph.nodes.values()):
         if node.name not in has_incoming and node.nir_type != "Input":
             name = _free_name(graph, f"input_{node.name}")
+            emit_warning(
+                f"{node.label()} has no incoming edge, so an Input node '{name}' is added before it, as "
+                "nir.read does; add an edge into it if it should read another node",
+                Location(file=graph.file_name, node_path=graph.path + (node.name,)),
+            )
             graph.nodes[name] = NodeRecord(
                 name, "Input", declared_shape=node.input_shape,
                 input_shape=node.input_shape, output_shape=node.input_shape,

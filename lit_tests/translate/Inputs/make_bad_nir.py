@@ -167,6 +167,7 @@ GRAPHS = {
         graph.__setitem__("edges", edges(("input", "fc"), ("fc", "lif"), ("lif", "output"), ("flat", "output"))),
     ),
     "cuba-lif-without-w-in": set_node("lif", cuba_lif_without_w_in(2)),
+    "no-incoming-edge": set_edges(("fc", "lif"), ("lif", "output")),
     "complex-metadata": lambda graph: graph.__setitem__("metadata", {"gain": np.array([1 + 2j])}),
     "memoryless-cycle": set_edges(("input", "fc"), ("fc", "lif"), ("lif", "output"), ("fc", "fc")),
     "nested-two-inputs": nested_with_two_inputs,
