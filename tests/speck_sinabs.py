@@ -96,6 +96,34 @@ def record(corpus: Path) -> dict:
     return config
 
 
+def core_modules(layer: dict, record_states: bool = False):
+    """Return torch's Conv2d and sinabs' IAFSqueeze that compute one core of a recorded Speck configuration.
+
+    The recorded kernels are (out, in, x, y), so they are transposed to torch's (out, in, y, x).
+    """
+    import sinabs.layers
+    import torch
+
+    dimensions = layer["dimensions"]
+    weight = torch.tensor(layer["weights"], dtype=torch.float32).transpose(2, 3)
+    conv = torch.nn.Conv2d(
+        weight.shape[1],
+        weight.shape[0],
+        weight.shape[2],
+        stride=(dimensions["stride"]["y"], dimensions["stride"]["x"]),
+        padding=(dimensions["padding"]["y"], dimensions["padding"]["x"]),
+    )
+    conv.weight.data = weight
+    conv.bias.data = torch.tensor(layer["biases"], dtype=torch.float32)
+    neurons = sinabs.layers.IAFSqueeze(
+        batch_size=1,
+        spike_threshold=float(layer["threshold_high"]),
+        min_v_mem=float(layer["threshold_low"]),
+        record_states=record_states,
+    )
+    return conv, neurons
+
+
 def main() -> None:
     from importlib.metadata import version
 

@@ -22,6 +22,7 @@ import nirmlir
 import samna_standin
 import speck_branching
 from nirmlir.printers import speck as speck_printer
+from speck_sinabs import core_modules
 from test_speck_sinabs import assert_same_fields, require
 
 LAYERS = {"fanout": ("l1", "l2", "l3"), "residual": ("l1", "l2", "l3", "l4"), "twoinputs": ("l1", "l2", "l3")}
@@ -175,24 +176,7 @@ def run_configuration(config: dict, events: np.ndarray) -> dict[int, dict[str, n
                 pooling[core] = slot.get("pooling", 1)
     modules = {}
     for core in used:
-        layer = config["cnn_layers"][core]
-        dimensions = layer["dimensions"]
-        weight = torch.tensor(layer["weights"], dtype=torch.float32).transpose(2, 3)
-        conv = torch.nn.Conv2d(
-            weight.shape[1],
-            weight.shape[0],
-            weight.shape[2],
-            stride=(dimensions["stride"]["y"], dimensions["stride"]["x"]),
-            padding=(dimensions["padding"]["y"], dimensions["padding"]["x"]),
-        )
-        conv.weight.data = weight
-        conv.bias.data = torch.tensor(layer["biases"], dtype=torch.float32)
-        neurons = sinabs.layers.IAFSqueeze(
-            batch_size=1,
-            spike_threshold=float(layer["threshold_high"]),
-            min_v_mem=float(layer["threshold_low"]),
-            record_states=True,
-        )
+        conv, neurons = core_modules(config["cnn_layers"][core], record_states=True)
         modules[core] = (conv, neurons)
 
     pooled: dict[int, torch.Tensor] = {}

@@ -24,6 +24,7 @@ import pytest
 import nirmlir
 import samna_standin
 import speck_sinabs
+from speck_sinabs import core_modules
 from nirmlir.printers import speck as speck_printer
 
 LAYERS = ("1", "3", "6", "10", "12")
@@ -226,27 +227,11 @@ def test_forward_matches_sinabs_layers(speck_module, recorded, seed):
     # with the integers of sinabs' recorded configuration.
     require("torch", "sinabs")
     import sinabs.layers
-    import torch
 
     layers = []
     for core in CORES:
         config = recorded["cnn_layers"][core]
-        dimensions = config["dimensions"]
-        weight = torch.tensor(config["weights"], dtype=torch.float32).transpose(2, 3)
-        conv = torch.nn.Conv2d(
-            weight.shape[1],
-            weight.shape[0],
-            weight.shape[2],
-            stride=(dimensions["stride"]["y"], dimensions["stride"]["x"]),
-            padding=(dimensions["padding"]["y"], dimensions["padding"]["x"]),
-        )
-        conv.weight.data = weight
-        conv.bias.data = torch.tensor(config["biases"], dtype=torch.float32)
-        neurons = sinabs.layers.IAFSqueeze(
-            batch_size=1,
-            spike_threshold=float(config["threshold_high"]),
-            min_v_mem=float(config["threshold_low"]),
-        )
+        conv, neurons = core_modules(config)
         pooling = config["destinations"][0].get("pooling", 1)
         pool = sinabs.layers.SumPool2d(pooling) if pooling != 1 else None
         layers.append((conv, neurons, pool))
