@@ -424,3 +424,18 @@ def test_keep_needs_a_speck_graph(fxp_models):
 
     with pytest.raises(DiagnosticError, match="strategy 'keep' reads the cores of a speck graph"):
         map_in_process(fxp_models["cnn"], target="loihi2", strategy="keep")
+
+
+def test_hypergraph_repeats_for_a_seed(fxp_models):
+    """Two processes map the example CNN onto several cores identically for one seed."""
+    spec = "map-to-cores{target=spinnaker2 strategy=hypergraph seed=3}"
+    first = nir_opt(str(fxp_models["cnn"]), "-p", spec)
+    second = nir_opt(str(fxp_models["cnn"]), "-p", spec)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == second.stdout
+    text = first.stdout.decode() if isinstance(first.stdout, bytes) else first.stdout
+    cores = set()
+    for attribute in text.split("cores = array<i64: ")[1:]:
+        values = [int(value) for value in attribute.split(">", 1)[0].split(", ")]
+        cores.update(values[0::2])
+    assert len(cores) > 1

@@ -469,16 +469,23 @@ _mtkahypar_initializer = None
 
 SMALL_ATOMS = 5000
 """Graphs of at most this many placed atoms get several hypergraph partitions, and the least traffic is kept."""
-SECONDS_PER_ATOM = 0.002
-"""Time budget of the extra partitions of a small graph, per placed atom (at least 1 s)."""
+EXTRA_TRIAL_ATOMS = 20_000
+"""Budget of the extra partitions of a small graph, in atoms partitioned: 20 trials of 1000 atoms or
+4 of 5000. A count rather than seconds, so that the same graph and seed give the same mapping on
+any machine and at any load."""
+MAX_EXTRA_TRIALS = 17
+"""Every extra partition: 3 seeds x 3 core counts x 2 presets, less the first partition."""
+# Mt-KaHyPar's deterministic presets give the same partition for the same seed with any number
+# of threads, at about the quality of DEFAULT and HIGHEST_QUALITY on the benchmark networks.
+_PRESETS = {"default": "DETERMINISTIC", "quality": "DETERMINISTIC_QUALITY"}
 
 
 def _hypergraph_best(network: Network, target: Target, core_count: int, atoms: Atoms, rates, seed: int) -> Result:
     """Return the mapping with the least measured traffic among Mt-KaHyPar partitions and greedy's.
 
     Every graph gets one partition with the default preset into the fewest cores the load
-    allows. A graph of at most SMALL_ATOMS atoms also gets partitions with the highest-quality
-    preset, further seeds and more cores, until a budget of SECONDS_PER_ATOM per atom runs out.
+    allows. A graph of at most SMALL_ATOMS atoms also gets partitions with the quality preset,
+    further seeds and more cores, as many as EXTRA_TRIAL_ATOMS allows for its size.
     On small graphs the balance constraint into the fewest cores cuts the partitioner's freedom,
     and one more core often lowers the traffic. Greedy's mapping is a candidate too, so the
     strategy never reports more traffic than greedy.
@@ -498,28 +505,26 @@ def _hypergraph_best(network: Network, target: Target, core_count: int, atoms: A
     except DiagnosticError:
         pass
     if atoms.placed_count <= SMALL_ATOMS:
-        budget = max(1.0, SECONDS_PER_ATOM * atoms.placed_count)
         more = sorted({parts, parts + 1, math.ceil(parts * 1.25) + 1})
         trials = [(preset, seed + offset, count) for offset in range(3) for count in more
-                  for preset in ("HIGHEST_QUALITY", "DEFAULT")]
-        for preset, trial_seed, count in trials:
-            if time.perf_counter() - start > budget:
-                break
-            if count > core_count or (preset == "DEFAULT" and trial_seed == seed and count == parts):
-                continue
+                  for preset in ("quality", "default")]
+        trials = [(preset, trial_seed, count) for preset, trial_seed, count in trials
+                  if count <= core_count and not (preset == "default" and trial_seed == seed and count == parts)]
+        allowed = min(MAX_EXTRA_TRIALS, max(1, EXTRA_TRIAL_ATOMS // max(1, atoms.placed_count)))
+        for preset, trial_seed, count in trials[:allowed]:
             try:
                 mapping, used = partition_within(_hypergraph, network, target, core_count, atoms, rates, trial_seed,
                                                  "hypergraph", parts=count, preset=preset)
             except DiagnosticError:
                 continue
-            consider(f"{preset.lower().replace('_', ' ')} preset, seed {trial_seed}, {used} parts", mapping)
+            consider(f"{preset} preset, seed {trial_seed}, {used} parts", mapping)
     traffic, label, mapping = min(candidates, key=lambda candidate: candidate[0])
     note = (f"hypergraph: kept the {label} mapping, the least traffic of {len(candidates)} candidates "
             f"found in {time.perf_counter() - start:.2f} s")
     return Result(mapping, note)
 
 
-def _hypergraph(atoms: Atoms, network: Network, target: Target, parts: int, rates, seed: int, preset: str = "DEFAULT") -> np.ndarray:
+def _hypergraph(atoms: Atoms, network: Network, target: Target, parts: int, rates, seed: int, preset: str = "default") -> np.ndarray:
     global _mtkahypar_initializer
     try:
         import mtkahypar
@@ -530,7 +535,7 @@ def _hypergraph(atoms: Atoms, network: Network, target: Target, parts: int, rate
         _mtkahypar_initializer = mtkahypar.initialize(2, False)
     hyperedges, edge_weights, _ = hyperedges_of(atoms, network, rates)
     mtkahypar.set_seed(seed)
-    context = _mtkahypar_initializer.context_from_preset(getattr(mtkahypar.PresetType, preset))
+    context = _mtkahypar_initializer.context_from_preset(getattr(mtkahypar.PresetType, _PRESETS[preset]))
     context.set_partitioning_parameters(parts, 0.03, mtkahypar.Objective.KM1)
     context.logging = False
     node_weights = atoms.load[: atoms.placed_count]
