@@ -1,37 +1,20 @@
 """Quantization reports: the documents that quantizing passes publish, merged, written as JSON and shown as a table.
 
-A pass cannot hand data to the tool that runs it, so passes `publish` their report document and
-a tool that wants the reports runs the pipeline inside `collect_reports()`. Without a collector,
-publishing does nothing.
+Quantizing passes `publish` their report document and a tool that wants the reports runs the
+pipeline inside `collect_reports()` (see `nirmlir.reports`).
 """
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 
-from nirmlir.diagnostics import DiagnosticError
+from nirmlir.reports import ReportChannel, write_json_report
 
-_collectors: list[list[dict]] = []
-
-
-@contextmanager
-def collect_reports() -> Iterator[list[dict]]:
-    """Collect every report document published inside the `with` block into the yielded list."""
-    documents: list[dict] = []
-    _collectors.append(documents)
-    try:
-        yield documents
-    finally:
-        _collectors.remove(documents)
-
-
-def publish(document: dict) -> None:
-    """Hand a report document to the innermost active collector, if any."""
-    if _collectors:
-        _collectors[-1].append(document)
+_channel = ReportChannel()
+collect_reports = _channel.collect
+"""Collect every report document published inside the `with` block into the yielded list."""
+publish = _channel.publish
+"""Hand a report document to the innermost active collector, if any."""
 
 
 def merge_documents(documents: list[dict]) -> dict:
@@ -45,14 +28,7 @@ def merge_documents(documents: list[dict]) -> dict:
 
 def write_report(path: str | os.PathLike, document: dict) -> None:
     """Write a report document as JSON atomically; raise DiagnosticError if the file cannot be written."""
-    from nirmlir.atomic import atomic_output
-
-    try:
-        with atomic_output(path, "w") as stream:
-            json.dump(document, stream, indent=1)
-            stream.write("\n")
-    except OSError as error:
-        raise DiagnosticError(f"cannot write the quantization report '{os.fspath(path)}': {error.strerror}") from None
+    write_json_report(path, document, "quantization report")
 
 
 def _format_number(value) -> str:

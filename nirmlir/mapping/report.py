@@ -6,33 +6,17 @@ the pipeline inside `collect_reports()`; without a collector, publishing does no
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 
-from nirmlir.diagnostics import DiagnosticError
 from nirmlir.mapping.check import Usage
 from nirmlir.mapping.network import Network
 from nirmlir.mapping.targets import Target
+from nirmlir.reports import ReportChannel, write_json_report
 
-_collectors: list[list[dict]] = []
-
-
-@contextmanager
-def collect_reports() -> Iterator[list[dict]]:
-    """Collect every mapping document published inside the `with` block into the yielded list."""
-    documents: list[dict] = []
-    _collectors.append(documents)
-    try:
-        yield documents
-    finally:
-        _collectors.remove(documents)
-
-
-def publish(document: dict) -> None:
-    if _collectors:
-        _collectors[-1].append(document)
+_channel = ReportChannel()
+collect_reports = _channel.collect
+"""Collect every mapping document published inside the `with` block into the yielded list."""
+publish = _channel.publish
 
 
 def _fraction(used: int, capacity: int | None) -> float | None:
@@ -95,14 +79,7 @@ def build_document(network: Network, target: Target, usage: Usage, mapping, *, s
 
 def write_report(path: str | os.PathLike, documents: list[dict]) -> None:
     """Write the documents as one JSON object {"graphs": [...]} atomically."""
-    from nirmlir.atomic import atomic_output
-
-    try:
-        with atomic_output(path, "w") as stream:
-            json.dump({"version": 1, "graphs": documents}, stream, indent=1)
-            stream.write("\n")
-    except OSError as error:
-        raise DiagnosticError(f"cannot write the mapping report '{os.fspath(path)}': {error.strerror}") from None
+    write_json_report(path, {"version": 1, "graphs": documents}, "mapping report")
 
 
 def format_table(documents: list[dict]) -> str:
