@@ -267,7 +267,7 @@ def fan_in_sweep(seed: int, cpsat_seconds: int, figures: dict) -> None:
     """Print traffic / greedy against the fan-in for local and uniform sparse networks, and CP-SAT on small ones.
 
     The 10 000-neuron networks go on Loihi 2 (2 of 3 cores full, so few cuts) and SpiNNaker2 (40
-    or more cores); the 300-neuron uniform networks are small enough for CP-SAT, whose gap says
+    or more cores); the 300-neuron uniform networks are small enough for CP-SAT, whose gap bounds
     how far its best mapping can be from the optimum over mappings on that many cores.
     """
     print()

@@ -192,7 +192,7 @@ def compile(  # noqa: A001 - the public name the API promises
 
 @contextmanager
 def _diagnostics_in_file(filename: str | None) -> Iterator[None]:
-    """Put `filename` on pass diagnostics that name a graph and node but no file, which only the caller knows."""
+    """Put `filename` on pass diagnostics that name a graph and node but no file, which only the caller has."""
     try:
         yield
     except DiagnosticError as error:

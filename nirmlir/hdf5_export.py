@@ -323,8 +323,8 @@ class _GraphWriter:
             if len(compressed) < len(data):
                 dataset.id.write_direct_chunk(origin, compressed)
             else:
-                # As HDF5 does when deflate does not shrink a chunk: store it raw and set
-                # bit 0 of the filter mask, which tells readers to skip the filter.
+                # HDF5 stores a chunk that deflate does not shrink raw, with bit 0 of the
+                # filter mask set so that readers skip the filter. This does the same.
                 dataset.id.write_direct_chunk(origin, data, filter_mask=1)
             return
         group.create_dataset(name, data=array, compression=self.compression, chunks=chunks)

@@ -3,7 +3,7 @@
 A chip lowering such as lower-to-xylo runs discretize and quantize inside it with settings
 of its own, so an error raised there must not tell the user to set ``integrator=`` or
 ``state-bits=`` on lower-to-xylo, which has no such options. The pass manager records the
-pass it applies (`running_pass`); `option_hint` then names an option plainly when that
+pass it applies (`running_pass`). `option_hint` then names an option plainly when that
 pass accepts it, and otherwise names the passes that do.
 """
 

@@ -120,8 +120,11 @@ def run_pass_pipeline(module, specs: str | Iterable[str], ctx=None) -> None:
 
 
 def apply_pass(pass_instance, ctx, module) -> None:
-    """Apply one pass to ``module``; an exception other than a diagnostic raised by a plugin pass
-    becomes `PluginPassError`, so that tools blame the plugin rather than nirmlir."""
+    """Apply one pass to ``module``.
+
+    An exception other than a diagnostic raised by a plugin pass becomes `PluginPassError`, so
+    that tools blame the plugin rather than nirmlir.
+    """
     from nirmlir.diagnostics import DiagnosticError, PluginPassError
     from nirmlir.option_hints import running_pass
 

@@ -394,7 +394,7 @@ def _lower_delay(node: _NodeContext) -> Lowering:
     vanished = (delay > 0) & (steps == 0)
     if vanished.any():
         # A Delay node exists to delay its input, so dropping a delay silently would change
-        # the model's timing; the user has to choose a finer dt or a zero delay.
+        # the model's timing. The user has to choose a finer dt or a zero delay.
         index = _first_index(vanished)
         raise node.error(
             f"'delay' {delay[index]:g} s at index {index} is {exact_steps[index]:.3g} steps at dt "

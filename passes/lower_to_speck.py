@@ -17,7 +17,7 @@ graphs, and writes one speck.graph per graph. Each integrate-and-fire group beco
 Branches: a layer whose events several synapse ops read sends them to each reader's core, and a
 core has at most two destinations. A conv2d or affine op with several operands (NIR sums the
 edges into a node) becomes a core with several sources: the chip merges their events, so the
-kernel sees the sum of the sources' event counts, which must have one shape. A core pools its
+kernel receives the sum of the sources' event counts, which must have one shape. A core pools its
 events the same way for all its destinations.
 """
 

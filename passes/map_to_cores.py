@@ -54,8 +54,9 @@ class MapToCoresPass(ModulePass):
     target: str = "loihi2"
     """Chip whose cores to fill: loihi2, spinnaker2, speck or xylo."""
     strategy: str | None = None
-    """greedy (in order, a new core per group; the default), metis (graph partitioning), hypergraph
-    (connectivity metric), cpsat (exact, small graphs) or keep (the cores of a speck graph; its default)."""
+    """greedy (in order, a new core per group), metis (graph partitioning), hypergraph (connectivity
+    metric), cpsat (exact, small graphs) or keep (the cores of a speck graph). The default is keep on
+    a speck graph and greedy otherwise."""
     seed: int = 0
     """Seed of the partitioners and of CP-SAT."""
     chips: int = 1

@@ -1241,8 +1241,10 @@ def test_export_rejects_snn_module(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("compressible", [True, False])
 def test_large_weight_deflated_in_parallel(tmp_path: Path, compressible: bool) -> None:
-    """A weight of 1 MB or more is deflated in pieces on threads into one chunk that h5py, nir
-    and the importer all read back exactly; an incompressible one is stored raw."""
+    """A weight of 1 MB or more is deflated in pieces on threads into one chunk.
+
+    h5py, nir and the importer all read it back exactly. An incompressible one is stored raw.
+    """
     from nirmlir.hdf5_export import PARALLEL_DEFLATE_BYTES
 
     rng = np.random.default_rng(3)

@@ -142,8 +142,8 @@ def test_recording_matches_live_sinabs3(name, speck_module, ours, recording, rec
     if not speck_branching.sinabs3_installed():
         pytest.skip("sinabs 3 is not importable (the test extras install sinabs 1.2.10); the recorded values are checked instead")
     live, traces = speck_branching.record(name)
-    # sinabs 3 iterates a set of node names, whose order changes with Python's string hash seed,
-    # so the live run may permute the cores; compare both in our numbering.
+    # sinabs 3 iterates a set of node names, whose order changes with Python's string hash seed.
+    # So the live run may permute the cores, and both are compared in our numbering.
     cores = core_of(speck_module)
     assert in_our_numbering(live, cores, ours) == in_our_numbering(recording, cores, ours), (
         "the recording no longer matches sinabs; rerun python tests/speck_branching.py"

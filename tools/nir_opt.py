@@ -448,7 +448,7 @@ def run_with_op_graph(args) -> int:
     check_distinct_outputs(output_flags(args))
     status = run_with_mapping_report(args)
     write_kept_module(args)
-    # The report tables go to stderr after the module, so a reader of both streams sees the module first.
+    # The report tables go to stderr after the module, so a reader of both streams gets the module first.
     for table in args.report_tables:
         print(table, file=sys.stderr)
     if args.view_op_graph is None or status != EXIT_OK:
@@ -483,7 +483,7 @@ def output_flags(args) -> list[tuple[str, str | None]]:
 
 
 def check_op_graph_path(path: str | None) -> None:
-    """Reject a --view-op-graph file name whose suffix says neither DOT nor PNG, or PNG without Graphviz."""
+    """Reject a --view-op-graph file name whose suffix is not .dot, .gv or .png, or .png without Graphviz."""
     if path in (None, "-"):
         return
     import shutil

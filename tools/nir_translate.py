@@ -165,7 +165,7 @@ def render_chip_module(args, render, chip: str):
 
     A diagnostic from the verifier or from `render` gets the input's file and line. An empty
     module is rejected first: lower-to-`chip` of a module without a graph succeeds (as
-    mlir-opt passes do) and gives one, so the message says where a graph comes from.
+    mlir-opt passes do) and gives one, so the message names the steps that make a graph.
     """
     from nirmlir.context import make_context
     from nirmlir.parser import parse_module

@@ -79,7 +79,7 @@ CHIP_EXTRACTORS = {"loihi2.graph": Loihi2Extractor, "spinnaker2.graph": SpiNNake
 class SpeckExtractor(_Extractor):
     """A speck core is one layer: its convolution, its neurons, and the pooling on its way out.
 
-    The group of a core holds its neuron map before pooling, and its `layer` gives the memory
+    The group of a core contains its neuron map before pooling, and its `layer` gives the memory
     formulas their numbers. A path into a core is its own convolution, after the source core's
     pooling when that pools.
     """

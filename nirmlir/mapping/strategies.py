@@ -307,8 +307,8 @@ def lower_bound(network: Network, target: Target) -> int:
 def greedy_within(network: Network, target: Target, core_count: int) -> Mapping:
     """Return greedy's mapping, with fewer neurons per core while a fan-in or destination capacity is exceeded.
 
-    The vendor tools that greedy stands for split populations by neurons per core; a fan-in
-    limit makes them split further, which lowering the neurons per core models.
+    The vendor tools that greedy stands for split populations by neurons per core. A fan-in
+    limit makes them split further, so greedy lowers the neurons per core until it fits.
     """
     cap = target.neurons_per_core
     while True:
