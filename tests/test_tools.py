@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -196,3 +197,42 @@ def test_negative_hex_threshold_disables_hex():
     assert b"0x" not in result.stdout
     hexed = run_tool("nir-opt", "--mlir-print-elementsattrs-with-hex-if-larger", "0", stdin=graph)
     assert b'dense<"0x' in hexed.stdout
+
+
+BLAS_THREADS_AFTER_MAIN = """\
+import sys
+from nirmlir.tools.{tool} import main
+main(sys.argv[1:])
+from threadpoolctl import threadpool_info
+print(*sorted({{pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"}}))
+"""
+
+
+@pytest.mark.parametrize(
+    ("tool", "environment", "expected"),
+    [
+        ("nir_opt", {}, b"1"),
+        ("nir_translate", {}, b"1"),
+        ("nir_opt", {"OPENBLAS_NUM_THREADS": "2"}, b"2"),
+        ("nir_opt", {"OMP_NUM_THREADS": "2"}, b"2"),
+    ],
+)
+def test_tools_start_blas_with_one_thread_unless_told(tmp_path, tool, environment, expected):
+    pytest.importorskip("threadpoolctl")
+    source = tmp_path / "small.mlir"
+    source.write_text(SMALL_GRAPH)
+    arguments = [str(source)] if tool == "nir_opt" else ["--export-nir", str(source), "-o", str(tmp_path / "s.nir")]
+    # The user's own thread variables are removed, so only `environment` chooses.
+    clean = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", BLAS_THREADS_AFTER_MAIN.format(tool=tool), *arguments],
+        env={**clean, **environment},
+        capture_output=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    assert result.stdout.splitlines()[-1] == expected

@@ -19,6 +19,23 @@ EXIT_FAILURE = 1
 EXIT_INTERNAL_ERROR = 70
 
 
+# Variables that choose the thread count of numpy's BLAS (OpenBLAS, or MKL in some builds).
+_BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def use_one_blas_thread() -> None:
+    """Have numpy's BLAS start with one thread, unless the user chose a count.
+
+    OpenBLAS starts one thread per core when numpy is imported, which costs about 50 ms
+    on a 2-core machine and more on larger ones, in every `nir-opt` and `nir-translate`
+    process (lit runs hundreds). Their work is mostly element-wise, which numpy runs on
+    one thread anyway. Call this before numpy is imported; later it changes nothing.
+    """
+    if "numpy" in sys.modules or any(name in os.environ for name in _BLAS_THREAD_VARIABLES):
+        return
+    os.environ["OPENBLAS_NUM_THREADS"] = "1"
+
+
 def report(diagnostic: Diagnostic, tool: str = "nir-opt") -> None:
     """Print a diagnostic MLIR-style on stderr; one without a location names the tool."""
     text = diagnostic.format()

@@ -27,6 +27,7 @@ from .common import (
     read_text,
     report,
     run_guarded,
+    use_one_blas_thread,
     write_text,
 )
 
@@ -573,6 +574,7 @@ def report_plugin_problems() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    use_one_blas_thread()
     report_plugin_problems()
     remaining, flag_passes = extract_pass_flags(sys.argv[1:] if argv is None else argv)
     # The file attaches only with '=', so `--view-op-graph model.mlir` keeps the input file.

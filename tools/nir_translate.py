@@ -19,6 +19,7 @@ from .common import (
     locator,
     read_text,
     run_guarded,
+    use_one_blas_thread,
     write_text,
 )
 
@@ -229,6 +230,7 @@ def run_loihi2(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    use_one_blas_thread()
     args = build_argument_parser().parse_args(argv)
     body = run_import if args.import_nir else run_export
     if args.speck_json:
