@@ -6,6 +6,8 @@ it with ``tobytes`` and ``numpy.frombuffer``.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from xdsl.dialects.builtin import (
     BytesAttr,
@@ -30,9 +32,22 @@ _FLOAT_TYPES: dict[str, Attribute] = {
 }
 
 
+# Element types and dtypes already converted. They are a handful, and both directions
+# run once per parameter of every node an import or a verifier meets.
+_ELEMENT_TYPES: dict[str, Attribute] = {}
+_NUMPY_DTYPES: dict[Attribute, np.dtype] = {}
+
+
 def element_type_for(dtype: np.dtype) -> Attribute:
     """Return the xDSL element type for a numpy dtype (floats, signed and unsigned ints, bool)."""
     dtype = np.dtype(dtype)
+    element_type = _ELEMENT_TYPES.get(dtype.str)
+    if element_type is None:
+        element_type = _ELEMENT_TYPES[dtype.str] = _element_type(dtype)
+    return element_type
+
+
+def _element_type(dtype: np.dtype) -> Attribute:
     if dtype.name in _FLOAT_TYPES:
         return _FLOAT_TYPES[dtype.name]
     if dtype.kind == "i":
@@ -46,6 +61,13 @@ def element_type_for(dtype: np.dtype) -> Attribute:
 
 def numpy_dtype_for(element_type: Attribute) -> np.dtype:
     """Return the little-endian numpy dtype stored for an xDSL element type."""
+    dtype = _NUMPY_DTYPES.get(element_type)
+    if dtype is None:
+        dtype = _NUMPY_DTYPES[element_type] = _numpy_dtype(element_type)
+    return dtype
+
+
+def _numpy_dtype(element_type: Attribute) -> np.dtype:
     if isinstance(element_type, Float32Type):
         return np.dtype("<f4")
     if isinstance(element_type, Float64Type):
@@ -77,7 +99,7 @@ def numpy_from_dense(attr: DenseIntOrFPElementsAttr) -> np.ndarray:
     dtype = numpy_dtype_for(attr.get_element_type())
     shape = attr.get_shape()
     array = np.frombuffer(attr.data.data, dtype=dtype)
-    count = int(np.prod(shape)) if shape else 1
+    count = math.prod(shape)
     if array.size != count and array.size == 1:
         # A splat stores one element for the whole tensor.
         return np.broadcast_to(array, shape)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import math
 import os
 import re
 from collections.abc import Iterator
@@ -50,9 +51,10 @@ from nirmlir.hdf5_format import (
     FieldKind,
     FieldSpec,
 )
-from nirmlir.hdf5_raw import bytes_backing, global_heap_problem, read_array
+from nirmlir.hdf5_raw import bytes_backing, global_heap_problem, read_array, read_dataset
 from nirmlir.hdf5_values import (
     bool_dense,
+    read_strings,
     broken_link,
     dataset_value,
     describe,
@@ -76,8 +78,14 @@ HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 EAGER_READ_BYTES = 64 * 1024
 """Parameters of at most this many bytes (shape times item size) are read as soon as their node is read."""
 
-Members = dict[str, h5py.Group | h5py.Dataset]
-"""The members of an HDF5 group by name, read once so that later lookups are cheap."""
+GroupID = h5py.h5g.GroupID
+DatasetID = h5py.h5d.DatasetID
+
+Members = dict[str, "GroupID | DatasetID | h5py.h5t.TypeID"]
+"""The members of an HDF5 group by name, read once so that later lookups are cheap.
+
+They are h5py's low-level object ids: wrapping each in an `h5py.Dataset` took about a
+third of the time of reading a small node, so only rare paths wrap them."""
 
 
 def import_nir(
@@ -200,6 +208,7 @@ def _decode_name(raw_name: bytes) -> str | bytes:
 # HDF5 datatype classes of the data that NIR files hold: numbers, strings, booleans (h5py
 # stores them as an enum) and complex numbers (a compound, which metadata then rejects by name).
 _READABLE_TYPE_CLASSES = {h5py.h5t.INTEGER, h5py.h5t.FLOAT, h5py.h5t.STRING, h5py.h5t.ENUM, h5py.h5t.COMPOUND}
+_SIMPLE_TYPE_CLASSES = {h5py.h5t.INTEGER, h5py.h5t.FLOAT, h5py.h5t.STRING}
 _TYPE_CLASS_NAMES = {
     h5py.h5t.TIME: "time",
     h5py.h5t.BITFIELD: "bitfield",
@@ -208,18 +217,6 @@ _TYPE_CLASS_NAMES = {
     h5py.h5t.VLEN: "variable-length sequence",
     h5py.h5t.ARRAY: "array",
 }
-
-
-def _wrap_object(object_id: h5py.h5o.ObjectID) -> h5py.Group | h5py.Dataset | h5py.Datatype:
-    """Return the h5py object of an open object id, as `h5py.Group.get` does in a read-only file."""
-    kind = h5py.h5i.get_type(object_id)
-    if kind == h5py.h5i.GROUP:
-        return h5py.Group(object_id)
-    if kind == h5py.h5i.DATASET:
-        return h5py.Dataset(object_id, readonly=True)
-    if kind == h5py.h5i.DATATYPE:
-        return h5py.Datatype(object_id)
-    raise TypeError(f"HDF5 object of unknown type {kind}")
 
 
 def _seekable(stream: IO[bytes]) -> bool:
@@ -268,7 +265,9 @@ class _FileReader:
         # met again while it is open is a hard link that makes a graph contain itself.
         self.open_graphs: dict[h5py.h5g.GroupID, tuple[str, ...]] = {}
         # Parameter datasets read only after every shape check passed (see `_tensor`).
-        self.deferred: list[tuple[NodeRecord, str, h5py.Dataset]] = []
+        self.deferred: list[tuple[NodeRecord, str, DatasetID, tuple[str, ...]]] = []
+        # How `global_heap_problem` reads the file (see `_raw_access`), found at the first string.
+        self.raw_access: tuple | None = None
         # Addresses of the global heap collections that `global_heap_problem` found intact.
         self.intact_collections: set[int] = set()
 
@@ -285,7 +284,7 @@ class _FileReader:
                 f"the file has no 'node' group, so it contains no NIR graph (root members: "
                 f"{members}).{hint} Write the model with nir.write"
             )
-        top_group = file["node"]
+        top_group = file["node"].id
         top = self._members(top_group, ())
         top_type = self._read_type(top, ())
         if top_type != GRAPH_TYPE:
@@ -298,17 +297,15 @@ class _FileReader:
         self._read_graph(top_group, top, (), "main")
 
         # Every shape is checked, so the parameter data is read only for a valid file.
-        for node, field, dataset in self.deferred:
-            # A node group's HDF5 path is /node/nodes/NAME, or /node/nodes/GRAPH/nodes/NAME when nested.
-            self.reading = (tuple(dataset.parent.name.split("/")[3::2]), field)
-            node.params[field] = read_array(dataset, self.file_descriptor)
+        for node, field, dataset_id, path in self.deferred:
+            self.reading = (path, field)
+            node.params[field] = read_array(h5py.Dataset(dataset_id, readonly=True), self.file_descriptor)
+        builder = _AttributeBuilder()
         for symbol, graph in self.graph_records.items():
-            self.graph_ops[symbol] = _build_graph_op(graph, symbol)
+            self.graph_ops[symbol] = _build_graph_op(graph, symbol, builder)
         return ModuleOp([self.graph_ops[symbol] for symbol in self.graph_paths])
 
-    def _members(
-        self, group: h5py.Group, path: tuple[str, ...], *, nodes: bool = False
-    ) -> Members:
+    def _members(self, group_id: GroupID, path: tuple[str, ...], *, nodes: bool = False) -> Members:
         """Return the members of a group by name; raise for a link that leads nowhere.
 
         With ``nodes``, the members are the node groups under ``nodes``, and an error is
@@ -316,7 +313,6 @@ class _FileReader:
         """
         self.reading = (path, None)
         members: Members = {}
-        group_id = group.id
         for raw_name in group_id:
             name = _decode_name(raw_name)
             try:
@@ -324,18 +320,40 @@ class _FileReader:
                 # object per member to ask for the file's mode.
                 object_id = h5py.h5o.open(group_id, raw_name)
             except KeyError:
-                link = group.get(name, getlink=True)
+                link = h5py.Group(group_id).get(name, getlink=True)
                 location = (path + (name,), None) if nodes else (path, name)
                 subject = f"node '{name}'" if nodes else f"'{name}'"
                 raise self.error(f"{subject} is {broken_link(link)}", *location) from None
-            members[name] = _wrap_object(object_id)
+            members[name] = object_id
         return members
 
-    def _value(self, dataset: h5py.Dataset, path: tuple[str, ...], field: str) -> str | np.ndarray | object:
-        """Read a dataset with `dataset_value` after checking its size."""
+    def _value(self, dataset_id: DatasetID, path: tuple[str, ...], field: str) -> str | np.ndarray | object:
+        """Read a dataset as `dataset_value` does, after checking its size and datatype."""
         self.reading = (path, field)
-        self._check_size(dataset, path, field)
-        type_class = dataset.id.get_type().get_class()
+        type_id = dataset_id.get_type()
+        type_class = type_id.get_class()
+        space = dataset_id.get_space()
+        if space.get_simple_extent_type() == h5py.h5s.NULL or type_class not in _SIMPLE_TYPE_CLASSES:
+            return self._other_value(h5py.Dataset(dataset_id, readonly=True), type_class, path, field)
+        # Numbers and strings, which is what NIR files contain, are read without h5py's
+        # Dataset objects, because each of their properties queries HDF5 again.
+        dtype, shape = type_id.dtype, space.shape
+        size = math.prod(shape) * max(dtype.itemsize, 1)
+        self._check_size(path, field, shape, dtype, size)
+        if type_class != h5py.h5t.STRING:
+            return read_dataset(dataset_id, dtype, shape, self.file_descriptor)
+        if h5py.check_string_dtype(dtype).length is not None:
+            return self._decoded(dataset_value, h5py.Dataset(dataset_id, readonly=True), path, field)
+        self._check_global_heap(dataset_id, path, field)
+        return self._decoded(read_strings, dataset_id, path, field)
+
+    def _other_value(
+        self, dataset: h5py.Dataset, type_class: int, path: tuple[str, ...], field: str
+    ) -> str | np.ndarray | object:
+        """Read a dataset that is not numbers or strings, or has a null dataspace, for `_value`."""
+        if dataset.shape is not None:  # a null dataspace contains no data
+            size = dataset.size * max(dataset.dtype.itemsize, 1)
+            self._check_size(path, field, dataset.shape, dataset.dtype, size)
         if type_class not in _READABLE_TYPE_CLASSES:
             # A damaged variable-length type can crash HDF5 when the data is read, so only
             # the classes that NIR data use are read at all.
@@ -348,9 +366,13 @@ class _FileReader:
             )
         string_info = h5py.check_string_dtype(dataset.dtype)
         if string_info is not None and string_info.length is None:
-            self._check_global_heap(dataset, path, field)
+            self._check_global_heap(dataset.id, path, field)
+        return self._decoded(dataset_value, dataset, path, field)
+
+    def _decoded(self, read, dataset: h5py.Dataset | DatasetID, path: tuple[str, ...], field: str):
+        """Return ``read(dataset)``; report strings that are not UTF-8."""
         try:
-            return dataset_value(dataset)
+            return read(dataset)
         except UnicodeDecodeError as error:
             raise self.error(
                 f"'{field}' contains the bytes {error.object!r}, which are not UTF-8 text; "
@@ -359,25 +381,14 @@ class _FileReader:
                 field,
             ) from None
 
-    def _check_global_heap(self, dataset: h5py.Dataset, path: tuple[str, ...], field: str) -> None:
+    def _check_global_heap(self, dataset_id: DatasetID, path: tuple[str, ...], field: str) -> None:
         """Reject variable-length strings whose global heap would make HDF5 loop forever."""
-        if self.file_descriptor is not None:
-            file_size = os.fstat(self.file_descriptor).st_size
-
-            def read_raw(offset: int, size: int) -> bytes:
-                return os.pread(self.file_descriptor, size, offset)
-
-        elif self.stream is not None:
-            stream = self.stream
-            file_size = stream.seek(0, io.SEEK_END)
-
-            def read_raw(offset: int, size: int) -> bytes:
-                stream.seek(offset)
-                return stream.read(size)
-
-        else:
+        if self.raw_access is None:
+            self.raw_access = self._raw_access(dataset_id)
+        read_raw, file_size, address_sizes = self.raw_access
+        if read_raw is None:
             return
-        problem = global_heap_problem(dataset, read_raw, file_size, self.intact_collections)
+        problem = global_heap_problem(dataset_id, read_raw, file_size, address_sizes, self.intact_collections)
         if problem is not None:
             raise self.error(
                 f"cannot read the HDF5 file, which is damaged: the string data of '{field}' is "
@@ -386,19 +397,42 @@ class _FileReader:
                 field,
             )
 
-    def _check_size(self, dataset: h5py.Dataset, path: tuple[str, ...], field: str) -> None:
-        """Reject a dataset larger than `MAX_TENSOR_BYTES` before any of it is read.
+    def _raw_access(self, dataset_id: DatasetID) -> tuple:
+        """Return (read_raw, file size, HDF5 address and length sizes) for `global_heap_problem`.
+
+        read_raw is None when the file is neither on disk nor a seekable stream.
+        """
+        address_sizes = h5py.h5i.get_file_id(dataset_id).get_create_plist().get_sizes()
+
+        if self.file_descriptor is not None:
+            descriptor = self.file_descriptor
+
+            def read_raw(offset: int, size: int) -> bytes:
+                return os.pread(descriptor, size, offset)
+
+            return read_raw, os.fstat(descriptor).st_size, address_sizes
+        if self.stream is not None:
+            stream = self.stream
+
+            def read_raw(offset: int, size: int) -> bytes:
+                stream.seek(offset)
+                return stream.read(size)
+
+            return read_raw, stream.seek(0, io.SEEK_END), address_sizes
+        return None, 0, address_sizes
+
+    def _check_size(
+        self, path: tuple[str, ...], field: str, shape: tuple[int, ...], dtype: np.dtype, size: int
+    ) -> None:
+        """Reject a dataset larger than `MAX_TENSOR_BYTES` (``size`` bytes) before any of it is read.
 
         A chunked dataset can declare any shape in a small file, so the size comes from
         the declared shape, not from the file size. NOTE: a variable-length string counts
         as its 8-byte pointer, so decoded strings can take several times the limit.
         """
-        if dataset.shape is None:
-            return  # a null dataspace contains no data
-        size = dataset.size * max(dataset.dtype.itemsize, 1)
         if size > MAX_TENSOR_BYTES:
             raise self.error(
-                f"dataset '{field}' has shape {list(dataset.shape)} and dtype {dataset.dtype}, "
+                f"dataset '{field}' has shape {list(shape)} and dtype {dtype}, "
                 f"{size} bytes, more than the limit of {MAX_TENSOR_BYTES} bytes "
                 f"({MAX_TENSOR_BYTES >> 30} GiB)",
                 path,
@@ -407,7 +441,7 @@ class _FileReader:
 
     def _read_type(self, members: Members, path: tuple[str, ...]) -> str:
         if "type" not in members:
-            nested = [key for key, item in members.items() if isinstance(item, h5py.Group) and "type" in item]
+            nested = [key for key, item in members.items() if isinstance(item, GroupID) and b"type" in item]
             if path and nested:
                 raise self.error(
                     f"node group '{path[-1]}' has no 'type' dataset but contains the node "
@@ -421,7 +455,7 @@ class _FileReader:
                 f"{group} has no 'type' dataset; add one naming the NIR node type", path, "type"
             )
         item = members["type"]
-        value = self._value(item, path, "type") if isinstance(item, h5py.Dataset) else item
+        value = self._value(item, path, "type") if isinstance(item, DatasetID) else item
         if not isinstance(value, str):
             raise self.error(
                 f"the 'type' dataset must be a string naming the NIR node type; got {describe(value)}",
@@ -431,11 +465,11 @@ class _FileReader:
         return value
 
     def _read_graph(
-        self, group: h5py.Group, members: Members, path: tuple[str, ...], symbol: str
+        self, group_id: GroupID, members: Members, path: tuple[str, ...], symbol: str
     ) -> tuple[Shape, Shape] | None:
         """Read the members of a graph group into `self.graph_records[symbol]`; return the
         shapes of its single Input and Output when it is nested."""
-        container = self.open_graphs.get(group.id)
+        container = self.open_graphs.get(group_id)
         if container is not None:
             inside = f"graph '{'/'.join(container)}'" if container else "the top-level graph"
             raise self.error(
@@ -449,11 +483,11 @@ class _FileReader:
                 f"limit of {MAX_NESTING_DEPTH}",
                 path,
             )
-        self.open_graphs[group.id] = path
+        self.open_graphs[group_id] = path
         try:
             boundary = self._read_graph_members(members, path, symbol)
         finally:
-            del self.open_graphs[group.id]
+            del self.open_graphs[group_id]
         return boundary
 
     def _read_graph_members(
@@ -467,12 +501,12 @@ class _FileReader:
                 path,
                 unknown[0],
             )
-        if not isinstance(members.get("nodes"), h5py.Group):
+        if not isinstance(members.get("nodes"), GroupID):
             raise self.error(f"the {GRAPH_TYPE} group has no 'nodes' group", path, "nodes")
 
         graph = GraphRecord(self.file_name, path)
         for name, item in self._members(members["nodes"], path, nodes=True).items():
-            if not isinstance(item, h5py.Group):
+            if not isinstance(item, GroupID):
                 raise self.error(f"'{name}' under 'nodes' is a dataset; every node is a group", path + (name,))
             graph.nodes[name] = self._read_node(item, name, path + (name,))
         graph.edges = self._read_edges(members, graph)
@@ -485,12 +519,12 @@ class _FileReader:
         self.graph_records[symbol] = graph
         return boundary
 
-    def _read_node(self, group: h5py.Group, name: str, path: tuple[str, ...]) -> NodeRecord:
-        members = self._members(group, path)
+    def _read_node(self, group_id: GroupID, name: str, path: tuple[str, ...]) -> NodeRecord:
+        members = self._members(group_id, path)
         nir_type = self._read_type(members, path)
         if nir_type == GRAPH_TYPE:
             symbol = self._reserve_symbol(name, path)
-            shapes = self._read_graph(group, members, path, symbol)
+            shapes = self._read_graph(group_id, members, path, symbol)
             return NodeRecord(
                 name, nir_type, metadata=None, graph_symbol=symbol, subgraph_shapes=shapes
             )
@@ -525,14 +559,14 @@ class _FileReader:
                     )
                 continue
             item = members[spec.name]
-            if (
-                spec.kind is FieldKind.TENSOR
-                and isinstance(item, h5py.Dataset)
-                and item.dtype.kind in "iuf"
-                and item.shape is not None  # a null dataspace contains no array
-            ):
-                node.params[spec.name] = self._tensor(item, node, spec.name, path)
-                continue
+            if spec.kind is FieldKind.TENSOR and isinstance(item, DatasetID):
+                # The dtype and shape are read once here, because each h5py property queries HDF5 again.
+                dtype = item.dtype
+                space = item.get_space()
+                # A null dataspace contains no array; `_read_field` reports it.
+                if dtype.kind in "iuf" and space.get_simple_extent_type() != h5py.h5s.NULL:
+                    node.params[spec.name] = self._tensor(item, dtype, space.shape, node, spec.name, path)
+                    continue
             value = self._read_field(item, spec, nir_type, path)
             if spec.kind is FieldKind.SHAPE:
                 node.declared_shape = value
@@ -550,7 +584,13 @@ class _FileReader:
         return node
 
     def _tensor(
-        self, dataset: h5py.Dataset, node: NodeRecord, field: str, path: tuple[str, ...]
+        self,
+        dataset_id: DatasetID,
+        dtype: np.dtype,
+        shape: tuple[int, ...],
+        node: NodeRecord,
+        field: str,
+        path: tuple[str, ...],
     ) -> np.ndarray:
         """Return a numeric parameter for the shape checks; read large data later.
 
@@ -562,11 +602,12 @@ class _FileReader:
         h5py 3.16, a chain of 3000 one-neuron LIF nodes took 1.46 GB of RSS to import
         with every dataset kept open, and 0.30 GB when small ones were read at once.
         """
-        self._check_size(dataset, path, field)
-        if dataset.ndim == 0 or dataset.size * dataset.dtype.itemsize <= EAGER_READ_BYTES:
-            return read_array(dataset, self.file_descriptor)
-        self.deferred.append((node, field, dataset))
-        return np.broadcast_to(np.zeros((), dataset.dtype), dataset.shape)
+        size = math.prod(shape) * dtype.itemsize
+        self._check_size(path, field, shape, dtype, size)
+        if not shape or size <= EAGER_READ_BYTES:
+            return read_dataset(dataset_id, dtype, shape, self.file_descriptor)
+        self.deferred.append((node, field, dataset_id, path))
+        return np.broadcast_to(np.zeros((), dtype), shape)
 
     def _reserve_symbol(self, name: str, path: tuple[str, ...]) -> str:
         symbol, index = name, 1
@@ -589,7 +630,7 @@ class _FileReader:
                 spec.name,
             )
 
-        if not isinstance(item, h5py.Dataset):
+        if not isinstance(item, DatasetID):
             value = item
             raise fail("must be a dataset")
         value = self._value(item, path, spec.name)
@@ -636,9 +677,10 @@ class _FileReader:
 
     def _read_edges(self, members: Members, graph: GraphRecord) -> list[tuple[str, str]]:
         dataset = members.get("edges")
-        if not isinstance(dataset, h5py.Dataset):
+        if not isinstance(dataset, DatasetID):
             raise self.error(f"the {GRAPH_TYPE} group has no 'edges' dataset", graph.path, "edges")
-        if dataset.size == 0:
+        space = dataset.get_space()
+        if space.get_simple_extent_type() != h5py.h5s.NULL and space.get_simple_extent_npoints() == 0:
             return []
         value = self._value(dataset, graph.path, "edges")
         if not isinstance(value, np.ndarray) or value.ndim != 2 or value.shape[1] != 2:
@@ -681,23 +723,23 @@ class _FileReader:
         if "metadata" not in members:
             return None
         item = members["metadata"]
-        if not isinstance(item, h5py.Group):
+        if not isinstance(item, GroupID):
             raise self.error("'metadata' must be a group of datasets", path, "metadata")
         metadata = self._metadata_group(item, path, "metadata", {})
         return metadata if metadata.data else None
 
     def _metadata_group(
         self,
-        group: h5py.Group,
+        group_id: GroupID,
         path: tuple[str, ...],
         prefix: str,
         open_groups: dict[h5py.h5g.GroupID, str],
     ) -> DictionaryAttr:
         """Read a metadata group; ``open_groups`` maps each enclosing group to its field."""
-        if group.id in open_groups:
+        if group_id in open_groups:
             raise self.error(
                 f"metadata group '{prefix}' contains itself: it is a hard link to "
-                f"'{open_groups[group.id]}', which contains it",
+                f"'{open_groups[group_id]}', which contains it",
                 path,
                 prefix,
             )
@@ -708,17 +750,17 @@ class _FileReader:
                 path,
                 prefix,
             )
-        open_groups[group.id] = prefix
+        open_groups[group_id] = prefix
         entries: dict[str, Attribute] = {}
-        members = self._members(group, path)
+        members = self._members(group_id, path)
         # Sorted like HDF5 orders names, so the result does not depend on how the
         # writer tracked creation order.
         for key in sorted(members):
             item = members[key]
             field = f"{prefix}/{key}"
-            if isinstance(item, h5py.Group):
+            if isinstance(item, GroupID):
                 entries[key] = self._metadata_group(item, path, field, open_groups)
-            elif isinstance(item, h5py.Dataset):
+            elif isinstance(item, DatasetID):
                 entries[key] = self._metadata_value(item, path, field)
             else:
                 raise self.error(
@@ -727,10 +769,10 @@ class _FileReader:
                     path,
                     field,
                 )
-        del open_groups[group.id]
+        del open_groups[group_id]
         return DictionaryAttr(entries)
 
-    def _metadata_value(self, dataset: h5py.Dataset, path: tuple[str, ...], field: str) -> Attribute:
+    def _metadata_value(self, dataset: DatasetID, path: tuple[str, ...], field: str) -> Attribute:
         value = self._value(dataset, path, field)
         if isinstance(value, str):
             return StringAttr(value)
@@ -812,28 +854,68 @@ def _fill_defaults(node: NodeRecord) -> None:
 # --------------------------------------------------------------------------------------
 
 
-def _property(value: ParamValue) -> Attribute:
-    if isinstance(value, np.ndarray):
+SHARED_ATTRIBUTE_BYTES = 64
+"""Dense parameters of at most this many bytes are built once per import and shared by
+every node with the same dtype, shape and values (attributes are immutable)."""
+
+
+class _AttributeBuilder:
+    """Builder of the property attributes of one import, which shares equal small ones.
+
+    Graphs of many small nodes repeat a few tensor types and often the same values
+    (zero resets, unit resistances), and building and verifying an xDSL attribute costs
+    more than looking it up.
+    """
+
+    def __init__(self) -> None:
+        self.tensor_types: dict[tuple[str, tuple[int, ...]], TensorType] = {}
+        self.small_dense: dict[tuple[str, tuple[int, ...], bytes], DenseIntOrFPElementsAttr] = {}
+        # Integer tuples, strings and ints (kernel sizes, paddings, shapes), keyed by type and value.
+        self.others: dict[tuple[type, object], Attribute] = {}
+
+    def property(self, value: ParamValue) -> Attribute:
+        if isinstance(value, np.ndarray):
+            return self.dense(value)
+        key = (type(value), value)
+        attr = self.others.get(key)
+        if attr is None:
+            if isinstance(value, tuple):
+                attr = i64_array(value)
+            elif isinstance(value, str):
+                attr = StringAttr(value)
+            else:
+                attr = IntegerAttr(value, i64)
+            self.others[key] = attr
+        return attr
+
+    def dense(self, value: np.ndarray) -> DenseIntOrFPElementsAttr:
         data = bytes_backing(value)
         if data is None:
-            return dense_from_numpy(value)
-        # The array views bytes read straight from the file: wrap them without a copy.
-        return DenseIntOrFPElementsAttr(TensorType(element_type_for(value.dtype), value.shape), BytesAttr(data))
-    if isinstance(value, tuple):
-        return i64_array(value)
-    if isinstance(value, str):
-        return StringAttr(value)
-    return IntegerAttr(value, i64)
+            if value.dtype.kind == "b" or value.dtype.byteorder == ">":
+                return dense_from_numpy(value)
+            data = np.ascontiguousarray(value).tobytes()
+        key = (value.dtype.str, value.shape, data) if len(data) <= SHARED_ATTRIBUTE_BYTES else None
+        if key is not None and key in self.small_dense:
+            return self.small_dense[key]
+        type_key = (value.dtype.str, value.shape)
+        tensor_type = self.tensor_types.get(type_key)
+        if tensor_type is None:
+            tensor_type = self.tensor_types[type_key] = TensorType(element_type_for(value.dtype), value.shape)
+        # Bytes read straight from the file are wrapped without a copy.
+        attr = DenseIntOrFPElementsAttr(tensor_type, BytesAttr(data))
+        if key is not None:
+            self.small_dense[key] = attr
+        return attr
 
 
-def _build_graph_op(graph: GraphRecord, symbol: str) -> GraphOp:
+def _build_graph_op(graph: GraphRecord, symbol: str, builder: _AttributeBuilder) -> GraphOp:
     block = Block()
     ops: dict[str, NIRNodeOp] = {}
     for name in op_order(graph):
         node = graph.nodes[name]
         op_class = node.op_class
         properties = {
-            param: _property(node.params[param]) for param in op_class.PARAMS if param in node.params
+            param: builder.property(node.params[param]) for param in op_class.PARAMS if param in node.params
         }
         if node.graph_symbol is not None:
             properties["graph"] = SymbolRefAttr(node.graph_symbol)

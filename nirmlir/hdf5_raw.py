@@ -5,11 +5,12 @@ numpy array, and turning that into `bytes` copies it once more, which doubles th
 memory of a large weight. When the storage allows it, `read_array` reads the bytes
 directly: from the file at the dataset's offset (contiguous layout), or as the single
 chunk of a dataset that is either unfiltered or only deflate-compressed (the layout
-that `export_nir` writes). Other datasets go through h5py as usual.
+that `export_nir` writes). HDF5 reads other datasets into a new array.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import zlib
 
@@ -25,10 +26,27 @@ def read_array(dataset: h5py.Dataset, file_descriptor: int | None) -> np.ndarray
     object (see `bytes_backing`). ``file_descriptor`` is an open descriptor of the file
     for contiguous datasets, or None when the file is not on disk or starts with a user
     block (HDF5 offsets then do not match file offsets)."""
-    data = _read_bytes(dataset, file_descriptor)
-    if data is None:
-        return np.asarray(dataset[()])
-    return np.frombuffer(data, dtype=dataset.dtype).reshape(dataset.shape)
+    return read_dataset(dataset.id, dataset.dtype, dataset.shape, file_descriptor)
+
+
+def read_dataset(
+    dataset_id: h5py.h5d.DatasetID, dtype: np.dtype, shape: tuple[int, ...], file_descriptor: int | None
+) -> np.ndarray:
+    """Return a low-level dataset as an array, as `read_array` does, given its dtype and non-null shape.
+
+    The importer reads thousands of small datasets, and each property of an `h5py.Dataset`
+    queries HDF5 again, so the caller reads them once and passes them.
+    """
+    size = dtype.itemsize * math.prod(shape)
+    data = None
+    if dtype.kind in "iuf" and dtype.byteorder != ">" and size and shape:
+        data = _read_bytes(dataset_id, shape, size, file_descriptor)
+    if data is not None:
+        return np.frombuffer(data, dtype=dtype).reshape(shape)
+    array = np.empty(shape, dtype=dtype)
+    if array.size:
+        dataset_id.read(h5py.h5s.ALL, h5py.h5s.ALL, array)
+    return array
 
 
 def bytes_backing(array: np.ndarray) -> bytes | None:
@@ -47,40 +65,34 @@ def bytes_backing(array: np.ndarray) -> bytes | None:
     return base
 
 
-def _read_bytes(dataset: h5py.Dataset, file_descriptor: int | None) -> bytes | None:
-    dtype = dataset.dtype
-    if dtype.kind not in "iuf" or dtype.byteorder == ">" or dataset.size == 0 or dataset.ndim == 0:
-        return None
-    size = dataset.size * dtype.itemsize
+def _read_bytes(
+    dataset_id: h5py.h5d.DatasetID, shape: tuple[int, ...], size: int, file_descriptor: int | None
+) -> bytes | None:
     try:
-        properties = dataset.id.get_create_plist()
-        layout = properties.get_layout()
-        if layout == h5py.h5d.CONTIGUOUS:
-            data = _read_contiguous(dataset, file_descriptor, size)
-        elif layout == h5py.h5d.CHUNKED and dataset.chunks == dataset.shape:
-            data = _read_single_chunk(dataset, properties, size)
+        # HDF5 gives an offset only for contiguous data stored in the file itself, and the
+        # query is much cheaper than copying the creation property list.
+        offset = dataset_id.get_offset()
+        if offset is not None:
+            data = os.pread(file_descriptor, size, offset) if file_descriptor is not None else None
         else:
-            data = None
+            properties = dataset_id.get_create_plist()
+            if properties.get_layout() == h5py.h5d.CHUNKED and properties.get_chunk() == shape:
+                data = _read_single_chunk(dataset_id, properties, len(shape), size)
+            else:
+                data = None
     except (OSError, ValueError, RuntimeError, zlib.error):
-        # Unusual storage (external files, other filters): let h5py convert it.
+        # Unusual storage (external files, other filters): let HDF5 convert it.
         return None
     return data if data is not None and len(data) == size else None
 
 
-def _read_contiguous(dataset: h5py.Dataset, file_descriptor: int | None, size: int) -> bytes | None:
-    if file_descriptor is None:
-        return None
-    offset = dataset.id.get_offset()
-    if offset is None:
-        return None
-    return os.pread(file_descriptor, size, offset)
-
-
-def _read_single_chunk(dataset: h5py.Dataset, properties: h5py.h5p.PropDCID, size: int) -> bytes | None:
+def _read_single_chunk(
+    dataset_id: h5py.h5d.DatasetID, properties: h5py.h5p.PropDCID, rank: int, size: int
+) -> bytes | None:
     filters = [properties.get_filter(index)[0] for index in range(properties.get_nfilters())]
     if filters not in ([], [h5py.h5z.FILTER_DEFLATE]):
         return None
-    filter_mask, chunk = dataset.id.read_direct_chunk((0,) * dataset.ndim)
+    filter_mask, chunk = dataset_id.read_direct_chunk((0,) * rank)
     # Bit 0 of the mask is set when HDF5 stored this chunk without the deflate filter,
     # which it does when compressing would not make the chunk smaller.
     if filters and not filter_mask & 1:
@@ -97,32 +109,44 @@ _OBJECT_HEADER_BYTES = 16
 
 
 def global_heap_problem(
-    dataset: h5py.Dataset, read_raw, file_size: int, checked: set[int] | None = None
+    dataset_id: h5py.h5d.DatasetID,
+    read_raw,
+    file_size: int,
+    address_sizes: tuple[int, int],
+    checked: set[int] | None = None,
 ) -> str | None:
     """Return why a variable-length string dataset's global heap collections are damaged, or None.
 
     HDF5 2.0.0 (bundled with h5py 3.16) walks a collection's objects up to the size in its
     header. It loops forever when that size is too large and the walk meets a zero-sized object,
-    so each collection is walked here first, with bounds. ``read_raw(offset, size)`` returns bytes of the file.
+    so each collection is walked here first, with bounds. ``read_raw(offset, size)`` returns bytes
+    of the file, and ``address_sizes`` are the file's sizes of addresses and lengths in bytes.
     ``checked`` holds the addresses of collections found intact: they are skipped, and the
     intact ones are added, because the strings of a whole file share a few collections.
     NOTE: only contiguous datasets in files with 8-byte addresses and lengths are checked,
     which covers what nir.write writes; compact and chunked string datasets are not.
     """
-    if dataset.id.get_create_plist().get_layout() != h5py.h5d.CONTIGUOUS:
+    if address_sizes != (8, 8):
         return None
-    if dataset.file.id.get_create_plist().get_sizes() != (8, 8):
+    # Only contiguous data in the file itself has an offset.
+    offset = dataset_id.get_offset()
+    if offset is None:
         return None
-    offset, size = dataset.id.get_offset(), dataset.id.get_storage_size()
-    if offset is None or size == 0:
+    size = dataset_id.get_storage_size()
+    if size == 0:
         return None
     if size % _VLEN_DESCRIPTOR.itemsize:
         return f"its {size} bytes of string references are not a whole number of 16-byte references"
     if offset + size > file_size:
         return f"its string references ({size} bytes at offset {offset}) do not fit the file of {file_size} bytes"
-    descriptors = np.frombuffer(read_raw(offset, size), dtype=_VLEN_DESCRIPTOR)
+    references = read_raw(offset, size)
+    if size == _VLEN_DESCRIPTOR.itemsize:
+        # A single string, as in every node's 'type', needs no structured array.
+        addresses = {int.from_bytes(references[4:12], "little")}
+    else:
+        addresses = {int(address) for address in np.frombuffer(references, dtype=_VLEN_DESCRIPTOR)["collection"]}
     checked = set() if checked is None else checked
-    for address in sorted({int(address) for address in descriptors["collection"]} - checked):
+    for address in sorted(addresses - checked):
         problem = _collection_problem(address, read_raw, file_size)
         if problem is not None:
             return f"the global heap collection at offset {address} {problem}"

@@ -40,6 +40,23 @@ def dataset_value(dataset: h5py.Dataset) -> str | np.ndarray | object:
     return np.asarray(value)
 
 
+_RAW_STRING_TYPE = h5py.h5t.py_create(h5py.vlen_dtype(bytes))
+
+
+def read_strings(dataset_id: h5py.h5d.DatasetID) -> str | np.ndarray:
+    """Read a variable-length string dataset (not null) as `dataset_value` does, with fewer HDF5 calls.
+
+    The bytes are decoded as UTF-8 whatever encoding the file declares, as
+    `dataset_value` ends up doing. Raises UnicodeDecodeError for bytes that are not UTF-8.
+    """
+    shape = dataset_id.get_space().shape
+    raw = np.empty(shape, dtype=object)
+    dataset_id.read(h5py.h5s.ALL, h5py.h5s.ALL, raw, mtype=_RAW_STRING_TYPE)
+    if not shape:
+        return raw[()].decode("utf-8")
+    return _decode_utf8(raw)
+
+
 def _decode_utf8(raw: bytes | np.ndarray) -> str | np.ndarray:
     """Decode a bytes scalar or an array of bytes (fixed-length or variable-length)."""
     if isinstance(raw, bytes):
@@ -74,8 +91,10 @@ def describe(value: object) -> str:
         if value.size <= 8 and value.dtype.kind in "biuf":
             return f"{value.tolist()} (dtype {value.dtype})"
         return f"an array of dtype {value.dtype} and shape {list(value.shape)}"
-    if isinstance(value, h5py.Group):
+    if isinstance(value, (h5py.Group, h5py.h5g.GroupID)):
         return "a group"
+    if isinstance(value, (h5py.Datatype, h5py.h5t.TypeID)):
+        return "an HDF5 named datatype"
     if isinstance(value, h5py.Empty):
         return "an empty dataset (HDF5 null dataspace)"
     return type(value).__name__

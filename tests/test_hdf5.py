@@ -383,6 +383,44 @@ def test_int_conv_hyperparameters_become_pairs(tmp_path: Path) -> None:
     assert value_shape(conv) == [4, 4, 4]
 
 
+def test_small_equal_parameters_share_one_attribute(tmp_path: Path) -> None:
+    first, second, third = lif(2), lif(2), lif(2)
+    third["tau"] = f32(0.5, 0.25)
+    nodes = {"input": io_node("Input", 2), "a": first, "b": second, "c": third, "output": io_node("Output", 2)}
+    module = load(write_raw(tmp_path / "g.nir", graph(nodes, chain("input", "a", "b", "c", "output"))))
+
+    a, b, c = (node(module, name) for name in "abc")
+    assert a.tau is b.tau and a.v_threshold is b.v_threshold
+    assert c.tau is not a.tau
+    assert numpy_from_dense(c.tau).tolist() == [0.5, 0.25]
+    assert numpy_from_dense(a.tau).tolist() == first["tau"].tolist()
+
+
+def test_named_datatype_as_field_rejected(tmp_path: Path) -> None:
+    path = simple_lif_file(tmp_path / "g.nir")
+    with h5py.File(path, "r+") as file:
+        del file["node/nodes/lif/tau"]
+        file["node/nodes/lif/tau"] = np.dtype("<f4")  # commits a named datatype
+    error = reject(path)
+
+    assert error.message == "field 'tau' of node 'lif' (LIF) must be a dataset; got an HDF5 named datatype"
+    assert error.location == Location(file=str(path), node_path=("lif",), field="tau")
+
+
+def test_scalar_string_that_is_not_utf8_rejected(tmp_path: Path) -> None:
+    path = simple_lif_file(tmp_path / "g.nir")
+    with h5py.File(path, "r+") as file:
+        del file["node/nodes/lif/type"]
+        file["node/nodes/lif"].create_dataset("type", data=b"L\xffIF", dtype=h5py.string_dtype("ascii"))
+    error = reject(path)
+
+    assert error.message == (
+        "'type' contains the bytes b'L\\xffIF', which are not UTF-8 text; NIR strings are UTF-8, "
+        "so write the file with UTF-8 names"
+    )
+    assert error.location == Location(file=str(path), node_path=("lif",), field="type")
+
+
 def test_string_padding_is_kept(tmp_path: Path) -> None:
     fields = conv2d(4, 2, 3, padding="same", stride=2, input_shape=np.array([9, 9]))
     nodes = {"input": io_node("Input", 2, 9, 9), "conv": fields, "output": io_node("Output", 4, 9, 9)}
@@ -551,6 +589,26 @@ def test_weight_storage_layouts_read_exactly(tmp_path: Path, layout: str, dtype:
         stored = numpy_from_dense(node(import_nir(source, make_context()), "linear").weight)
         assert stored.dtype == weight.dtype.newbyteorder("<")
         assert stored.tobytes() == weight.astype(stored.dtype).tobytes()
+
+
+@pytest.mark.parametrize("layout", STORAGE_LAYOUTS)
+def test_integer_fields_read_from_any_storage(tmp_path: Path, layout: str) -> None:
+    # The importer reads these fields below h5py's Dataset: byte order and storage must not matter.
+    fields = conv2d(4, 2, 3, input_shape=np.array([8, 8]))
+    nodes = {"input": io_node("Input", 2, 8, 8), "conv": fields, "output": io_node("Output", 4, 4, 2)}
+    path = write_raw(tmp_path / "g.nir", graph(nodes, chain("input", "conv", "output")))
+    options = {key: value for key, value in STORAGE_LAYOUTS[layout].items() if key != "chunks"}
+    if "chunks" in STORAGE_LAYOUTS[layout]:
+        options["chunks"] = (1,) if layout == "many chunks" else (2,)
+    with h5py.File(path, "r+") as file:
+        group = file["node/nodes/conv"]
+        for name, values in (("stride", [2, 3]), ("padding", [1, 0]), ("dilation", [1, 2])):
+            del group[name]
+            group.create_dataset(name, data=np.array(values, dtype=">i8"), **options)
+
+    conv = node(load(path), "conv")
+    assert (conv.param("stride"), conv.param("padding"), conv.param("dilation")) == ((2, 3), (1, 0), (1, 2))
+    assert value_shape(conv) == [4, 4, 2]
 
 
 def test_unfiltered_chunk_read_exactly(tmp_path: Path) -> None:
