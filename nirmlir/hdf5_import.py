@@ -34,7 +34,6 @@ from xdsl.dialects.builtin import (
     StringAttr,
     SymbolRefAttr,
     TensorType,
-    f32,
     i64,
 )
 from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
@@ -51,7 +50,7 @@ from nirmlir.hdf5_format import (
     FieldKind,
     FieldSpec,
 )
-from nirmlir.hdf5_raw import bytes_backing, global_heap_problem, read_array, read_dataset
+from nirmlir.hdf5_raw import bytes_backing, global_heap_problem, read_arrays, read_dataset
 from nirmlir.hdf5_values import (
     bool_dense,
     read_strings,
@@ -297,9 +296,13 @@ class _FileReader:
         self._read_graph(top_group, top, (), "main")
 
         # Every shape is checked, so the parameter data is read only for a valid file.
-        for node, field, dataset_id, path in self.deferred:
+        def locate(index: int) -> None:
+            _, field, _, path = self.deferred[index]
             self.reading = (path, field)
-            node.params[field] = read_array(h5py.Dataset(dataset_id, readonly=True), self.file_descriptor)
+
+        datasets = [dataset_id for _, _, dataset_id, _ in self.deferred]
+        for (node, field, _, _), array in zip(self.deferred, read_arrays(datasets, self.file_descriptor, locate)):
+            node.params[field] = array
         builder = _AttributeBuilder()
         for symbol, graph in self.graph_records.items():
             self.graph_ops[symbol] = _build_graph_op(graph, symbol, builder)
@@ -888,6 +891,13 @@ class _AttributeBuilder:
             self.others[key] = attr
         return attr
 
+    def tensor_type(self, dtype: np.dtype, shape: tuple[int, ...]) -> TensorType:
+        key = (dtype.str, tuple(shape))
+        tensor_type = self.tensor_types.get(key)
+        if tensor_type is None:
+            tensor_type = self.tensor_types[key] = TensorType(element_type_for(dtype), shape)
+        return tensor_type
+
     def dense(self, value: np.ndarray) -> DenseIntOrFPElementsAttr:
         data = bytes_backing(value)
         if data is None:
@@ -897,12 +907,8 @@ class _AttributeBuilder:
         key = (value.dtype.str, value.shape, data) if len(data) <= SHARED_ATTRIBUTE_BYTES else None
         if key is not None and key in self.small_dense:
             return self.small_dense[key]
-        type_key = (value.dtype.str, value.shape)
-        tensor_type = self.tensor_types.get(type_key)
-        if tensor_type is None:
-            tensor_type = self.tensor_types[type_key] = TensorType(element_type_for(value.dtype), value.shape)
         # Bytes read straight from the file are wrapped without a copy.
-        attr = DenseIntOrFPElementsAttr(tensor_type, BytesAttr(data))
+        attr = DenseIntOrFPElementsAttr(self.tensor_type(value.dtype, value.shape), BytesAttr(data))
         if key is not None:
             self.small_dense[key] = attr
         return attr
@@ -919,7 +925,7 @@ def _build_graph_op(graph: GraphRecord, symbol: str, builder: _AttributeBuilder)
         }
         if node.graph_symbol is not None:
             properties["graph"] = SymbolRefAttr(node.graph_symbol)
-        result_type = None if node.nir_type == "Output" else TensorType(f32, node.output_shape)
+        result_type = None if node.nir_type == "Output" else builder.tensor_type(np.dtype("<f4"), node.output_shape)
         op = make_node(op_class, name, [], result_type, properties, node.metadata)
         if op.results and SSAValue.is_valid_name(name):
             op.results[0].name_hint = name

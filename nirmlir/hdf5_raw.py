@@ -2,7 +2,7 @@
 
 A dense attribute stores its data as `bytes`. Reading a dataset through h5py gives a
 numpy array, and turning that into `bytes` copies it once more, which doubles the peak
-memory of a large weight. When the storage allows it, `read_array` reads the bytes
+memory of a large weight. When the storage allows it, `read_dataset` reads the bytes
 directly: from the file at the dataset's offset (contiguous layout), or as the single
 chunk of a dataset that is either unfiltered or only deflate-compressed (the layout
 that `export_nir` writes). HDF5 reads other datasets into a new array.
@@ -10,9 +10,11 @@ that `export_nir` writes). HDF5 reads other datasets into a new array.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import zlib
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import h5py
 import numpy as np
@@ -21,21 +23,16 @@ import numpy as np
 MAX_CHUNK_BYTES = 2**32 - 1
 
 
-def read_array(dataset: h5py.Dataset, file_descriptor: int | None) -> np.ndarray:
-    """Return the dataset as an array; when possible a read-only view of one `bytes`
-    object (see `bytes_backing`). ``file_descriptor`` is an open descriptor of the file
-    for contiguous datasets, or None when the file is not on disk or starts with a user
-    block (HDF5 offsets then do not match file offsets)."""
-    return read_dataset(dataset.id, dataset.dtype, dataset.shape, file_descriptor)
-
-
 def read_dataset(
     dataset_id: h5py.h5d.DatasetID, dtype: np.dtype, shape: tuple[int, ...], file_descriptor: int | None
 ) -> np.ndarray:
-    """Return a low-level dataset as an array, as `read_array` does, given its dtype and non-null shape.
+    """Return a low-level dataset of the given dtype and non-null shape as an array.
 
-    The importer reads thousands of small datasets, and each property of an `h5py.Dataset`
-    queries HDF5 again, so the caller reads them once and passes them.
+    When possible, the array is a read-only view of one `bytes` object (see `bytes_backing`).
+    ``file_descriptor`` is an open descriptor of the file for contiguous datasets, or None
+    when the file is not on disk or starts with a user block (HDF5 offsets then do not
+    match file offsets). The importer reads thousands of small datasets, and each property
+    of an `h5py.Dataset` queries HDF5 again, so the caller reads them once and passes them.
     """
     size = dtype.itemsize * math.prod(shape)
     data = None
@@ -47,6 +44,84 @@ def read_dataset(
     if array.size:
         dataset_id.read(h5py.h5s.ALL, h5py.h5s.ALL, array)
     return array
+
+
+PARALLEL_INFLATE_BYTES = 1 << 20
+"""Compressed chunks of at least this many bytes are inflated on a thread pool."""
+
+
+def usable_cores() -> int:
+    """Return the number of cores this process may run on, at most 8."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, 8))
+
+
+def read_arrays(
+    datasets: list[h5py.h5d.DatasetID], file_descriptor: int | None, on_read=None
+) -> list[np.ndarray]:
+    """Read each dataset as `read_dataset` does, and inflate large deflated chunks in parallel.
+
+    HDF5 calls run one at a time under h5py's lock, but `zlib.decompress` releases the
+    GIL, so the compressed chunks are read in order and inflated on a thread pool while the
+    next ones are read. At most two chunks per worker wait in memory. ``on_read(index)``
+    runs before each dataset is read, so that an error can name it.
+    """
+    arrays: list[np.ndarray | None] = [None] * len(datasets)
+    workers = usable_cores()
+    pending: dict[int, tuple[Future, np.dtype, tuple[int, ...]]] = {}
+    with ThreadPoolExecutor(workers) if workers > 1 else contextlib.nullcontext() as pool:
+        for index, dataset_id in enumerate(datasets):
+            if on_read is not None:
+                on_read(index)
+            dtype, shape = dataset_id.dtype, dataset_id.get_space().shape
+            chunk = _large_deflated_chunk(dataset_id, dtype, shape) if pool is not None else None
+            if chunk is None:
+                arrays[index] = read_dataset(dataset_id, dtype, shape, file_descriptor)
+                continue
+            size = dtype.itemsize * math.prod(shape)
+            pending[index] = (pool.submit(zlib.decompress, chunk, bufsize=size), dtype, shape)
+            if len(pending) >= 2 * workers:
+                _collect(pending, arrays, datasets, file_descriptor, on_read, wait_for=min(pending))
+        while pending:
+            _collect(pending, arrays, datasets, file_descriptor, on_read, wait_for=min(pending))
+    return arrays
+
+
+def _large_deflated_chunk(dataset_id: h5py.h5d.DatasetID, dtype: np.dtype, shape: tuple[int, ...]) -> bytes | None:
+    """Return the compressed single chunk of a deflated dataset of numbers, when it is large."""
+    if dtype.kind not in "iuf" or dtype.byteorder == ">" or not shape or dataset_id.get_offset() is not None:
+        return None
+    try:
+        properties = dataset_id.get_create_plist()
+        if properties.get_layout() != h5py.h5d.CHUNKED or properties.get_chunk() != shape:
+            return None
+        filters = [properties.get_filter(index)[0] for index in range(properties.get_nfilters())]
+        if filters != [h5py.h5z.FILTER_DEFLATE] or dataset_id.get_storage_size() < PARALLEL_INFLATE_BYTES:
+            return None
+        filter_mask, chunk = dataset_id.read_direct_chunk((0,) * len(shape))
+    except (OSError, ValueError, RuntimeError):
+        return None
+    # A set bit 0 means that HDF5 stored this chunk uncompressed: `read_dataset` handles it.
+    return None if filter_mask & 1 else chunk
+
+
+def _collect(pending, arrays, datasets, file_descriptor, on_read, wait_for: int) -> None:
+    future, dtype, shape = pending.pop(wait_for)
+    size = dtype.itemsize * math.prod(shape)
+    try:
+        data = future.result()
+    except zlib.error:
+        data = None
+    if data is None or len(data) != size:
+        # A damaged stream: HDF5 reads it again and reports what is wrong.
+        if on_read is not None:
+            on_read(wait_for)
+        arrays[wait_for] = read_dataset(datasets[wait_for], dtype, shape, file_descriptor)
+        return
+    arrays[wait_for] = np.frombuffer(data, dtype=dtype).reshape(shape)
 
 
 def bytes_backing(array: np.ndarray) -> bytes | None:

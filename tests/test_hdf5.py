@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import math
 import os
 import pickle
 import zipfile
@@ -28,6 +29,7 @@ from nirmlir.diagnostics import DiagnosticError, Location
 from nirmlir.dialects.nir import NODE_OPS, GraphOp, NIRNodeOp, SubgraphOp, make_node
 from nirmlir.hdf5 import FORMAT_VERSION, export_nir, import_nir
 from nirmlir import hdf5_import
+from nirmlir.hdf5_raw import PARALLEL_INFLATE_BYTES
 from nirmlir.hdf5_import import EAGER_READ_BYTES
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -611,6 +613,48 @@ def test_integer_fields_read_from_any_storage(tmp_path: Path, layout: str) -> No
     assert value_shape(conv) == [4, 4, 2]
 
 
+def large_weight_file(path: Path, layers: int, width: int) -> tuple[Path, list[np.ndarray]]:
+    """Write a chain of Linear layers whose random weights are each one deflated chunk over 1 MB."""
+    rng = np.random.default_rng(3)
+    weights = [rng.standard_normal((width, width)).astype(np.float32) for _ in range(layers)]
+    names = [f"fc{index}" for index in range(layers)]
+    nodes = {"input": io_node("Input", width), "output": io_node("Output", width)}
+    nodes.update({name: {"type": "Linear"} for name in names})
+    write_raw(path, graph(nodes, chain("input", *names, "output")))
+    with h5py.File(path, "r+") as file:
+        for name, weight in zip(names, weights):
+            file[f"node/nodes/{name}"].create_dataset("weight", data=weight, chunks=weight.shape, compression="gzip")
+    return path, weights
+
+
+@pytest.mark.parametrize("cores", [1, 2])
+def test_large_weights_inflated_in_parallel_exactly(tmp_path: Path, monkeypatch, cores: int) -> None:
+    monkeypatch.setattr("nirmlir.hdf5_raw.usable_cores", lambda: cores)
+    path, weights = large_weight_file(tmp_path / "g.nir", layers=5, width=600)
+    with h5py.File(path, "r") as file:
+        assert file["node/nodes/fc0/weight"].id.get_storage_size() >= PARALLEL_INFLATE_BYTES
+
+    module = load(path)
+    for index, weight in enumerate(weights):
+        stored = numpy_from_dense(node(module, f"fc{index}").weight)
+        assert stored.tobytes() == weight.tobytes()
+
+
+def test_damaged_large_chunk_names_its_node(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr("nirmlir.hdf5_raw.usable_cores", lambda: 2)
+    path, _ = large_weight_file(tmp_path / "g.nir", layers=4, width=600)
+    with h5py.File(path, "r") as file:
+        chunk = file["node/nodes/fc2/weight"].id.get_chunk_info(0)
+    data = bytearray(path.read_bytes())
+    middle = chunk.byte_offset + chunk.size // 2
+    data[middle : middle + 64] = bytes(64)
+    path.write_bytes(bytes(data))
+    error = reject(path)
+
+    assert error.message.startswith("cannot read the HDF5 file, which is damaged or truncated")
+    assert error.location == Location(file=str(path), node_path=("fc2",), field="weight")
+
+
 def test_unfiltered_chunk_read_exactly(tmp_path: Path) -> None:
     # A set bit 0 in the chunk's filter mask means HDF5 skipped deflate for that chunk.
     weight = np.arange(64 * 64, dtype=np.float32).reshape(64, 64)
@@ -1061,7 +1105,14 @@ def test_huge_chunked_dataset_rejected_unread(tmp_path: Path, monkeypatch) -> No
             "node/nodes/lif/tau", shape=(200_000, 200_000), chunks=(1000, 1000), dtype=np.float32
         )
     assert path.stat().st_size < 100_000
-    monkeypatch.setattr("nirmlir.hdf5_import.read_array", pytest.fail)
+    small_read = hdf5_import.read_dataset
+
+    def read_small_only(dataset_id, dtype, shape, file_descriptor):
+        assert math.prod(shape) < 1000, f"read a dataset of shape {shape}"
+        return small_read(dataset_id, dtype, shape, file_descriptor)
+
+    monkeypatch.setattr("nirmlir.hdf5_import.read_dataset", read_small_only)
+    monkeypatch.setattr("nirmlir.hdf5_import.read_arrays", pytest.fail)
     error = reject(path)
 
     assert error.message == (
@@ -1077,13 +1128,14 @@ def test_shape_error_before_data_read(tmp_path: Path, monkeypatch) -> None:
     path = write_raw(tmp_path / "g.nir", graph(nodes, chain("input", "fc", "output")))
     # Shapes are checked on placeholders, so a mismatch never reads a large weight.
     assert 5000 * 4 * 4 > EAGER_READ_BYTES
-    small_read = hdf5_import.read_array
+    small_read = hdf5_import.read_dataset
 
-    def read_small_only(dataset, file_descriptor):
-        assert dataset.size * dataset.dtype.itemsize <= EAGER_READ_BYTES, f"read {dataset.name} before the checks"
-        return small_read(dataset, file_descriptor)
+    def read_small_only(dataset_id, dtype, shape, file_descriptor):
+        assert math.prod(shape) * dtype.itemsize <= EAGER_READ_BYTES, f"read {shape} {dtype} before the checks"
+        return small_read(dataset_id, dtype, shape, file_descriptor)
 
-    monkeypatch.setattr("nirmlir.hdf5_import.read_array", read_small_only)
+    monkeypatch.setattr("nirmlir.hdf5_import.read_dataset", read_small_only)
+    monkeypatch.setattr("nirmlir.hdf5_import.read_arrays", pytest.fail)
     error = reject(path)
 
     assert "'input' (Input) gives shape [3] but 'fc' (Affine) expects [4]" in error.message
