@@ -211,7 +211,8 @@ class AttributeFormatter:
         return text + "(" + ", ".join([self.format(item) for item in outputs]) + ")"
 
     def _tensor(self, tensor: TensorType) -> str | None:
-        if tensor.encoding != NoneAttr():
+        # An isinstance test, because comparing with NoneAttr() would build and verify one per tensor.
+        if not isinstance(tensor.encoding, NoneAttr):
             return None
         element = self.format(tensor.element_type)
         shape = tensor.get_shape()
