@@ -18,6 +18,7 @@ from typing import IO
 
 import h5py
 import numpy as np
+from h5py import h5g
 from xdsl.dialects.builtin import (
     ArrayAttr,
     DenseIntOrFPElementsAttr,
@@ -43,11 +44,10 @@ from nirmlir.dialects.nir import (
     attribute_to_value,
 )
 from nirmlir.hdf5_format import FORMAT_VERSION, GRAPH_TYPE, NODE_FIELDS, FieldKind
+from nirmlir.hdf5_objects import FILTERS, STRING_DTYPE, ObjectWriter
 from nirmlir.hdf5_raw import MAX_CHUNK_BYTES
 from nirmlir.text_syntax import escape_string
 from nirmlir.verification import verify_module
-
-_STRING = h5py.string_dtype()
 
 
 def export_nir(
@@ -163,6 +163,8 @@ class _GraphWriter:
 
     def __init__(self, module: ModuleOp, compression: str | None):
         self.compression = compression
+        # For a filter other than gzip and lzf, h5py's high-level API writes the compressed datasets.
+        self.objects = ObjectWriter(compression if compression in FILTERS else None, GZIP_LEVEL)
         self._pool: ThreadPoolExecutor | None = None
         self.graphs = [op for op in module.ops if isinstance(op, GraphOp)]
         self.main = self._find_main(module)
@@ -191,9 +193,9 @@ class _GraphWriter:
 
     def write_file(self, target: str | IO[bytes]) -> None:
         with h5py.File(target, "w") as file:
-            file.create_dataset("version", data=FORMAT_VERSION, dtype=_STRING)
+            self.objects.write_string(file.id, "version", FORMAT_VERSION)
             metadata = self.main.attributes.get("metadata")
-            self._write_graph(file.create_group("node"), self.main, (), metadata)
+            self._write_graph(self.objects.create_group(file.id, "node"), self.main, (), metadata)
 
     @staticmethod
     def _error(
@@ -203,9 +205,9 @@ class _GraphWriter:
         return DiagnosticError(message, Location(node_path=path, field=field), op=op)
 
     def _write_graph(
-        self, group: h5py.Group, graph: GraphOp, path: tuple[str, ...], metadata: Attribute | None
+        self, group: h5g.GroupID, graph: GraphOp, path: tuple[str, ...], metadata: Attribute | None
     ) -> None:
-        group.create_dataset("type", data=GRAPH_TYPE, dtype=_STRING)
+        self.objects.write_string(group, "type", GRAPH_TYPE)
         # Node names are group names and the strings of the edges dataset.
         for op in graph.nodes:
             name = op.node_name.data
@@ -219,11 +221,11 @@ class _GraphWriter:
                 )
         edges = self._edges(graph, path)
         if edges:
-            group.create_dataset("edges", data=np.array(edges, dtype=_STRING))
+            self.objects.write_strings(group, "edges", np.array(edges, dtype=STRING_DTYPE))
         else:
             # nir 1.0.8 writes an empty edge list as an empty float64 dataset.
-            group.create_dataset("edges", data=np.empty(0))
-        nodes = group.create_group("nodes")
+            self.objects.write_numbers(group, "edges", np.empty(0), compressed=False)
+        nodes = self.objects.create_group(group, "nodes")
         for op in graph.nodes:
             self._write_node(nodes, op, path)
         self._write_metadata(group, metadata, graph, path)
@@ -254,14 +256,14 @@ class _GraphWriter:
                 edges.append((source, destination))
         return edges
 
-    def _write_node(self, nodes: h5py.Group, op: NIRNodeOp, path: tuple[str, ...]) -> None:
+    def _write_node(self, nodes: h5g.GroupID, op: NIRNodeOp, path: tuple[str, ...]) -> None:
         name = op.node_name.data
         node_path = path + (name,)
-        group = nodes.create_group(name)
+        group = self.objects.create_group(nodes, name)
         if isinstance(op, SubgraphOp):
             self._write_subgraph(group, op, node_path)
             return
-        group.create_dataset("type", data=op.NIR_TYPE, dtype=_STRING)
+        self.objects.write_string(group, "type", op.NIR_TYPE)
         for spec in NODE_FIELDS[op.NIR_TYPE]:
             if spec.kind is FieldKind.SHAPE:
                 self._write_array(group, spec.name, np.array(_node_shape(op), dtype=np.int64))
@@ -273,7 +275,7 @@ class _GraphWriter:
                 )
         self._write_metadata(group, op.attributes.get("metadata"), op, node_path)
 
-    def _write_subgraph(self, group: h5py.Group, op: SubgraphOp, path: tuple[str, ...]) -> None:
+    def _write_subgraph(self, group: h5g.GroupID, op: SubgraphOp, path: tuple[str, ...]) -> None:
         callee = op.callee()
         symbol = callee.sym_name.data
         if symbol in self.active_symbols:
@@ -292,42 +294,53 @@ class _GraphWriter:
             self.active_symbols.pop()
 
     def _write_property(
-        self, group: h5py.Group, name: str, kind: FieldKind, op: NIRNodeOp, path: tuple[str, ...]
+        self, group: h5g.GroupID, name: str, kind: FieldKind, op: NIRNodeOp, path: tuple[str, ...]
     ) -> None:
         value = attribute_to_value(op.properties[name])
         if kind is FieldKind.TENSOR:
             self._write_array(group, name, value)
         elif isinstance(value, str):
             self._check_string(value, f"'{name}'", op, path, name)
-            group.create_dataset(name, data=value, dtype=_STRING)
+            self.objects.write_string(group, name, value)
         elif kind is FieldKind.SPATIAL_SHAPE and len(value) == 1:
             # nir 1.0.8 keeps the Conv1d input size as one integer.
-            group.create_dataset(name, data=np.int64(value[0]))
+            self.objects.write_numbers(group, name, np.int64(value[0]), compressed=False)
         elif isinstance(value, tuple):
-            group.create_dataset(name, data=np.array(value, dtype=np.int64))
+            self.objects.write_numbers(group, name, np.array(value, dtype=np.int64), compressed=False)
         else:
-            group.create_dataset(name, data=np.int64(value))
+            self.objects.write_numbers(group, name, np.int64(value), compressed=False)
 
-    def _write_array(self, group: h5py.Group, name: str, array: np.ndarray) -> None:
+    def _write_array(self, group: h5g.GroupID, name: str, array: np.ndarray) -> None:
         # HDF5 filters need chunked storage, which scalar datasets do not have.
         if self.compression is None or array.ndim == 0:
-            group.create_dataset(name, data=array)
+            self.objects.write_numbers(group, name, array, compressed=False)
             return
         # One chunk per array lets the importer decompress it straight into bytes.
         chunks = array.shape if 0 < array.nbytes <= MAX_CHUNK_BYTES else True
-        if self.compression == "gzip" and chunks is not True and array.nbytes >= PARALLEL_DEFLATE_BYTES:
-            dataset = group.create_dataset(name, shape=array.shape, dtype=array.dtype, compression="gzip", chunks=chunks)
+        if chunks is True or self.compression not in FILTERS:
+            # h5py picks the chunks of an empty array or one above the chunk size limit,
+            # and raises for a filter it does not know.
+            h5py.Group(group).create_dataset(name, data=array, compression=self.compression, chunks=chunks)
+        elif self.compression == "gzip" and array.nbytes >= PARALLEL_DEFLATE_BYTES:
+            self._write_deflated(group, name, array)
+        else:
+            self.objects.write_numbers(group, name, array, compressed=True)
+
+    def _write_deflated(self, group: h5g.GroupID, name: str, array: np.ndarray) -> None:
+        """Write a gzip-compressed array of one chunk, deflated on several threads."""
+        dataset = self.objects.create_chunked(group, name, array.shape, array.dtype)
+        try:
             data = memoryview(np.ascontiguousarray(array)).cast("B")
             compressed = parallel_deflate(data, GZIP_LEVEL, self.pool())
             origin = (0,) * array.ndim
             if len(compressed) < len(data):
-                dataset.id.write_direct_chunk(origin, compressed)
+                dataset.write_direct_chunk(origin, compressed)
             else:
                 # HDF5 stores a chunk that deflate does not shrink raw, with bit 0 of the
                 # filter mask set so that readers skip the filter. This does the same.
-                dataset.id.write_direct_chunk(origin, data, filter_mask=1)
-            return
-        group.create_dataset(name, data=array, compression=self.compression, chunks=chunks)
+                dataset.write_direct_chunk(origin, data, filter_mask=1)
+        finally:
+            dataset.close()
 
     def pool(self) -> ThreadPoolExecutor:
         if self._pool is None:
@@ -355,7 +368,7 @@ class _GraphWriter:
             )
 
     def _write_metadata(
-        self, group: h5py.Group, metadata: Attribute | None, op: Operation, path: tuple[str, ...]
+        self, group: h5g.GroupID, metadata: Attribute | None, op: Operation, path: tuple[str, ...]
     ) -> None:
         """Write the metadata of ``op``, a node op or a graph op."""
         if metadata is None:
@@ -368,11 +381,12 @@ class _GraphWriter:
                 "metadata",
             )
         if metadata.data:
-            self._write_metadata_group(group.create_group("metadata"), metadata, op, path, "metadata")
+            metadata_group = self.objects.create_group(group, "metadata")
+            self._write_metadata_group(metadata_group, metadata, op, path, "metadata")
 
     def _write_metadata_group(
         self,
-        group: h5py.Group,
+        group: h5g.GroupID,
         metadata: DictionaryAttr,
         op: Operation,
         path: tuple[str, ...],
@@ -390,19 +404,22 @@ class _GraphWriter:
                     field,
                 )
             if isinstance(value, DictionaryAttr):
-                self._write_metadata_group(group.create_group(key), value, op, path, field)
+                self._write_metadata_group(self.objects.create_group(group, key), value, op, path, field)
             elif isinstance(value, StringAttr):
                 self._check_string(value.data, f"metadata entry '{field}'", op, path, field)
-                group.create_dataset(key, data=value.data, dtype=_STRING)
+                self.objects.write_string(group, key, value.data)
             elif isinstance(value, IntegerAttr | FloatAttr):
-                group.create_dataset(key, data=_scalar(value))
+                self.objects.write_numbers(group, key, _scalar(value), compressed=False)
             elif isinstance(value, DenseIntOrFPElementsAttr):
                 self._write_array(group, key, _metadata_array(value))
             elif isinstance(value, ArrayAttr) and _is_string_array(value):
                 strings = _string_lists(value)
                 for string in _flatten_strings(value):
                     self._check_string(string, f"an element of metadata entry '{field}'", op, path, field)
-                group.create_dataset(key, data=np.array(strings, dtype=_STRING) if strings else np.empty(0))
+                if strings:
+                    self.objects.write_strings(group, key, np.array(strings, dtype=STRING_DTYPE))
+                else:
+                    self.objects.write_numbers(group, key, np.empty(0), compressed=False)
             else:
                 raise self._error(
                     f"metadata entry '{field}' contains {value}, which HDF5 export does not "
