@@ -416,6 +416,15 @@ class _GraphWriter:
                 strings = _string_lists(value)
                 for string in _flatten_strings(value):
                     self._check_string(string, f"an element of metadata entry '{field}'", op, path, field)
+                if _string_array_shape(value) is None:
+                    raise self._error(
+                        f"metadata entry '{field}' is a ragged string array: its nested lists differ "
+                        "in length or mix strings and lists. HDF5 stores rectangular arrays, so give "
+                        "every nested list the same shape",
+                        op,
+                        path,
+                        field,
+                    )
                 if strings:
                     self.objects.write_strings(group, key, np.array(strings, dtype=STRING_DTYPE))
                 else:
@@ -499,6 +508,19 @@ def _flatten_strings(attr: ArrayAttr) -> list[str]:
         else:
             strings.extend(_flatten_strings(item))
     return strings
+
+
+def _string_array_shape(attr: ArrayAttr) -> tuple[int, ...] | None:
+    """Return the shape of a string array whose nested lists are rectangular, else None."""
+    items = attr.data
+    if all(isinstance(item, StringAttr) for item in items):
+        return (len(items),)
+    if not all(isinstance(item, ArrayAttr) for item in items):
+        return None
+    shapes = {_string_array_shape(item) for item in items}
+    if len(shapes) != 1 or None in shapes:
+        return None
+    return (len(items), *shapes.pop())
 
 
 def _string_lists(attr: ArrayAttr) -> list:
