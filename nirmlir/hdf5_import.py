@@ -605,6 +605,7 @@ class _FileReader:
         h5py 3.16, a chain of 3000 one-neuron LIF nodes took 1.46 GB of RSS to import
         with every dataset kept open, and 0.30 GB when small ones were read at once.
         """
+        self.reading = (path, field)
         size = math.prod(shape) * dtype.itemsize
         self._check_size(path, field, shape, dtype, size)
         if not shape or size <= EAGER_READ_BYTES:

@@ -655,6 +655,22 @@ def test_damaged_large_chunk_names_its_node(tmp_path: Path, monkeypatch) -> None
     assert error.location == Location(file=str(path), node_path=("fc2",), field="weight")
 
 
+def test_damaged_small_weight_names_its_field(tmp_path: Path) -> None:
+    weight = np.arange(64, dtype=np.float32).reshape(8, 8)
+    nodes = {"input": io_node("Input", 8), "linear": {"type": "Linear"}, "output": io_node("Output", 8)}
+    path = write_raw(tmp_path / "g.nir", graph(nodes, chain("input", "linear", "output")))
+    with h5py.File(path, "r+") as file:
+        file["node/nodes/linear"].create_dataset("weight", data=weight, chunks=(8, 8), compression="gzip")
+        chunk = file["node/nodes/linear/weight"].id.get_chunk_info(0)
+    data = bytearray(path.read_bytes())
+    data[chunk.byte_offset + 2 : chunk.byte_offset + chunk.size] = bytes(chunk.size - 2)
+    path.write_bytes(bytes(data))
+    error = reject(path)
+
+    assert error.message.startswith("cannot read the HDF5 file, which is damaged or truncated")
+    assert error.location == Location(file=str(path), node_path=("linear",), field="weight")
+
+
 def test_unfiltered_chunk_read_exactly(tmp_path: Path) -> None:
     # A set bit 0 in the chunk's filter mask means HDF5 skipped deflate for that chunk.
     weight = np.arange(64 * 64, dtype=np.float32).reshape(64, 64)
