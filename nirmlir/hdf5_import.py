@@ -19,7 +19,7 @@ import io
 import math
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import IO
 
 import h5py
@@ -50,7 +50,14 @@ from nirmlir.hdf5_format import (
     FieldKind,
     FieldSpec,
 )
-from nirmlir.hdf5_raw import bytes_backing, global_heap_problem, read_arrays, read_dataset
+from nirmlir.hdf5_raw import (
+    OversizedDataError,
+    bytes_backing,
+    global_heap_problem,
+    read_arrays,
+    string_storage_problem,
+    read_dataset,
+)
 from nirmlir.hdf5_values import (
     bool_dense,
     read_strings,
@@ -107,12 +114,20 @@ def import_nir(
     name = filename if filename is not None else _source_name(source)
     reader = _FileReader(name, None, relax_output_shapes)
     try:
-        with _open_hdf5(source, name) as (file, file_descriptor, stream):
+        with _open_hdf5(source, name) as (file, file_descriptor, raw_file):
             reader.file_descriptor = file_descriptor
-            reader.stream = stream
+            reader.raw_file = raw_file
             module = reader.read_module(file)
     except DiagnosticError:
         raise
+    except OversizedDataError as error:
+        path, field = reader.reading
+        raise reader.error(
+            f"the compressed data of '{field}' inflate to more than the {error.declared} bytes that "
+            "its shape and dtype declare, so the file is damaged; write it again with nir.write",
+            path,
+            field,
+        ) from None
     except Exception as error:
         if not isinstance(error, OSError) and not _raised_in_h5py(error):
             raise
@@ -155,16 +170,23 @@ def _source_name(source: str | os.PathLike | IO[bytes]) -> str:
 # --------------------------------------------------------------------------------------
 
 
+RawFile = tuple[Callable[[int, int], bytes], int, int]
+"""How to read the file's bytes: ``read(offset, size)``, the file's size, and the offset of
+HDF5 address 0 (after a user block, and where the file starts in a stream)."""
+
+
 @contextlib.contextmanager
 def _open_hdf5(
     source: str | os.PathLike | IO[bytes], name: str
-) -> Iterator[tuple[h5py.File, int | None, IO[bytes] | None]]:
-    """Open the file; yield it with a descriptor for direct reads (None for streams) and the stream.
+) -> Iterator[tuple[h5py.File, int | None, RawFile]]:
+    """Open the file; yield it with a descriptor for direct data reads and a `RawFile`.
 
-    The stream is None for a path. For a stream, HDF5 offsets are stream offsets.
+    The descriptor is None for streams and for files that start with a user block, whose
+    HDF5 addresses are not file offsets.
     """
     location = Location(file=name)
     file_descriptor = None
+    start = 0
     if isinstance(source, (str, os.PathLike)):
         try:
             with open(source, "rb") as handle:
@@ -187,13 +209,25 @@ def _open_hdf5(
         raise DiagnosticError(_open_failure_message(head, error), location) from error
     with contextlib.ExitStack() as stack:
         stack.enter_context(file)
-        # Direct reads use file offsets, which a user block at the start would shift.
-        userblock = file.id.get_create_plist().get_userblock()
-        if isinstance(opener, (str, os.PathLike)) and userblock == 0:
-            file_descriptor = os.open(opener, os.O_RDONLY)
-            stack.callback(os.close, file_descriptor)
-        stream = opener if not isinstance(opener, (str, os.PathLike)) and start == 0 and userblock == 0 else None
-        yield file, file_descriptor, stream
+        base = start + file.id.get_create_plist().get_userblock()
+        if isinstance(opener, (str, os.PathLike)):
+            descriptor = os.open(opener, os.O_RDONLY)
+            stack.callback(os.close, descriptor)
+            file_descriptor = descriptor if base == 0 else None
+
+            def read_raw(offset: int, size: int) -> bytes:
+                return os.pread(descriptor, size, offset)
+
+            end = os.fstat(descriptor).st_size
+        else:
+            stream = opener
+
+            def read_raw(offset: int, size: int) -> bytes:
+                stream.seek(offset)
+                return stream.read(size)
+
+            end = stream.seek(0, io.SEEK_END)
+        yield file, file_descriptor, (read_raw, end, base)
 
 
 def _decode_name(raw_name: bytes) -> str | bytes:
@@ -254,8 +288,8 @@ class _FileReader:
         self.file_descriptor = file_descriptor
         # The node path and field being read, which locates an error of a damaged file.
         self.reading: tuple[tuple[str, ...], str | None] = ((), None)
-        # The source stream, when the file is not on disk (see `_open_hdf5`).
-        self.stream: IO[bytes] | None = None
+        # How to read the file's bytes (see `RawFile`), for the global heap check.
+        self.raw_file: RawFile | None = None
         # Each graph symbol in module order, with the node path of its graph.
         self.graph_paths: dict[str, tuple[str, ...]] = {}
         self.graph_records: dict[str, GraphRecord] = {}
@@ -318,6 +352,12 @@ class _FileReader:
         members: Members = {}
         for raw_name in group_id:
             name = _decode_name(raw_name)
+            if isinstance(name, bytes):
+                raise self.error(
+                    f"the HDF5 name {name!r} is not UTF-8 text; NIR names are UTF-8, so write "
+                    "the file with UTF-8 names",
+                    path,
+                )
             try:
                 # h5py's Group.get costs about twice as much, because it opens a File
                 # object per member to ask for the file's mode.
@@ -388,10 +428,17 @@ class _FileReader:
         """Reject variable-length strings whose global heap would make HDF5 loop forever."""
         if self.raw_access is None:
             self.raw_access = self._raw_access(dataset_id)
-        read_raw, file_size, address_sizes = self.raw_access
-        if read_raw is None:
-            return
-        problem = global_heap_problem(dataset_id, read_raw, file_size, address_sizes, self.intact_collections)
+        read_raw, file_size, base, address_sizes = self.raw_access
+        storage = string_storage_problem(dataset_id)
+        if storage is not None:
+            raise self.error(
+                f"'{field}' holds variable-length strings stored {storage}, which the importer "
+                "cannot check for the damaged string heaps that make HDF5 loop forever; write the "
+                "file again with nir.write, which stores strings contiguously",
+                path,
+                field,
+            )
+        problem = global_heap_problem(dataset_id, read_raw, file_size, base, address_sizes, self.intact_collections)
         if problem is not None:
             raise self.error(
                 f"cannot read the HDF5 file, which is damaged: the string data of '{field}' is "
@@ -401,28 +448,9 @@ class _FileReader:
             )
 
     def _raw_access(self, dataset_id: DatasetID) -> tuple:
-        """Return (read_raw, file size, HDF5 address and length sizes) for `global_heap_problem`.
-
-        read_raw is None when the file is neither on disk nor a seekable stream.
-        """
+        """Return (read_raw, file size, base, HDF5 address and length sizes) for `global_heap_problem`."""
         address_sizes = h5py.h5i.get_file_id(dataset_id).get_create_plist().get_sizes()
-
-        if self.file_descriptor is not None:
-            descriptor = self.file_descriptor
-
-            def read_raw(offset: int, size: int) -> bytes:
-                return os.pread(descriptor, size, offset)
-
-            return read_raw, os.fstat(descriptor).st_size, address_sizes
-        if self.stream is not None:
-            stream = self.stream
-
-            def read_raw(offset: int, size: int) -> bytes:
-                stream.seek(offset)
-                return stream.read(size)
-
-            return read_raw, stream.seek(0, io.SEEK_END), address_sizes
-        return None, 0, address_sizes
+        return (*self.raw_file, address_sizes)
 
     def _check_size(
         self, path: tuple[str, ...], field: str, shape: tuple[int, ...], dtype: np.dtype, size: int

@@ -23,6 +23,55 @@ import numpy as np
 MAX_CHUNK_BYTES = 2**32 - 1
 
 
+class OversizedDataError(Exception):
+    """Compressed data that inflates to more bytes than its dataset's shape and dtype declare.
+
+    HDF5 itself would inflate all of it, however large, so the importer reports it instead.
+    """
+
+    def __init__(self, declared: int):
+        super().__init__(declared)
+        self.declared = declared
+
+
+# The file types of numbers that the raw reads copy byte for byte, by numpy dtype string.
+_STANDARD_TYPES: dict[str, h5py.h5t.TypeID] = {}
+
+
+def _stored_as_dtype(dataset_id: h5py.h5d.DatasetID, dtype: np.dtype) -> bool:
+    """Return whether the file stores the numbers exactly as ``dtype`` lays them out in memory.
+
+    h5py maps unusual HDF5 number types (an int of 12 bits at bit offset 3, a 3-byte float)
+    to the nearest numpy dtype, so only HDF5's conversion reads those correctly.
+    """
+    standard = _STANDARD_TYPES.get(dtype.str)
+    if standard is None:
+        standard = _STANDARD_TYPES[dtype.str] = h5py.h5t.py_create(dtype)
+    return dataset_id.get_type() == standard
+
+
+def inflate(chunk: bytes, size: int) -> bytes | None:
+    """Return a zlib stream inflated to ``size`` bytes, or None when it is damaged or shorter.
+
+    Raises `OversizedDataError` when the stream holds more than ``size`` bytes: a small
+    chunk can inflate to gigabytes, so no more than ``size`` bytes are ever produced.
+    """
+    inflater = zlib.decompressobj()
+    try:
+        data = inflater.decompress(chunk, size)
+        if len(data) != size:
+            return None
+        if not inflater.eof:
+            # The rest of the input may hold more data, or only the stream's checksum.
+            if inflater.decompress(inflater.unconsumed_tail, 1):
+                raise OversizedDataError(size)
+            if not inflater.eof:
+                return None
+    except zlib.error:
+        return None
+    return data
+
+
 def read_dataset(
     dataset_id: h5py.h5d.DatasetID, dtype: np.dtype, shape: tuple[int, ...], file_descriptor: int | None
 ) -> np.ndarray:
@@ -36,7 +85,7 @@ def read_dataset(
     """
     size = dtype.itemsize * math.prod(shape)
     data = None
-    if dtype.kind in "iuf" and dtype.byteorder != ">" and size and shape:
+    if dtype.kind in "iuf" and dtype.byteorder != ">" and size and shape and _stored_as_dtype(dataset_id, dtype):
         data = _read_bytes(dataset_id, shape, size, file_descriptor)
     if data is not None:
         return np.frombuffer(data, dtype=dtype).reshape(shape)
@@ -64,7 +113,7 @@ def read_arrays(
 ) -> list[np.ndarray]:
     """Read each dataset as `read_dataset` does, and inflate large deflated chunks in parallel.
 
-    HDF5 calls run one at a time under h5py's lock, but `zlib.decompress` releases the
+    HDF5 calls run one at a time under h5py's lock, but zlib releases the
     GIL, so the compressed chunks are read in order and inflated on a thread pool while the
     next ones are read. At most two chunks per worker wait in memory. ``on_read(index)``
     runs before each dataset is read, so that an error can name it.
@@ -82,7 +131,7 @@ def read_arrays(
                 arrays[index] = read_dataset(dataset_id, dtype, shape, file_descriptor)
                 continue
             size = dtype.itemsize * math.prod(shape)
-            pending[index] = (pool.submit(zlib.decompress, chunk, bufsize=size), dtype, shape)
+            pending[index] = (pool.submit(inflate, chunk, size), dtype, shape)
             if len(pending) >= 2 * workers:
                 _collect(pending, arrays, datasets, file_descriptor, on_read, wait_for=min(pending))
         while pending:
@@ -93,6 +142,8 @@ def read_arrays(
 def _large_deflated_chunk(dataset_id: h5py.h5d.DatasetID, dtype: np.dtype, shape: tuple[int, ...]) -> bytes | None:
     """Return the compressed single chunk of a deflated dataset of numbers, when it is large."""
     if dtype.kind not in "iuf" or dtype.byteorder == ">" or not shape or dataset_id.get_offset() is not None:
+        return None
+    if not _stored_as_dtype(dataset_id, dtype):
         return None
     try:
         properties = dataset_id.get_create_plist()
@@ -110,15 +161,11 @@ def _large_deflated_chunk(dataset_id: h5py.h5d.DatasetID, dtype: np.dtype, shape
 
 def _collect(pending, arrays, datasets, file_descriptor, on_read, wait_for: int) -> None:
     future, dtype, shape = pending.pop(wait_for)
-    size = dtype.itemsize * math.prod(shape)
-    try:
-        data = future.result()
-    except zlib.error:
-        data = None
-    if data is None or len(data) != size:
+    if on_read is not None:
+        on_read(wait_for)
+    data = future.result()
+    if data is None:
         # A damaged stream: HDF5 reads it again and reports what is wrong.
-        if on_read is not None:
-            on_read(wait_for)
         arrays[wait_for] = read_dataset(datasets[wait_for], dtype, shape, file_descriptor)
         return
     arrays[wait_for] = np.frombuffer(data, dtype=dtype).reshape(shape)
@@ -155,7 +202,7 @@ def _read_bytes(
                 data = _read_single_chunk(dataset_id, properties, len(shape), size)
             else:
                 data = None
-    except (OSError, ValueError, RuntimeError, zlib.error):
+    except (OSError, ValueError, RuntimeError):
         # Unusual storage (external files, other filters): let HDF5 convert it.
         return None
     return data if data is not None and len(data) == size else None
@@ -171,8 +218,7 @@ def _read_single_chunk(
     # Bit 0 of the mask is set when HDF5 stored this chunk without the deflate filter,
     # which it does when compressing would not make the chunk smaller.
     if filters and not filter_mask & 1:
-        # Sizing the output buffer up front saves zlib from growing and copying it.
-        return zlib.decompress(chunk, bufsize=size)
+        return inflate(chunk, size)
     return chunk
 
 
@@ -183,10 +229,28 @@ _COLLECTION_HEADER_BYTES = 16
 _OBJECT_HEADER_BYTES = 16
 
 
+def string_storage_problem(dataset_id: h5py.h5d.DatasetID) -> str | None:
+    """Return how a variable-length string dataset is stored when `global_heap_problem` cannot check it.
+
+    Compact data lives inside the dataset's object header, which h5py gives no raw access
+    to, and chunks with filters other than deflate cannot be decoded here.
+    """
+    properties = dataset_id.get_create_plist()
+    layout = properties.get_layout()
+    if layout == h5py.h5d.COMPACT:
+        return "in compact storage"
+    if layout == h5py.h5d.CHUNKED:
+        filters = [properties.get_filter(index)[0] for index in range(properties.get_nfilters())]
+        if any(code != h5py.h5z.FILTER_DEFLATE for code in filters):
+            return "in chunks with filters other than deflate"
+    return None
+
+
 def global_heap_problem(
     dataset_id: h5py.h5d.DatasetID,
     read_raw,
     file_size: int,
+    base: int,
     address_sizes: tuple[int, int],
     checked: set[int] | None = None,
 ) -> str | None:
@@ -194,37 +258,51 @@ def global_heap_problem(
 
     HDF5 2.0.0 (bundled with h5py 3.16) walks a collection's objects up to the size in its
     header. It loops forever when that size is too large and the walk meets a zero-sized object,
-    so each collection is walked here first, with bounds. ``read_raw(offset, size)`` returns bytes
-    of the file, and ``address_sizes`` are the file's sizes of addresses and lengths in bytes.
+    so each collection is walked here first, with bounds. ``read_raw(offset, size)`` returns
+    bytes of the file of ``file_size`` bytes, in which HDF5 address 0 is at offset ``base``
+    (after a user block). ``address_sizes`` are the file's sizes of addresses and lengths.
     ``checked`` holds the addresses of collections found intact: they are skipped, and the
     intact ones are added, because the strings of a whole file share a few collections.
-    NOTE: only contiguous datasets in files with 8-byte addresses and lengths are checked,
-    which covers what nir.write writes; compact and chunked string datasets are not.
+    The caller rejects the storage that `string_storage_problem` names first.
+    NOTE: only files with 8-byte addresses and lengths are checked, which covers what
+    nir.write writes.
     """
     if address_sizes != (8, 8):
         return None
-    # Only contiguous data in the file itself has an offset.
+    references: list[bytes] = []
+    # HDF5 gives an offset in the file only for contiguous data.
     offset = dataset_id.get_offset()
-    if offset is None:
-        return None
-    size = dataset_id.get_storage_size()
-    if size == 0:
-        return None
-    if size % _VLEN_DESCRIPTOR.itemsize:
-        return f"its {size} bytes of string references are not a whole number of 16-byte references"
-    if offset + size > file_size:
-        return f"its string references ({size} bytes at offset {offset}) do not fit the file of {file_size} bytes"
-    references = read_raw(offset, size)
-    if size == _VLEN_DESCRIPTOR.itemsize:
-        # A single string, as in every node's 'type', needs no structured array.
-        addresses = {int.from_bytes(references[4:12], "little")}
-    else:
-        addresses = {int(address) for address in np.frombuffer(references, dtype=_VLEN_DESCRIPTOR)["collection"]}
+    if offset is not None:
+        size = dataset_id.get_storage_size()
+        if size % _VLEN_DESCRIPTOR.itemsize:
+            return f"its {size} bytes of string references are not a whole number of 16-byte references"
+        if offset + size > file_size:
+            return f"its string references ({size} bytes at offset {offset}) do not fit the file of {file_size} bytes"
+        references.append(read_raw(offset, size))
+    elif (properties := dataset_id.get_create_plist()).get_layout() == h5py.h5d.CHUNKED:
+        filtered = properties.get_nfilters() > 0
+        for index in range(dataset_id.get_num_chunks()):
+            filter_mask, chunk = dataset_id.read_direct_chunk(dataset_id.get_chunk_info(index).chunk_offset)
+            if filtered and not filter_mask & 1:
+                try:
+                    chunk = zlib.decompress(chunk)
+                except zlib.error:
+                    return "a chunk of its string references is not a valid deflate stream"
+            if len(chunk) % _VLEN_DESCRIPTOR.itemsize:
+                return f"a chunk of {len(chunk)} bytes is not a whole number of 16-byte string references"
+            references.append(chunk)
+    addresses: set[int] = set()
+    for data in references:
+        if len(data) == _VLEN_DESCRIPTOR.itemsize:
+            # A single string, as in every node's 'type', needs no structured array.
+            addresses.add(int.from_bytes(data[4:12], "little"))
+        else:
+            addresses.update(int(address) for address in np.frombuffer(data, dtype=_VLEN_DESCRIPTOR)["collection"])
     checked = set() if checked is None else checked
     for address in sorted(addresses - checked):
-        problem = _collection_problem(address, read_raw, file_size)
+        problem = _collection_problem(base + address, read_raw, file_size)
         if problem is not None:
-            return f"the global heap collection at offset {address} {problem}"
+            return f"the global heap collection at offset {base + address} {problem}"
         checked.add(address)
     return None
 

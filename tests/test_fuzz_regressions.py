@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+import h5py
 import nir
 import numpy as np
 import pytest
@@ -109,3 +111,51 @@ def test_damaged_vlen_type_rejected_without_crash(tmp_path) -> None:
     assert result.returncode == 1, result.stderr
     assert result.stdout == ""
     assert result.stderr.startswith(f"{path}:fc:type: error: 'type' has an HDF5 variable-length sequence datatype")
+
+
+def test_user_block_heap_damage_rejected(tmp_path) -> None:
+    # Behind a user block, HDF5 addresses are not file offsets. The heap check used to be
+    # skipped for such files, and HDF5 looped forever on the same damage as above.
+    source = h5py.File(EXAMPLES / "lif.nir", "r")
+    path = tmp_path / "lif.nir"
+    with h5py.File(path, "w", userblock_size=512) as file:
+        source.copy(source["node"], file, "node")
+    source.close()
+    data = bytearray(path.read_bytes())
+    start = data.find(b"GCOL")
+    size = int.from_bytes(data[start + 8 : start + 16], "little")
+    data[start + 8 : start + 16] = (size + 255).to_bytes(8, "little")
+    path.write_bytes(bytes(data))
+    nir_opt = Path(sys.executable).with_name("nir-opt")
+    nir_translate = Path(sys.executable).with_name("nir-translate")
+    commands = (([str(nir_opt), str(path)], None), ([str(nir_translate), "--import-nir", "-"], path.read_bytes()))
+    for command, stdin in commands:
+        result = subprocess.run(command, input=stdin, capture_output=True, timeout=120)
+        assert result.returncode == 1, result.stderr
+        assert b"the string data of 'type' is invalid: the global heap collection at offset" in result.stderr
+
+
+def test_unusual_number_types_converted(tmp_path) -> None:
+    # h5py maps a 12-bit integer at bit offset 3 to int16, so its bytes must not be copied
+    # raw from the file: HDF5 converts them.
+    from nirmlir.hdf5_raw import read_dataset
+
+    weight = np.array([[1, -2], [300, -7]], dtype=np.int16)
+    stored_type = h5py.h5t.STD_I16LE.copy()
+    stored_type.set_precision(12)
+    stored_type.set_offset(3)
+    path = tmp_path / "numbers.h5"
+    with h5py.File(path, "w") as file:
+        for name, options in (("contiguous", {}), ("deflated", {"chunks": (2, 2), "compression": "gzip"})):
+            dataset = file.create_dataset(name, shape=weight.shape, dtype=h5py.Datatype(stored_type), **options)
+            dataset[...] = weight
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        with h5py.File(path, "r") as file:
+            for name in ("contiguous", "deflated"):
+                dataset = file[name]
+                assert dataset.dtype == np.int16
+                array = read_dataset(dataset.id, dataset.dtype, dataset.shape, descriptor)
+                assert array.tolist() == weight.tolist()
+    finally:
+        os.close(descriptor)

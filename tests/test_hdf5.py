@@ -651,7 +651,8 @@ def test_damaged_large_chunk_names_its_node(tmp_path: Path, monkeypatch) -> None
     path.write_bytes(bytes(data))
     error = reject(path)
 
-    assert error.message.startswith("cannot read the HDF5 file, which is damaged or truncated")
+    # Zeroed deflate data either fails to decode or decodes to too many bytes.
+    assert "damaged" in error.message
     assert error.location == Location(file=str(path), node_path=("fc2",), field="weight")
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import sys
+import zlib
 from pathlib import Path
 
 import h5py
@@ -243,6 +244,37 @@ def damage_global_heap(valid: bytes, folder: Path) -> None:
     (folder / "heap-bad-signature.nir").write_bytes(bytes(bad_signature))
 
 
+def write_inflate_bomb(path: Path) -> None:
+    """Write a weight of 2 x 2 float32 (16 bytes) whose one deflated chunk inflates to 1 MiB."""
+    write(path, valid_graph())
+    with h5py.File(path, "a") as file:
+        del file["node/nodes/fc/weight"]
+        weight = file["node/nodes/fc"].create_dataset(
+            "weight", shape=(2, 2), dtype=np.float32, chunks=(2, 2), compression="gzip"
+        )
+        weight.id.write_direct_chunk((0, 0), zlib.compress(bytes(1 << 20)))
+
+
+def write_compact_string(path: Path) -> None:
+    """Write a metadata string in compact storage, inside the dataset's object header."""
+    write(path, valid_graph())
+    with h5py.File(path, "a") as file:
+        properties = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+        properties.set_layout(h5py.h5d.COMPACT)
+        string_type = h5py.h5t.py_create(STRING, logical=1)
+        group = file["node"].create_group("metadata")
+        note = h5py.h5d.create(group.id, b"note", string_type, h5py.h5s.create(h5py.h5s.SCALAR), dcpl=properties)
+        note.write(h5py.h5s.ALL, h5py.h5s.ALL, np.array("compact", dtype=STRING))
+        note.close()
+
+
+def write_non_utf8_name(path: Path) -> None:
+    """Write a node field whose HDF5 name is the bytes b'\\xfftau', which are not UTF-8."""
+    write(path, valid_graph())
+    with h5py.File(path, "a") as file:
+        file["node/nodes/lif"].create_dataset(b"\xfftau", data=np.ones(2, np.float32))
+
+
 def write(path: Path, top: dict) -> None:
     with h5py.File(path, "w") as file:
         file.create_dataset("version", data="1.0.8", dtype=STRING)
@@ -275,6 +307,9 @@ def main(folder: Path) -> None:
     write_huge_dataset(folder / "huge-weight.nir")
     write_named_datatype_metadata(folder / "named-datatype-metadata.nir")
     write_vlen_weight(folder / "vlen-weight.nir")
+    write_inflate_bomb(folder / "inflate-bomb.nir")
+    write_compact_string(folder / "compact-string.nir")
+    write_non_utf8_name(folder / "non-utf8-name.nir")
     (folder / "folder.nir").mkdir(exist_ok=True)
     # torch.save writes a ZIP archive whose first entry contains a pickle.
     (folder / "pickle.nir").write_bytes(b"PK\x03\x04" + b"\x00" * 60)
