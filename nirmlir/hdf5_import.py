@@ -407,6 +407,9 @@ class _FileReader:
                 path,
                 field,
             )
+        if dataset.shape is None:
+            # A null dataspace has no elements to read; the caller describes it.
+            return h5py.Empty(dataset.dtype)
         string_info = h5py.check_string_dtype(dataset.dtype)
         if string_info is not None and string_info.length is None:
             self._check_global_heap(dataset.id, path, field)
@@ -451,6 +454,16 @@ class _FileReader:
         """Return (read_raw, file size, base, HDF5 address and length sizes) for `global_heap_problem`."""
         address_sizes = h5py.h5i.get_file_id(dataset_id).get_create_plist().get_sizes()
         return (*self.raw_file, address_sizes)
+
+    def _check_float_width(self, path: tuple[str, ...], field: str, dtype: np.dtype) -> None:
+        """Reject floats wider than 64 bits (long doubles, or HDF5 float types h5py widens to them)."""
+        if dtype.kind == "f" and dtype.itemsize > 8:
+            raise self.error(
+                f"'{field}' has dtype {dtype}, wider than the float64 that nirmlir stores; write it "
+                "as float16, float32 or float64",
+                path,
+                field,
+            )
 
     def _check_size(
         self, path: tuple[str, ...], field: str, shape: tuple[int, ...], dtype: np.dtype, size: int
@@ -634,6 +647,7 @@ class _FileReader:
         with every dataset kept open, and 0.30 GB when small ones were read at once.
         """
         self.reading = (path, field)
+        self._check_float_width(path, field, dtype)
         size = math.prod(shape) * dtype.itemsize
         self._check_size(path, field, shape, dtype, size)
         if not shape or size <= EAGER_READ_BYTES:
@@ -806,6 +820,8 @@ class _FileReader:
 
     def _metadata_value(self, dataset: DatasetID, path: tuple[str, ...], field: str) -> Attribute:
         value = self._value(dataset, path, field)
+        if isinstance(value, np.ndarray):
+            self._check_float_width(path, field, value.dtype)
         if isinstance(value, str):
             return StringAttr(value)
         if isinstance(value, np.ndarray) and value.dtype == object:

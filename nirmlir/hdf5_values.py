@@ -80,7 +80,7 @@ def broken_link(link: h5py.SoftLink | h5py.ExternalLink | h5py.HardLink) -> str:
             f"an external link to '{link.path}' in the file '{link.filename}', which "
             "cannot be opened"
         )
-    return "a link that HDF5 cannot open"
+    return "a link that HDF5 cannot open, so the file may be damaged or truncated; write it again with nir.write"
 
 
 def describe(value: object) -> str:

@@ -398,6 +398,20 @@ def test_small_equal_parameters_share_one_attribute(tmp_path: Path) -> None:
     assert numpy_from_dense(a.tau).tolist() == first["tau"].tolist()
 
 
+def test_null_string_type_described(tmp_path: Path) -> None:
+    path = simple_lif_file(tmp_path / "g.nir")
+    with h5py.File(path, "r+") as file:
+        del file["node/nodes/lif/type"]
+        file["node/nodes/lif"].create_dataset("type", data=h5py.Empty(h5py.string_dtype()))
+    error = reject(path)
+
+    assert error.message == (
+        "the 'type' dataset must be a string naming the NIR node type; got an empty dataset "
+        "(HDF5 null dataspace)"
+    )
+    assert error.location == Location(file=str(path), node_path=("lif",), field="type")
+
+
 def test_named_datatype_as_field_rejected(tmp_path: Path) -> None:
     path = simple_lif_file(tmp_path / "g.nir")
     with h5py.File(path, "r+") as file:

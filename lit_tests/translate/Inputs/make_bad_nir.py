@@ -275,6 +275,14 @@ def write_non_utf8_name(path: Path) -> None:
         file["node/nodes/lif"].create_dataset(b"\xfftau", data=np.ones(2, np.float32))
 
 
+def write_long_double_weight(path: Path) -> None:
+    """Write a weight of HDF5's native long double type, which numpy reads as float128 on x86-64 Linux."""
+    write(path, valid_graph())
+    with h5py.File(path, "a") as file:
+        del file["node/nodes/fc/weight"]
+        file["node/nodes/fc"].create_dataset("weight", shape=(2, 2), dtype=h5py.Datatype(h5py.h5t.NATIVE_LDOUBLE))
+
+
 def write(path: Path, top: dict) -> None:
     with h5py.File(path, "w") as file:
         file.create_dataset("version", data="1.0.8", dtype=STRING)
@@ -310,6 +318,7 @@ def main(folder: Path) -> None:
     write_inflate_bomb(folder / "inflate-bomb.nir")
     write_compact_string(folder / "compact-string.nir")
     write_non_utf8_name(folder / "non-utf8-name.nir")
+    write_long_double_weight(folder / "long-double-weight.nir")
     (folder / "folder.nir").mkdir(exist_ok=True)
     # torch.save writes a ZIP archive whose first entry contains a pickle.
     (folder / "pickle.nir").write_bytes(b"PK\x03\x04" + b"\x00" * 60)
