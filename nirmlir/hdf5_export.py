@@ -411,7 +411,17 @@ class _GraphWriter:
             elif isinstance(value, IntegerAttr | FloatAttr):
                 self.objects.write_numbers(group, key, _scalar(value), compressed=False)
             elif isinstance(value, DenseIntOrFPElementsAttr):
-                self._write_array(group, key, _metadata_array(value))
+                try:
+                    array = _metadata_array(value)
+                except DiagnosticError:
+                    raise self._error(
+                        f"metadata entry '{field}' has the element type {value.get_element_type()}, "
+                        "which HDF5 export cannot write; use f16, f32, f64 or an integer type",
+                        op,
+                        path,
+                        field,
+                    ) from None
+                self._write_array(group, key, array)
             elif isinstance(value, ArrayAttr) and _is_string_array(value):
                 strings = _string_lists(value)
                 for string in _flatten_strings(value):
