@@ -24,6 +24,7 @@ from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
 
 from nirmlir.diagnostics import DiagnosticError, Location
+from nirmlir.regex_cache import compile_cached
 from nirmlir.text_builder import IRBuilder, custom_form_message, op_syntax
 from nirmlir.text_syntax import (
     ANGLE,
@@ -46,7 +47,7 @@ __all__ = ["location_of", "parse_module"]
 # kind that the scanner turns into one). Order matters where prefixes overlap: DICT
 # before LBRACE, PROPS before LPROPS, FUNCTYPE before LPAREN, DENSE and LOC before
 # PTYPE and BARE. The prefix skips whitespace and `//` comments.
-_TOKEN_RE = re.compile(
+_TOKEN_RE = compile_cached(
     r"(?:\s++|//[^\n]*+)*+(?:"
     + "|".join(
         f"(?P<{kind}>{pattern})"
@@ -83,7 +84,7 @@ _TOKEN_RE = re.compile(
     + r")",
     re.DOTALL,
 )
-_FUNCTION_TYPE_RE = re.compile(FUNCTION_TYPE)
+_FUNCTION_TYPE_RE = compile_cached(FUNCTION_TYPE)
 _OPENER_RE = re.compile(r"<\{|[{(\[]")
 
 _PUNCTUATION = frozenset(

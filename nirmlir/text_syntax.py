@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from nirmlir.diagnostics import DiagnosticError, Location
+from nirmlir.regex_cache import compile_cached
 
 IDENT = r"[A-Za-z_][\w$.]*+"
 """An MLIR bare identifier: op names, dictionary keys, builtin types such as ``f32``."""
@@ -97,12 +98,12 @@ DICT = (
 _TYPE_LIST = r"\(\s*+(?:" + TYPE + r"(?:\s*+,\s*+" + TYPE + r")*+)?\s*+\)"
 FUNCTION_TYPE = _TYPE_LIST + r"\s*+->\s*+(?:" + TYPE + r"|" + _TYPE_LIST + r")"
 
-DICT_ENTRY_RE = re.compile(r"\s*+(" + KEY + r")(?:\s*+=\s*+(" + VALUE + r"))?\s*+([,}])")
+DICT_ENTRY_RE = compile_cached(r"\s*+(" + KEY + r")(?:\s*+=\s*+(" + VALUE + r"))?\s*+([,}])")
 """One entry of a dictionary token, with the separator after it."""
 
-ARRAY_ELEMENT_RE = re.compile(r"\s*+(" + VALUE + r")\s*+(?:,|$)")
-TYPE_IN_LIST_RE = re.compile(r"\s*+(" + TYPE + r")\s*+")
-TYPE_AFTER_COLON_RE = re.compile(r"\s*+:\s*+(" + TYPE + r")")
+ARRAY_ELEMENT_RE = compile_cached(r"\s*+(" + VALUE + r")\s*+(?:,|$)")
+TYPE_IN_LIST_RE = compile_cached(r"\s*+(" + TYPE + r")\s*+")
+TYPE_AFTER_COLON_RE = compile_cached(r"\s*+:\s*+(" + TYPE + r")")
 BARE_IDENT_RE = re.compile(IDENT)
 VALUE_NAME_RE = re.compile(r"[A-Za-z_$.-][\w$.-]*")
 """Names that xDSL keeps as SSA value and block name hints."""
