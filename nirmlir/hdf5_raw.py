@@ -15,6 +15,7 @@ import math
 import os
 import zlib
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 
 import h5py
 import numpy as np
@@ -53,7 +54,7 @@ def _stored_as_dtype(dataset_id: h5py.h5d.DatasetID, dtype: np.dtype) -> bool:
 def inflate(chunk: bytes, size: int) -> bytes | None:
     """Return a zlib stream inflated to ``size`` bytes, or None when it is damaged or shorter.
 
-    Raises `OversizedDataError` when the stream holds more than ``size`` bytes: a small
+    Raises `OversizedDataError` when the stream contains more than ``size`` bytes: a small
     chunk can inflate to gigabytes, so no more than ``size`` bytes are ever produced.
     """
     inflater = zlib.decompressobj()
@@ -111,27 +112,30 @@ def usable_cores() -> int:
 def read_arrays(
     datasets: list[h5py.h5d.DatasetID], file_descriptor: int | None, on_read=None
 ) -> list[np.ndarray]:
-    """Read each dataset as `read_dataset` does, and inflate large deflated chunks in parallel.
+    """Read each dataset as `read_dataset` does, and inflate large deflated datasets in parallel.
 
-    HDF5 calls run one at a time under h5py's lock, but zlib releases the
-    GIL, so the compressed chunks are read in order and inflated on a thread pool while the
-    next ones are read. At most two chunks per worker wait in memory. ``on_read(index)``
-    runs before each dataset is read, so that an error can name it.
+    HDF5 calls run one at a time under h5py's lock, but zlib releases the GIL. So the
+    compressed chunks are read in order and inflated on a thread pool while the next ones
+    are read. nirmlir writes one chunk per weight, and `nir.write` writes many. The chunks
+    of at most two datasets per worker wait in memory. ``on_read(index)`` runs before
+    each dataset is read, so that an error can name it.
     """
     arrays: list[np.ndarray | None] = [None] * len(datasets)
     workers = usable_cores()
-    pending: dict[int, tuple[Future, np.dtype, tuple[int, ...]]] = {}
+    pending: dict[int, _PendingDataset] = {}
     with ThreadPoolExecutor(workers) if workers > 1 else contextlib.nullcontext() as pool:
         for index, dataset_id in enumerate(datasets):
             if on_read is not None:
                 on_read(index)
             dtype, shape = dataset_id.dtype, dataset_id.get_space().shape
-            chunk = _large_deflated_chunk(dataset_id, dtype, shape) if pool is not None else None
-            if chunk is None:
+            chunks = _large_deflated_chunks(dataset_id, dtype, shape) if pool is not None else None
+            if chunks is None:
                 arrays[index] = read_dataset(dataset_id, dtype, shape, file_descriptor)
                 continue
-            size = dtype.itemsize * math.prod(shape)
-            pending[index] = (pool.submit(inflate, chunk, size), dtype, shape)
+            chunk_shape, pieces = chunks
+            chunk_size = dtype.itemsize * math.prod(chunk_shape)
+            futures = [(offset, pool.submit(inflate, data, chunk_size)) for offset, data in pieces]
+            pending[index] = _PendingDataset(dtype, shape, chunk_shape, futures)
             if len(pending) >= 2 * workers:
                 _collect(pending, arrays, datasets, file_descriptor, on_read, wait_for=min(pending))
         while pending:
@@ -139,36 +143,73 @@ def read_arrays(
     return arrays
 
 
-def _large_deflated_chunk(dataset_id: h5py.h5d.DatasetID, dtype: np.dtype, shape: tuple[int, ...]) -> bytes | None:
-    """Return the compressed single chunk of a deflated dataset of numbers, when it is large."""
+@dataclass
+class _PendingDataset:
+    """A dataset whose chunks are being inflated: each chunk's offset and future bytes."""
+
+    dtype: np.dtype
+    shape: tuple[int, ...]
+    chunk_shape: tuple[int, ...]
+    futures: list[tuple[tuple[int, ...], Future]]
+
+
+def _large_deflated_chunks(
+    dataset_id: h5py.h5d.DatasetID, dtype: np.dtype, shape: tuple[int, ...]
+) -> tuple[tuple[int, ...], list[tuple[tuple[int, ...], bytes]]] | None:
+    """Return the chunk shape and each compressed chunk with its offset, or None.
+
+    Only a large deflated dataset of plain numbers qualifies, and only when all its chunks
+    are written and compressed.
+    """
     if dtype.kind not in "iuf" or dtype.byteorder == ">" or not shape or dataset_id.get_offset() is not None:
         return None
     if not _stored_as_dtype(dataset_id, dtype):
         return None
     try:
         properties = dataset_id.get_create_plist()
-        if properties.get_layout() != h5py.h5d.CHUNKED or properties.get_chunk() != shape:
+        if properties.get_layout() != h5py.h5d.CHUNKED:
             return None
         filters = [properties.get_filter(index)[0] for index in range(properties.get_nfilters())]
         if filters != [h5py.h5z.FILTER_DEFLATE] or dataset_id.get_storage_size() < PARALLEL_INFLATE_BYTES:
             return None
-        filter_mask, chunk = dataset_id.read_direct_chunk((0,) * len(shape))
+        chunk_shape = tuple(properties.get_chunk())
+        # Chunks never written contain the fill value, which only HDF5 supplies.
+        expected = math.prod(-(-size // chunk) for size, chunk in zip(shape, chunk_shape))
+        if len(chunk_shape) != len(shape) or dataset_id.get_num_chunks() != expected:
+            return None
+        pieces = []
+        for index in range(expected):
+            offset = tuple(dataset_id.get_chunk_info(index).chunk_offset)
+            filter_mask, data = dataset_id.read_direct_chunk(offset)
+            # A set bit 0 means that HDF5 stored this chunk uncompressed: HDF5 reads the dataset.
+            if filter_mask & 1:
+                return None
+            pieces.append((offset, data))
     except (OSError, ValueError, RuntimeError):
         return None
-    # A set bit 0 means that HDF5 stored this chunk uncompressed: `read_dataset` handles it.
-    return None if filter_mask & 1 else chunk
+    return chunk_shape, pieces
 
 
 def _collect(pending, arrays, datasets, file_descriptor, on_read, wait_for: int) -> None:
-    future, dtype, shape = pending.pop(wait_for)
+    job = pending.pop(wait_for)
     if on_read is not None:
         on_read(wait_for)
-    data = future.result()
-    if data is None:
+    results = [(offset, future.result()) for offset, future in job.futures]
+    if any(data is None for _, data in results):
         # A damaged stream: HDF5 reads it again and reports what is wrong.
-        arrays[wait_for] = read_dataset(datasets[wait_for], dtype, shape, file_descriptor)
+        arrays[wait_for] = read_dataset(datasets[wait_for], job.dtype, job.shape, file_descriptor)
         return
-    arrays[wait_for] = np.frombuffer(data, dtype=dtype).reshape(shape)
+    if job.chunk_shape == job.shape:
+        # One chunk is the whole array: view its bytes without a copy.
+        arrays[wait_for] = np.frombuffer(results[0][1], dtype=job.dtype).reshape(job.shape)
+        return
+    array = np.empty(job.shape, dtype=job.dtype)
+    for offset, data in results:
+        chunk = np.frombuffer(data, dtype=job.dtype).reshape(job.chunk_shape)
+        # Chunks at the far edges extend past the array and are cut to it.
+        target = tuple(slice(start, min(start + step, size)) for start, step, size in zip(offset, job.chunk_shape, job.shape))
+        array[target] = chunk[tuple(slice(0, part.stop - part.start) for part in target)]
+    arrays[wait_for] = array
 
 
 def bytes_backing(array: np.ndarray) -> bytes | None:

@@ -627,8 +627,11 @@ def test_integer_fields_read_from_any_storage(tmp_path: Path, layout: str) -> No
     assert value_shape(conv) == [4, 4, 2]
 
 
-def large_weight_file(path: Path, layers: int, width: int) -> tuple[Path, list[np.ndarray]]:
-    """Write a chain of Linear layers whose random weights are each one deflated chunk over 1 MB."""
+def large_weight_file(
+    path: Path, layers: int, width: int, chunks: tuple[int, int] | None = None
+) -> tuple[Path, list[np.ndarray]]:
+    """Write a chain of Linear layers whose random weights are deflated chunks over 1 MB in all,
+    one chunk per weight unless ``chunks`` is given."""
     rng = np.random.default_rng(3)
     weights = [rng.standard_normal((width, width)).astype(np.float32) for _ in range(layers)]
     names = [f"fc{index}" for index in range(layers)]
@@ -637,14 +640,17 @@ def large_weight_file(path: Path, layers: int, width: int) -> tuple[Path, list[n
     write_raw(path, graph(nodes, chain("input", *names, "output")))
     with h5py.File(path, "r+") as file:
         for name, weight in zip(names, weights):
-            file[f"node/nodes/{name}"].create_dataset("weight", data=weight, chunks=weight.shape, compression="gzip")
+            file[f"node/nodes/{name}"].create_dataset(
+                "weight", data=weight, chunks=chunks or weight.shape, compression="gzip"
+            )
     return path, weights
 
 
 @pytest.mark.parametrize("cores", [1, 2])
-def test_large_weights_inflated_in_parallel_exactly(tmp_path: Path, monkeypatch, cores: int) -> None:
+@pytest.mark.parametrize("chunks", [None, (64, 100)])
+def test_large_weights_inflated_in_parallel_exactly(tmp_path: Path, monkeypatch, cores: int, chunks) -> None:
     monkeypatch.setattr("nirmlir.hdf5_raw.usable_cores", lambda: cores)
-    path, weights = large_weight_file(tmp_path / "g.nir", layers=5, width=600)
+    path, weights = large_weight_file(tmp_path / "g.nir", layers=5, width=600, chunks=chunks)
     with h5py.File(path, "r") as file:
         assert file["node/nodes/fc0/weight"].id.get_storage_size() >= PARALLEL_INFLATE_BYTES
 
@@ -654,11 +660,36 @@ def test_large_weights_inflated_in_parallel_exactly(tmp_path: Path, monkeypatch,
         assert stored.tobytes() == weight.tobytes()
 
 
-def test_damaged_large_chunk_names_its_node(tmp_path: Path, monkeypatch) -> None:
+@pytest.mark.parametrize(
+    ("shape", "chunks"),
+    [((1000,), (96,)), ((37, 53), (8, 16)), ((6, 5, 7, 9), (4, 2, 7, 4)), ((12, 12), (12, 12))],
+)
+def test_many_chunk_weights_assembled_exactly(tmp_path: Path, monkeypatch, shape, chunks) -> None:
+    from nirmlir.hdf5_raw import read_arrays
+
+    # Every deflated dataset goes to the thread pool, whatever its size.
+    monkeypatch.setattr("nirmlir.hdf5_raw.PARALLEL_INFLATE_BYTES", 0)
     monkeypatch.setattr("nirmlir.hdf5_raw.usable_cores", lambda: 2)
-    path, _ = large_weight_file(tmp_path / "g.nir", layers=4, width=600)
+    rng = np.random.default_rng(5)
+    weights = [rng.standard_normal(shape).astype(dtype) for dtype in (np.float32, np.float64, np.int16)]
+    path = tmp_path / "chunks.h5"
+    with h5py.File(path, "w") as file:
+        for index, weight in enumerate(weights):
+            file.create_dataset(f"w{index}", data=weight, chunks=chunks, compression="gzip")
     with h5py.File(path, "r") as file:
-        chunk = file["node/nodes/fc2/weight"].id.get_chunk_info(0)
+        arrays = read_arrays([file[f"w{index}"].id for index in range(len(weights))], None)
+    for array, weight in zip(arrays, weights):
+        assert array.dtype == weight.dtype
+        assert array.shape == weight.shape
+        assert array.tobytes() == weight.tobytes()
+
+
+@pytest.mark.parametrize("chunks", [None, (64, 100)])
+def test_damaged_large_chunk_names_its_node(tmp_path: Path, monkeypatch, chunks) -> None:
+    monkeypatch.setattr("nirmlir.hdf5_raw.usable_cores", lambda: 2)
+    path, _ = large_weight_file(tmp_path / "g.nir", layers=4, width=600, chunks=chunks)
+    with h5py.File(path, "r") as file:
+        chunk = file["node/nodes/fc2/weight"].id.get_chunk_info(3 if chunks else 0)
     data = bytearray(path.read_bytes())
     middle = chunk.byte_offset + chunk.size // 2
     data[middle : middle + 64] = bytes(64)
