@@ -236,3 +236,25 @@ def test_tools_start_blas_with_one_thread_unless_told(tmp_path, tool, environmen
     )
     assert result.returncode == 0, result.stderr.decode()
     assert result.stdout.splitlines()[-1] == expected
+
+
+def test_control_characters_in_messages_escaped(tmp_path):
+    import h5py
+
+    path = tmp_path / "escape.nir"
+    with h5py.File(path, "w") as file:
+        node = file.create_group("node")
+        node.create_dataset("type", data="NIRGraph", dtype=h5py.string_dtype())
+        nodes = node.create_group("nodes")
+        for name, kind in (("input", "Input"), ("output", "Output")):
+            group = nodes.create_group(name)
+            group.create_dataset("type", data=kind, dtype=h5py.string_dtype())
+            group.create_dataset("shape", data=[2])
+        nodes.create_group("odd").create_dataset("type", data="LIF\x1b[2J\x07", dtype=h5py.string_dtype())
+        node.create_dataset("edges", data=[["input", "odd"], ["odd", "output"]], dtype=h5py.string_dtype())
+    result = run_tool("nir-translate", "--import-nir", str(path))
+
+    assert result.returncode == 1
+    assert b"\x1b" not in result.stderr
+    assert b"\x07" not in result.stderr
+    assert b"unknown type 'LIF\\x1b[2J\\x07'" in result.stderr

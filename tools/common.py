@@ -36,12 +36,22 @@ def use_one_blas_thread() -> None:
     os.environ["OPENBLAS_NUM_THREADS"] = "1"
 
 
+# Control characters other than newline and tab: names read from a file may contain them,
+# and printed raw, an escape sequence would recolour or rewrite the user's terminal.
+_CONTROL_CHARACTERS = {code: f"\\x{code:02x}" for code in [*range(0x09), *range(0x0B, 0x20), *range(0x7F, 0xA0)]}
+
+
+def printable(text: str) -> str:
+    """Return ``text`` with control characters other than newline and tab written as ``\\xNN``."""
+    return text.translate(_CONTROL_CHARACTERS)
+
+
 def report(diagnostic: Diagnostic, tool: str = "nir-opt") -> None:
     """Print a diagnostic MLIR-style on stderr; one without a location names the tool."""
     text = diagnostic.format()
     if diagnostic.location == Location():
         text = f"{tool}: " + text.removeprefix(f"{Location()}: ")
-    print(text, file=sys.stderr)
+    print(printable(text), file=sys.stderr)
 
 
 def run_guarded(body: Callable[[], int], debug: bool, tool: str) -> int:
@@ -58,7 +68,7 @@ def run_guarded(body: Callable[[], int], debug: bool, tool: str) -> int:
         if isinstance(diagnostic, Diagnostic):
             report(diagnostic, tool)
         else:
-            print(f"{tool}: warning: {message}", file=sys.stderr)
+            print(printable(f"{tool}: warning: {message}"), file=sys.stderr)
 
     try:
         with warnings.catch_warnings():
