@@ -45,7 +45,7 @@ from nirmlir.dialects.nir import (
 )
 from nirmlir.hdf5_format import FORMAT_VERSION, GRAPH_TYPE, NODE_FIELDS, FieldKind
 from nirmlir.hdf5_objects import FILTERS, STRING_DTYPE, ObjectWriter
-from nirmlir.hdf5_raw import MAX_CHUNK_BYTES
+from nirmlir.hdf5_raw import MAX_CHUNK_BYTES, usable_cores
 from nirmlir.text_syntax import escape_string
 from nirmlir.verification import verify_module
 
@@ -110,14 +110,6 @@ PARALLEL_DEFLATE_BYTES = 1 << 20
 _DEFLATE_PIECE_BYTES = 1 << 20
 # h5py's default level for compression="gzip".
 GZIP_LEVEL = 4
-
-
-def _deflate_workers() -> int:
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:
-        cores = os.cpu_count() or 1
-    return max(1, min(cores, 8))
 
 
 def _deflate_piece(piece: memoryview, level: int, last: bool) -> bytes:
@@ -344,7 +336,7 @@ class _GraphWriter:
 
     def pool(self) -> ThreadPoolExecutor:
         if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=_deflate_workers())
+            self._pool = ThreadPoolExecutor(max_workers=usable_cores())
         return self._pool
 
     def close(self) -> None:

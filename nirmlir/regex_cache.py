@@ -15,12 +15,13 @@ damaged file, or another Python version makes `compile_cached` fall back to `re.
 from __future__ import annotations
 
 import json
-import os
 import re
 import sys
 import zlib
 from array import array
 from pathlib import Path
+
+from nirmlir.cache_files import cache_candidates, write_cache_file
 
 _FORMAT_VERSION = 1
 
@@ -28,7 +29,7 @@ _FORMAT_VERSION = 1
 def compile_cached(pattern: str, flags: int = 0) -> re.Pattern:
     """Return ``re.compile(pattern, flags)``, built from the cached code when there is some."""
     name = _cache_name(pattern, flags)
-    for path in _cache_candidates(name):
+    for path in cache_candidates(name):
         compiled = _read(path, pattern, flags)
         if compiled is not None:
             return compiled
@@ -37,7 +38,7 @@ def compile_cached(pattern: str, flags: int = 0) -> re.Pattern:
     except Exception:
         # The private compiler changed in this Python version, so use the public one.
         return re.compile(pattern, flags)
-    for path in _cache_candidates(name):
+    for path in cache_candidates(name):
         if _write(path, pattern, flags, code, state):
             break
     compiled = _build(pattern, flags, code, state)
@@ -47,11 +48,6 @@ def compile_cached(pattern: str, flags: int = 0) -> re.Pattern:
 def _cache_name(pattern: str, flags: int) -> str:
     text = f"{_FORMAT_VERSION}\n{sys.hexversion}\n{flags}\n{pattern}".encode()
     return f"regex-{zlib.crc32(text):08x}{zlib.adler32(text):08x}-{len(text)}.bin"
-
-
-def _cache_candidates(name: str) -> list[Path]:
-    user_cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return [Path(__file__).parent / "__pycache__" / name, Path(user_cache) / "nirmlir" / name]
 
 
 def _compile(pattern: str, flags: int) -> tuple[list[int], dict]:
@@ -104,9 +100,7 @@ def _read(path: Path, pattern: str, flags: int) -> re.Pattern | None:
 
 
 def _write(path: Path, pattern: str, flags: int, code: list[int], state: dict) -> bool:
-    """Write the cache file atomically; return False when the folder is not writable."""
-    import tempfile
-
+    """Write the cache file; return False when it cannot be written there."""
     try:
         body = array("I", code).tobytes()
     except OverflowError:
@@ -116,16 +110,4 @@ def _write(path: Path, pattern: str, flags: int, code: list[int], state: dict) -
     header = json.dumps(
         {**state, "pattern": pattern, "requested_flags": flags, "code_crc32": zlib.crc32(body)}
     ).encode()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".regex-", suffix=".tmp")
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(header + b"\n" + body)
-            os.replace(temporary, path)
-        except BaseException:
-            os.unlink(temporary)
-            raise
-        return True
-    except OSError:
-        return False
+    return write_cache_file(path, header + b"\n" + body)

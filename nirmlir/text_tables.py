@@ -10,10 +10,11 @@ writable. Without any writable place, each process rebuilds the tables in memory
 from __future__ import annotations
 
 import json
-import os
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+
+from nirmlir.cache_files import cache_candidates, write_cache_file
 
 GRAMMAR_PATH = Path(__file__).with_name("grammar.lark")
 
@@ -46,14 +47,7 @@ def _grammar_digest(grammar: str) -> str:
 
 
 def _cache_candidates(digest: str) -> list[Path]:
-    name = f"grammar-tables-{digest}.json"
-    user_cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(
-        os.path.expanduser("~"), ".cache"
-    )
-    return [
-        GRAMMAR_PATH.parent / "__pycache__" / name,
-        Path(user_cache) / "nirmlir" / name,
-    ]
+    return cache_candidates(f"grammar-tables-{digest}.json")
 
 
 def build_tables(grammar: str) -> ParseTables:
@@ -118,8 +112,6 @@ def _read_cache(path: Path, digest: str) -> ParseTables | None:
 
 
 def _write_cache(path: Path, digest: str, tables: ParseTables) -> bool:
-    import tempfile
-
     data = {
         "digest": digest,
         "actions": tables.actions,
@@ -127,19 +119,7 @@ def _write_cache(path: Path, digest: str, tables: ParseTables) -> bool:
         "start_state": tables.start_state,
         "end_state": tables.end_state,
     }
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tables-", suffix=".tmp")
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                json.dump(data, stream, separators=(",", ":"))
-            os.replace(temporary, path)
-        except BaseException:
-            os.unlink(temporary)
-            raise
-        return True
-    except OSError:
-        return False
+    return write_cache_file(path, json.dumps(data, separators=(",", ":")).encode("utf-8"))
 
 
 def load_tables() -> ParseTables:

@@ -392,49 +392,58 @@ def test_small_equal_parameters_share_one_attribute(tmp_path: Path) -> None:
     module = load(write_raw(tmp_path / "g.nir", graph(nodes, chain("input", "a", "b", "c", "output"))))
 
     a, b, c = (node(module, name) for name in "abc")
-    assert a.tau is b.tau and a.v_threshold is b.v_threshold
+    assert a.tau is b.tau
+    assert a.v_threshold is b.v_threshold
     assert c.tau is not a.tau
     assert numpy_from_dense(c.tau).tolist() == [0.5, 0.25]
     assert numpy_from_dense(a.tau).tolist() == first["tau"].tolist()
 
 
-def test_null_string_type_described(tmp_path: Path) -> None:
+def replace_null_type(group: h5py.Group) -> None:
+    del group["type"]
+    group.create_dataset("type", data=h5py.Empty(h5py.string_dtype()))
+
+
+def replace_tau_with_named_datatype(group: h5py.Group) -> None:
+    del group["tau"]
+    group["tau"] = np.dtype("<f4")  # commits a named datatype
+
+
+def replace_type_with_bytes(group: h5py.Group) -> None:
+    del group["type"]
+    group.create_dataset("type", data=b"L\xffIF", dtype=h5py.string_dtype("ascii"))
+
+
+@pytest.mark.parametrize(
+    ("replace", "field", "message"),
+    [
+        (
+            replace_null_type,
+            "type",
+            "the 'type' dataset must be a string naming the NIR node type; got an empty dataset "
+            "(HDF5 null dataspace)",
+        ),
+        (
+            replace_tau_with_named_datatype,
+            "tau",
+            "field 'tau' of node 'lif' (LIF) must be a dataset; got an HDF5 named datatype",
+        ),
+        (
+            replace_type_with_bytes,
+            "type",
+            "'type' contains the bytes b'L\\xffIF', which are not UTF-8 text; NIR strings are UTF-8, "
+            "so write the file with UTF-8 names",
+        ),
+    ],
+)
+def test_replaced_lif_field_rejected(tmp_path: Path, replace, field: str, message: str) -> None:
     path = simple_lif_file(tmp_path / "g.nir")
     with h5py.File(path, "r+") as file:
-        del file["node/nodes/lif/type"]
-        file["node/nodes/lif"].create_dataset("type", data=h5py.Empty(h5py.string_dtype()))
+        replace(file["node/nodes/lif"])
     error = reject(path)
 
-    assert error.message == (
-        "the 'type' dataset must be a string naming the NIR node type; got an empty dataset "
-        "(HDF5 null dataspace)"
-    )
-    assert error.location == Location(file=str(path), node_path=("lif",), field="type")
-
-
-def test_named_datatype_as_field_rejected(tmp_path: Path) -> None:
-    path = simple_lif_file(tmp_path / "g.nir")
-    with h5py.File(path, "r+") as file:
-        del file["node/nodes/lif/tau"]
-        file["node/nodes/lif/tau"] = np.dtype("<f4")  # commits a named datatype
-    error = reject(path)
-
-    assert error.message == "field 'tau' of node 'lif' (LIF) must be a dataset; got an HDF5 named datatype"
-    assert error.location == Location(file=str(path), node_path=("lif",), field="tau")
-
-
-def test_scalar_string_that_is_not_utf8_rejected(tmp_path: Path) -> None:
-    path = simple_lif_file(tmp_path / "g.nir")
-    with h5py.File(path, "r+") as file:
-        del file["node/nodes/lif/type"]
-        file["node/nodes/lif"].create_dataset("type", data=b"L\xffIF", dtype=h5py.string_dtype("ascii"))
-    error = reject(path)
-
-    assert error.message == (
-        "'type' contains the bytes b'L\\xffIF', which are not UTF-8 text; NIR strings are UTF-8, "
-        "so write the file with UTF-8 names"
-    )
-    assert error.location == Location(file=str(path), node_path=("lif",), field="type")
+    assert error.message == message
+    assert error.location == Location(file=str(path), node_path=("lif",), field=field)
 
 
 def test_string_padding_is_kept(tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ SAMPLES = [
 
 @pytest.fixture
 def cache_folder(tmp_path, monkeypatch):
-    monkeypatch.setattr(regex_cache, "_cache_candidates", lambda name: [tmp_path / name])
+    monkeypatch.setattr(regex_cache, "cache_candidates", lambda name: [tmp_path / name])
     return tmp_path
 
 
@@ -68,5 +68,5 @@ def test_damaged_cache_file_falls_back(cache_folder):
 def test_unwritable_cache_still_compiles(tmp_path, monkeypatch):
     blocked = tmp_path / "file"
     blocked.write_text("")
-    monkeypatch.setattr(regex_cache, "_cache_candidates", lambda name: [blocked / name])
+    monkeypatch.setattr(regex_cache, "cache_candidates", lambda name: [blocked / name])
     assert regex_cache.compile_cached(r"x+").fullmatch("xxx") is not None
