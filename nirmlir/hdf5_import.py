@@ -90,8 +90,8 @@ DatasetID = h5py.h5d.DatasetID
 Members = dict[str, "GroupID | DatasetID | h5py.h5t.TypeID"]
 """The members of an HDF5 group by name, read once so that later lookups are cheap.
 
-They are h5py's low-level object ids: wrapping each in an `h5py.Dataset` took about a
-third of the time of reading a small node, so only rare paths wrap them."""
+They are h5py's low-level object ids, because wrapping each in an `h5py.Dataset` took about
+a third of the time of listing a node group's members. Only rare paths wrap them."""
 
 
 def import_nir(
@@ -170,9 +170,10 @@ def _source_name(source: str | os.PathLike | IO[bytes]) -> str:
 # --------------------------------------------------------------------------------------
 
 
-RawFile = tuple[Callable[[int, int], bytes], int, int]
-"""How to read the file's bytes: ``read(offset, size)``, the file's size, and the offset of
-HDF5 address 0 (after a user block, and where the file starts in a stream)."""
+RawFile = tuple[Callable[[int, int], bytes], int, int, tuple[int, int]]
+"""How to read the file's bytes for `global_heap_problem`: ``read(offset, size)``, the file's
+size, the offset of HDF5 address 0 (after a user block, and where the file starts in a
+stream), and the file's sizes of addresses and lengths."""
 
 
 @contextlib.contextmanager
@@ -209,7 +210,8 @@ def _open_hdf5(
         raise DiagnosticError(_open_failure_message(head, error), location) from error
     with contextlib.ExitStack() as stack:
         stack.enter_context(file)
-        base = start + file.id.get_create_plist().get_userblock()
+        creation = file.id.get_create_plist()
+        base = start + creation.get_userblock()
         if isinstance(opener, (str, os.PathLike)):
             descriptor = os.open(opener, os.O_RDONLY)
             stack.callback(os.close, descriptor)
@@ -227,7 +229,7 @@ def _open_hdf5(
                 return stream.read(size)
 
             end = stream.seek(0, io.SEEK_END)
-        yield file, file_descriptor, (read_raw, end, base)
+        yield file, file_descriptor, (read_raw, end, base, creation.get_sizes())
 
 
 def _decode_name(raw_name: bytes) -> str | bytes:
@@ -299,8 +301,6 @@ class _FileReader:
         self.open_graphs: dict[h5py.h5g.GroupID, tuple[str, ...]] = {}
         # Parameter datasets read only after every shape check passed (see `_tensor`).
         self.deferred: list[tuple[NodeRecord, str, DatasetID, tuple[str, ...]]] = []
-        # How `global_heap_problem` reads the file (see `_raw_access`), found at the first string.
-        self.raw_access: tuple | None = None
         # Addresses of the global heap collections that `global_heap_problem` found intact.
         self.intact_collections: set[int] = set()
 
@@ -394,7 +394,8 @@ class _FileReader:
         self, dataset: h5py.Dataset, type_class: int, path: tuple[str, ...], field: str
     ) -> str | np.ndarray | object:
         """Read a dataset that is not numbers or strings, or has a null dataspace, for `_value`."""
-        if dataset.shape is not None:  # a null dataspace contains no data
+        # A null dataspace has no shape and no elements.
+        if dataset.shape is not None:
             size = dataset.size * max(dataset.dtype.itemsize, 1)
             self._check_size(path, field, dataset.shape, dataset.dtype, size)
         if type_class not in _READABLE_TYPE_CLASSES:
@@ -408,8 +409,7 @@ class _FileReader:
                 field,
             )
         if dataset.shape is None:
-            # A null dataspace has no elements to read; the caller describes it.
-            return h5py.Empty(dataset.dtype)
+            return h5py.Empty(dataset.dtype)  # the caller describes it
         string_info = h5py.check_string_dtype(dataset.dtype)
         if string_info is not None and string_info.length is None:
             self._check_global_heap(dataset.id, path, field)
@@ -429,13 +429,11 @@ class _FileReader:
 
     def _check_global_heap(self, dataset_id: DatasetID, path: tuple[str, ...], field: str) -> None:
         """Reject variable-length strings whose global heap would make HDF5 loop forever."""
-        if self.raw_access is None:
-            self.raw_access = self._raw_access(dataset_id)
-        read_raw, file_size, base, address_sizes = self.raw_access
+        read_raw, file_size, base, address_sizes = self.raw_file
         storage = string_storage_problem(dataset_id)
         if storage is not None:
             raise self.error(
-                f"'{field}' holds variable-length strings stored {storage}, which the importer "
+                f"'{field}' contains variable-length strings stored {storage}, which the importer "
                 "cannot check for the damaged string heaps that make HDF5 loop forever; write the "
                 "file again with nir.write, which stores strings contiguously",
                 path,
@@ -449,11 +447,6 @@ class _FileReader:
                 path,
                 field,
             )
-
-    def _raw_access(self, dataset_id: DatasetID) -> tuple:
-        """Return (read_raw, file size, base, HDF5 address and length sizes) for `global_heap_problem`."""
-        address_sizes = h5py.h5i.get_file_id(dataset_id).get_create_plist().get_sizes()
-        return (*self.raw_file, address_sizes)
 
     def _check_float_width(self, path: tuple[str, ...], field: str, dtype: np.dtype) -> None:
         """Reject floats wider than 64 bits (long doubles, or HDF5 float types h5py widens to them)."""

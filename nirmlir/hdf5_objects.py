@@ -23,7 +23,7 @@ FILTERS = ("gzip", "lzf")
 
 
 class ObjectWriter:
-    """Creates groups and datasets in one open file, reusing property lists and types.
+    """Writer of groups and datasets in one open file, which reuses property lists and types.
 
     ``compression`` is the filter of compressed datasets, one of `FILTERS`, or None for a
     writer that creates no compressed dataset. ``gzip_level`` is the deflate level of "gzip".

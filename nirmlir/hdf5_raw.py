@@ -63,7 +63,7 @@ def inflate(chunk: bytes, size: int) -> bytes | None:
         if len(data) != size:
             return None
         if not inflater.eof:
-            # The rest of the input may hold more data, or only the stream's checksum.
+            # The rest of the input may contain more data, or only the stream's checksum.
             if inflater.decompress(inflater.unconsumed_tail, 1):
                 raise OversizedDataError(size)
             if not inflater.eof:
@@ -169,7 +169,7 @@ def _large_deflated_chunks(
         properties = dataset_id.get_create_plist()
         if properties.get_layout() != h5py.h5d.CHUNKED:
             return None
-        filters = [properties.get_filter(index)[0] for index in range(properties.get_nfilters())]
+        filters = _filter_codes(properties)
         if filters != [h5py.h5z.FILTER_DEFLATE] or dataset_id.get_storage_size() < PARALLEL_INFLATE_BYTES:
             return None
         chunk_shape = tuple(properties.get_chunk())
@@ -181,7 +181,8 @@ def _large_deflated_chunks(
         for index in range(expected):
             offset = tuple(dataset_id.get_chunk_info(index).chunk_offset)
             filter_mask, data = dataset_id.read_direct_chunk(offset)
-            # A set bit 0 means that HDF5 stored this chunk uncompressed: HDF5 reads the dataset.
+            # A set bit 0 means that HDF5 stored this chunk uncompressed, so HDF5 reads the
+            # dataset instead.
             if filter_mask & 1:
                 return None
             pieces.append((offset, data))
@@ -196,11 +197,11 @@ def _collect(pending, arrays, datasets, file_descriptor, on_read, wait_for: int)
         on_read(wait_for)
     results = [(offset, future.result()) for offset, future in job.futures]
     if any(data is None for _, data in results):
-        # A damaged stream: HDF5 reads it again and reports what is wrong.
+        # A stream is damaged, so HDF5 reads the dataset again and reports what is wrong.
         arrays[wait_for] = read_dataset(datasets[wait_for], job.dtype, job.shape, file_descriptor)
         return
     if job.chunk_shape == job.shape:
-        # One chunk is the whole array: view its bytes without a copy.
+        # When one chunk is the whole array, the array views its bytes without a copy.
         arrays[wait_for] = np.frombuffer(results[0][1], dtype=job.dtype).reshape(job.shape)
         return
     array = np.empty(job.shape, dtype=job.dtype)
@@ -244,15 +245,20 @@ def _read_bytes(
             else:
                 data = None
     except (OSError, ValueError, RuntimeError):
-        # Unusual storage (external files, other filters): let HDF5 convert it.
+        # HDF5 converts unusual storage (external files, other filters) itself.
         return None
     return data if data is not None and len(data) == size else None
+
+
+def _filter_codes(properties: h5py.h5p.PropDCID) -> list[int]:
+    """Return the codes of the filters in a dataset creation property list, in order."""
+    return [properties.get_filter(index)[0] for index in range(properties.get_nfilters())]
 
 
 def _read_single_chunk(
     dataset_id: h5py.h5d.DatasetID, properties: h5py.h5p.PropDCID, rank: int, size: int
 ) -> bytes | None:
-    filters = [properties.get_filter(index)[0] for index in range(properties.get_nfilters())]
+    filters = _filter_codes(properties)
     if filters not in ([], [h5py.h5z.FILTER_DEFLATE]):
         return None
     filter_mask, chunk = dataset_id.read_direct_chunk((0,) * rank)
@@ -281,7 +287,7 @@ def string_storage_problem(dataset_id: h5py.h5d.DatasetID) -> str | None:
     if layout == h5py.h5d.COMPACT:
         return "in compact storage"
     if layout == h5py.h5d.CHUNKED:
-        filters = [properties.get_filter(index)[0] for index in range(properties.get_nfilters())]
+        filters = _filter_codes(properties)
         if any(code != h5py.h5z.FILTER_DEFLATE for code in filters):
             return "in chunks with filters other than deflate"
     return None
@@ -322,12 +328,12 @@ def global_heap_problem(
         references.append(read_raw(offset, size))
     elif (properties := dataset_id.get_create_plist()).get_layout() == h5py.h5d.CHUNKED:
         filtered = properties.get_nfilters() > 0
+        chunk_size = _VLEN_DESCRIPTOR.itemsize * math.prod(properties.get_chunk())
         for index in range(dataset_id.get_num_chunks()):
             filter_mask, chunk = dataset_id.read_direct_chunk(dataset_id.get_chunk_info(index).chunk_offset)
             if filtered and not filter_mask & 1:
-                try:
-                    chunk = zlib.decompress(chunk)
-                except zlib.error:
+                chunk = inflate(chunk, chunk_size)
+                if chunk is None:
                     return "a chunk of its string references is not a valid deflate stream"
             if len(chunk) % _VLEN_DESCRIPTOR.itemsize:
                 return f"a chunk of {len(chunk)} bytes is not a whole number of 16-byte string references"

@@ -399,6 +399,20 @@ def test_small_equal_parameters_share_one_attribute(tmp_path: Path) -> None:
     assert numpy_from_dense(a.tau).tolist() == first["tau"].tolist()
 
 
+@pytest.mark.parametrize("options", [{"chunks": (1, 2)}, {"chunks": (1, 2), "compression": "gzip"}])
+def test_chunked_string_edges_read(tmp_path: Path, options: dict) -> None:
+    # Chunked string references are checked chunk by chunk before HDF5 reads the strings.
+    path = simple_lif_file(tmp_path / "g.nir")
+    with h5py.File(path, "r+") as file:
+        edges = file["node/edges"][()]
+        del file["node/edges"]
+        file["node"].create_dataset("edges", data=edges, dtype=STRING, **options)
+    module = load(path)
+
+    assert [op.node_name.data for op in graph_op(module).body.block.ops] == ["input", "lif", "output"]
+    assert value_shape(node(module, "lif")) == [2]
+
+
 def replace_null_type(group: h5py.Group) -> None:
     del group["type"]
     group.create_dataset("type", data=h5py.Empty(h5py.string_dtype()))

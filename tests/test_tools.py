@@ -217,7 +217,7 @@ print(*sorted({{pool["num_threads"] for pool in threadpool_info() if pool["user_
         ("nir_opt", {"OMP_NUM_THREADS": "2"}, b"2"),
     ],
 )
-def test_tools_start_blas_with_one_thread_unless_told(tmp_path, tool, environment, expected):
+def test_tools_blas_thread_default(tmp_path, tool, environment, expected):
     pytest.importorskip("threadpoolctl")
     source = tmp_path / "small.mlir"
     source.write_text(SMALL_GRAPH)

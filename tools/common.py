@@ -24,7 +24,7 @@ _BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_TH
 
 
 def use_one_blas_thread() -> None:
-    """Have numpy's BLAS start with one thread, unless the user chose a count.
+    """Set numpy's BLAS to start with one thread, unless the user chose a count.
 
     OpenBLAS starts one thread per core when numpy is imported, which costs about 50 ms
     on a 2-core machine and more on larger ones, in every `nir-opt` and `nir-translate`
