@@ -198,8 +198,12 @@ def targets_block(outcomes: dict[str, Outcome]) -> str:
         rows.append((target, value, shown if value is not None else "not measured", met if value is not None else None))
 
     frontend = outcomes.get("frontend")
-    import_ratios = {k: v for k, v in (frontend.figures if frontend else {}).items() if k.endswith(": import")}
-    worst_import = min(import_ratios.values()) if import_ratios else None
+    import_ratios = [v for k, v in (frontend.figures if frontend else {}).items() if k.endswith(": import")]
+    # The node-count block imports its own files, among them the CNN as nir.write writes it.
+    chain_import = figure("hdf5-nodes", "min_import_speedup")
+    if chain_import is not None:
+        import_ratios.append(chain_import)
+    worst_import = min(import_ratios) if import_ratios else None
     add("HDF5 import no slower than nir.read (every file)", worst_import,
         f"worst nir.read / nirmlir = {worst_import:.2f}x" if worst_import else "", worst_import and worst_import >= 1)
     speedup = figure("hdf5-nodes", "largest_chain_import_speedup")
