@@ -19,7 +19,9 @@ import io
 import math
 import os
 import re
+import warnings
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import IO
 
 import h5py
@@ -58,6 +60,7 @@ from nirmlir.hdf5_raw import (
     string_storage_problem,
     read_dataset,
 )
+from nirmlir.hdf5_tree import OutsideSubset, TreeDataset, TreeGroup, read_tree, read_tree_arrays
 from nirmlir.hdf5_values import (
     bool_dense,
     read_strings,
@@ -86,12 +89,16 @@ EAGER_READ_BYTES = 64 * 1024
 
 GroupID = h5py.h5g.GroupID
 DatasetID = h5py.h5d.DatasetID
+# A group or dataset comes from one of two readers: `hdf5_tree`, which parses the files that
+# nir.write writes, or h5py for every other file.
+GROUPS = (GroupID, TreeGroup)
+DATASETS = (DatasetID, TreeDataset)
 
-Members = dict[str, "GroupID | DatasetID | h5py.h5t.TypeID"]
+Members = dict[str, "GroupID | DatasetID | h5py.h5t.TypeID | TreeGroup | TreeDataset"]
 """The members of an HDF5 group by name, read once so that later lookups are cheap.
 
-They are h5py's low-level object ids, because wrapping each in an `h5py.Dataset` took about
-a third of the time of listing a node group's members. Only rare paths wrap them."""
+From h5py they are low-level object ids, because wrapping each in an `h5py.Dataset` took
+about a third of the time of listing a node group's members. Only rare paths wrap them."""
 
 
 def import_nir(
@@ -112,12 +119,52 @@ def import_nir(
     if ctx.get_optional_dialect(NIR.name) is None:
         ctx.load_dialect(NIR)
     name = filename if filename is not None else _source_name(source)
-    reader = _FileReader(name, None, relax_output_shapes)
+    with _open_source(source, name) as opened:
+        reader = _FileReader(name, None, relax_output_shapes)
+        module = _import_tree(reader, opened)
+        if module is None:
+            reader = _FileReader(name, None, relax_output_shapes)
+            module = _import_h5py(reader, opened)
+    reader.verify(module)
+    return module
+
+
+def _import_tree(reader: _FileReader, opened: _Source) -> ModuleOp | None:
+    """Read the module with `read_tree`; return None when the file lies outside what it parses.
+
+    The warnings of a read that ends outside are dropped, because the h5py path that reads
+    the file next emits them again.
+    """
+    if not opened.head.startswith(HDF5_SIGNATURE):
+        return None
+
+    def read_raw(offset: int, size: int) -> bytes:
+        return opened.read_raw(opened.start + offset, size)
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            module = reader.read_tree_module(read_tree(read_raw, opened.end - opened.start))
+        except OutsideSubset:
+            return None
+        except DiagnosticError as error:
+            failure = error
+        else:
+            failure = None
+    for warning in caught:
+        warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    if failure is not None:
+        raise failure
+    return module
+
+
+def _import_h5py(reader: _FileReader, opened: _Source) -> ModuleOp:
+    """Read the module through h5py; turn HDF5's errors into diagnostics located at the field."""
     try:
-        with _open_hdf5(source, name) as (file, file_descriptor, raw_file):
+        with _open_hdf5(opened, reader.file_name) as (file, file_descriptor, raw_file):
             reader.file_descriptor = file_descriptor
             reader.raw_file = raw_file
-            module = reader.read_module(file)
+            return reader.read_module(file)
     except DiagnosticError:
         raise
     except OversizedDataError as error:
@@ -140,8 +187,6 @@ def import_nir(
             path,
             field,
         ) from error
-    reader.verify(module)
-    return module
 
 
 def _raised_in_h5py(error: BaseException) -> bool:
@@ -176,60 +221,79 @@ size, the offset of HDF5 address 0 (after a user block, and where the file start
 stream), and the file's sizes of addresses and lengths."""
 
 
+@dataclass
+class _Source:
+    """An opened path or stream: its first bytes and raw reads of it.
+
+    ``read_raw(offset, size)`` reads at an offset of the whole path or stream, in which the
+    file starts at ``start`` and ends at ``end``. ``descriptor`` is the open descriptor of
+    a path, and None for a stream.
+    """
+
+    opener: str | os.PathLike | IO[bytes]
+    head: bytes
+    start: int
+    end: int
+    read_raw: Callable[[int, int], bytes]
+    descriptor: int | None
+
+
 @contextlib.contextmanager
-def _open_hdf5(
-    source: str | os.PathLike | IO[bytes], name: str
-) -> Iterator[tuple[h5py.File, int | None, RawFile]]:
-    """Open the file; yield it with a descriptor for direct data reads and a `RawFile`.
+def _open_source(source: str | os.PathLike | IO[bytes], name: str) -> Iterator[_Source]:
+    """Open a path, or take a stream (read into memory when it cannot seek)."""
+    if isinstance(source, (str, os.PathLike)):
+        try:
+            handle = open(source, "rb", buffering=0)
+            head = handle.read(len(HDF5_SIGNATURE))
+        except OSError as error:
+            raise DiagnosticError(f"cannot open '{name}': {error.strerror}", Location(file=name)) from error
+        with handle:
+            descriptor = handle.fileno()
+
+            def read_file(offset: int, size: int) -> bytes:
+                return os.pread(descriptor, size, offset)
+
+            yield _Source(source, head, 0, os.fstat(descriptor).st_size, read_file, descriptor)
+        return
+    if not _seekable(source):
+        source = io.BytesIO(source.read())
+    start = source.tell()
+    head = source.read(len(HDF5_SIGNATURE))
+    end = source.seek(0, io.SEEK_END)
+    source.seek(start)
+    stream = source
+
+    def read_stream(offset: int, size: int) -> bytes:
+        stream.seek(offset)
+        return stream.read(size)
+
+    yield _Source(source, head, start, end, read_stream, None)
+
+
+@contextlib.contextmanager
+def _open_hdf5(opened: _Source, name: str) -> Iterator[tuple[h5py.File, int | None, RawFile]]:
+    """Open the file with h5py; yield it with a descriptor for direct data reads and a `RawFile`.
 
     The descriptor is None for streams and for files that start with a user block, whose
     HDF5 addresses are not file offsets.
     """
-    location = Location(file=name)
-    file_descriptor = None
-    start = 0
-    if isinstance(source, (str, os.PathLike)):
-        try:
-            with open(source, "rb") as handle:
-                head = handle.read(len(HDF5_SIGNATURE))
-        except OSError as error:
-            raise DiagnosticError(f"cannot open '{name}': {error.strerror}", location) from error
-        opener = source
-    else:
-        if not _seekable(source):
-            source = io.BytesIO(source.read())
-        start = source.tell()
-        head = source.read(len(HDF5_SIGNATURE))
-        source.seek(start)
-        opener = source
+    if opened.descriptor is None:
+        opened.opener.seek(opened.start)
     try:
-        file = h5py.File(opener, "r")
+        file = h5py.File(opened.opener, "r")
     except Exception as error:
         if not isinstance(error, OSError) and not _raised_in_h5py(error):
             raise
-        raise DiagnosticError(_open_failure_message(head, error), location) from error
-    with contextlib.ExitStack() as stack:
-        stack.enter_context(file)
+        raise DiagnosticError(_open_failure_message(opened.head, error), Location(file=name)) from error
+    with file:
         creation = file.id.get_create_plist()
-        base = start + creation.get_userblock()
-        if isinstance(opener, (str, os.PathLike)):
-            descriptor = os.open(opener, os.O_RDONLY)
-            stack.callback(os.close, descriptor)
-            file_descriptor = descriptor if base == 0 else None
+        base = opened.start + creation.get_userblock()
+        file_descriptor = opened.descriptor if base == 0 else None
+        yield file, file_descriptor, (opened.read_raw, opened.end, base, creation.get_sizes())
 
-            def read_raw(offset: int, size: int) -> bytes:
-                return os.pread(descriptor, size, offset)
 
-            end = os.fstat(descriptor).st_size
-        else:
-            stream = opener
-
-            def read_raw(offset: int, size: int) -> bytes:
-                stream.seek(offset)
-                return stream.read(size)
-
-            end = stream.seek(0, io.SEEK_END)
-        yield file, file_descriptor, (read_raw, end, base, creation.get_sizes())
+def _has_type(group: GroupID | TreeGroup) -> bool:
+    return "type" in group.members if isinstance(group, TreeGroup) else b"type" in group
 
 
 def _decode_name(raw_name: bytes) -> str | bytes:
@@ -317,7 +381,17 @@ class _FileReader:
                 f"the file has no 'node' group, so it contains no NIR graph (root members: "
                 f"{members}).{hint} Write the model with nir.write"
             )
-        top_group = file["node"].id
+        return self._read_top(file["node"].id)
+
+    def read_tree_module(self, root: TreeGroup) -> ModuleOp:
+        """Read a module from a file that `read_tree` parsed; raise `OutsideSubset` when its
+        root has no 'node' group, so that the h5py path reports it."""
+        top_group = root.members.get("node")
+        if not isinstance(top_group, TreeGroup):
+            raise OutsideSubset("the file has no 'node' group")
+        return self._read_top(top_group)
+
+    def _read_top(self, top_group: GroupID | TreeGroup) -> ModuleOp:
         top = self._members(top_group, ())
         top_type = self._read_type(top, ())
         if top_type != GRAPH_TYPE:
@@ -335,7 +409,11 @@ class _FileReader:
             self.reading = (path, field)
 
         datasets = [dataset_id for _, _, dataset_id, _ in self.deferred]
-        for (node, field, _, _), array in zip(self.deferred, read_arrays(datasets, self.file_descriptor, locate)):
+        if datasets and isinstance(datasets[0], TreeDataset):
+            arrays = read_tree_arrays(datasets, locate)
+        else:
+            arrays = read_arrays(datasets, self.file_descriptor, locate)
+        for (node, field, _, _), array in zip(self.deferred, arrays):
             node.params[field] = array
         builder = _AttributeBuilder()
         for symbol, graph in self.graph_records.items():
@@ -349,6 +427,9 @@ class _FileReader:
         located at the node instead of at a field.
         """
         self.reading = (path, None)
+        if isinstance(group_id, TreeGroup):
+            # `read_tree` checked that every name is UTF-8 and every link leads to an object.
+            return group_id.members
         members: Members = {}
         for raw_name in group_id:
             name = _decode_name(raw_name)
@@ -373,6 +454,8 @@ class _FileReader:
     def _value(self, dataset_id: DatasetID, path: tuple[str, ...], field: str) -> str | np.ndarray | object:
         """Read a dataset as `dataset_value` does, after checking its size and datatype."""
         self.reading = (path, field)
+        if isinstance(dataset_id, TreeDataset):
+            return self._tree_value(dataset_id, path, field)
         type_id = dataset_id.get_type()
         type_class = type_id.get_class()
         space = dataset_id.get_space()
@@ -389,6 +472,14 @@ class _FileReader:
             return self._decoded(dataset_value, h5py.Dataset(dataset_id, readonly=True), path, field)
         self._check_global_heap(dataset_id, path, field)
         return self._decoded(read_strings, dataset_id, path, field)
+
+    def _tree_value(self, dataset: TreeDataset, path: tuple[str, ...], field: str) -> str | np.ndarray:
+        # A string counts as h5py's 8-byte object pointer, as in the h5py path.
+        dtype = np.dtype(object) if dataset.is_string else dataset.dtype
+        self._check_size(path, field, dataset.shape, dtype, math.prod(dataset.shape) * dtype.itemsize)
+        if dataset.is_string:
+            return self._decoded(TreeDataset.strings, dataset, path, field)
+        return dataset.array()
 
     def _other_value(
         self, dataset: h5py.Dataset, type_class: int, path: tuple[str, ...], field: str
@@ -478,7 +569,7 @@ class _FileReader:
 
     def _read_type(self, members: Members, path: tuple[str, ...]) -> str:
         if "type" not in members:
-            nested = [key for key, item in members.items() if isinstance(item, GroupID) and b"type" in item]
+            nested = [key for key, item in members.items() if isinstance(item, GROUPS) and _has_type(item)]
             if path and nested:
                 raise self.error(
                     f"node group '{path[-1]}' has no 'type' dataset but contains the node "
@@ -492,7 +583,7 @@ class _FileReader:
                 f"{group} has no 'type' dataset; add one naming the NIR node type", path, "type"
             )
         item = members["type"]
-        value = self._value(item, path, "type") if isinstance(item, DatasetID) else item
+        value = self._value(item, path, "type") if isinstance(item, DATASETS) else item
         if not isinstance(value, str):
             raise self.error(
                 f"the 'type' dataset must be a string naming the NIR node type; got {describe(value)}",
@@ -538,12 +629,12 @@ class _FileReader:
                 path,
                 unknown[0],
             )
-        if not isinstance(members.get("nodes"), GroupID):
+        if not isinstance(members.get("nodes"), GROUPS):
             raise self.error(f"the {GRAPH_TYPE} group has no 'nodes' group", path, "nodes")
 
         graph = GraphRecord(self.file_name, path)
         for name, item in self._members(members["nodes"], path, nodes=True).items():
-            if not isinstance(item, GroupID):
+            if not isinstance(item, GROUPS):
                 raise self.error(f"'{name}' under 'nodes' is a dataset; every node is a group", path + (name,))
             graph.nodes[name] = self._read_node(item, name, path + (name,))
         graph.edges = self._read_edges(members, graph)
@@ -596,7 +687,11 @@ class _FileReader:
                     )
                 continue
             item = members[spec.name]
-            if spec.kind is FieldKind.TENSOR and isinstance(item, DatasetID):
+            if spec.kind is FieldKind.TENSOR and isinstance(item, TreeDataset):
+                if not item.is_string:
+                    node.params[spec.name] = self._tensor(item, item.dtype, item.shape, node, spec.name, path)
+                    continue
+            elif spec.kind is FieldKind.TENSOR and isinstance(item, DatasetID):
                 # The dtype and shape are read once here, because each h5py property queries HDF5 again.
                 dtype = item.dtype
                 space = item.get_space()
@@ -644,6 +739,8 @@ class _FileReader:
         size = math.prod(shape) * dtype.itemsize
         self._check_size(path, field, shape, dtype, size)
         if not shape or size <= EAGER_READ_BYTES:
+            if isinstance(dataset_id, TreeDataset):
+                return dataset_id.array()
             return read_dataset(dataset_id, dtype, shape, self.file_descriptor)
         self.deferred.append((node, field, dataset_id, path))
         return np.broadcast_to(np.zeros((), dtype), shape)
@@ -669,7 +766,7 @@ class _FileReader:
                 spec.name,
             )
 
-        if not isinstance(item, DatasetID):
+        if not isinstance(item, DATASETS):
             value = item
             raise fail("must be a dataset")
         value = self._value(item, path, spec.name)
@@ -716,11 +813,15 @@ class _FileReader:
 
     def _read_edges(self, members: Members, graph: GraphRecord) -> list[tuple[str, str]]:
         dataset = members.get("edges")
-        if not isinstance(dataset, DatasetID):
+        if not isinstance(dataset, DATASETS):
             raise self.error(f"the {GRAPH_TYPE} group has no 'edges' dataset", graph.path, "edges")
-        space = dataset.get_space()
-        if space.get_simple_extent_type() != h5py.h5s.NULL and space.get_simple_extent_npoints() == 0:
-            return []
+        if isinstance(dataset, TreeDataset):
+            if math.prod(dataset.shape) == 0:
+                return []
+        else:
+            space = dataset.get_space()
+            if space.get_simple_extent_type() != h5py.h5s.NULL and space.get_simple_extent_npoints() == 0:
+                return []
         value = self._value(dataset, graph.path, "edges")
         if not isinstance(value, np.ndarray) or value.ndim != 2 or value.shape[1] != 2:
             raise self.error(
@@ -762,7 +863,7 @@ class _FileReader:
         if "metadata" not in members:
             return None
         item = members["metadata"]
-        if not isinstance(item, GroupID):
+        if not isinstance(item, GROUPS):
             raise self.error("'metadata' must be a group of datasets", path, "metadata")
         metadata = self._metadata_group(item, path, "metadata", {})
         return metadata if metadata.data else None
@@ -797,9 +898,9 @@ class _FileReader:
         for key in sorted(members):
             item = members[key]
             field = f"{prefix}/{key}"
-            if isinstance(item, GroupID):
+            if isinstance(item, GROUPS):
                 entries[key] = self._metadata_group(item, path, field, open_groups)
-            elif isinstance(item, DatasetID):
+            elif isinstance(item, DATASETS):
                 entries[key] = self._metadata_value(item, path, field)
             else:
                 raise self.error(

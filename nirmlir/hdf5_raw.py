@@ -221,10 +221,8 @@ def bytes_backing(array: np.ndarray) -> bytes | None:
         base = base.base
     if not isinstance(base, bytes) or len(base) != array.nbytes:
         return None
+    # A C-contiguous view of as many bytes as the buffer contains can only cover all of it.
     if array.dtype.byteorder == ">" or not array.flags.c_contiguous:
-        return None
-    # Equal sizes and the same start address mean the array covers the whole buffer.
-    if np.frombuffer(base, dtype=np.uint8).ctypes.data != array.ctypes.data:
         return None
     return base
 

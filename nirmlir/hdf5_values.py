@@ -17,6 +17,7 @@ from xdsl.dialects.builtin import (
 from xdsl.ir import Attribute
 
 from nirmlir.dense import element_type_for
+from nirmlir.hdf5_tree import TreeGroup
 
 
 def dataset_value(dataset: h5py.Dataset) -> str | np.ndarray | object:
@@ -91,7 +92,7 @@ def describe(value: object) -> str:
         if value.size <= 8 and value.dtype.kind in "biuf":
             return f"{value.tolist()} (dtype {value.dtype})"
         return f"an array of dtype {value.dtype} and shape {list(value.shape)}"
-    if isinstance(value, (h5py.Group, h5py.h5g.GroupID)):
+    if isinstance(value, (h5py.Group, h5py.h5g.GroupID, TreeGroup)):
         return "a group"
     if isinstance(value, (h5py.Datatype, h5py.h5t.TypeID)):
         return "an HDF5 named datatype"

@@ -1,0 +1,299 @@
+"""Tests of `nirmlir.hdf5_tree`, the HDF5 parser of the files that nir.write writes.
+
+Each file is written with h5py and read both by `read_tree` and by h5py: the member
+names, their order, dtypes, shapes and values must be equal. Files that use HDF5 features
+outside the parser's subset must raise `OutsideSubset`, and `import_nir` must then give
+the same module or diagnostic as before, through h5py.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import h5py
+import nir
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mutations import apply_edits, edits
+from nirmlir.context import make_context
+from nirmlir.diagnostics import DiagnosticError, DiagnosticWarning
+from nirmlir.hdf5 import import_nir
+from nirmlir.hdf5_tree import OutsideSubset, TreeDataset, TreeGroup, read_tree, read_tree_arrays
+from nirmlir.printer import module_to_text
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def tree_of(path: Path) -> TreeGroup:
+    data = path.read_bytes()
+    return read_tree(lambda offset, size: data[offset : offset + size], len(data))
+
+
+def assert_same_as_h5py(tree: TreeGroup, group: h5py.Group) -> int:
+    """Compare every member with h5py's reading; return the number of datasets compared."""
+    assert list(tree.members) == list(group.keys())
+    compared = 0
+    for name, item in tree.members.items():
+        if isinstance(item, TreeGroup):
+            compared += assert_same_as_h5py(item, group[name])
+            continue
+        expected = group[name]
+        if item.is_string:
+            value = item.strings()
+            reference = expected.asstr()[()]
+            if isinstance(value, str):
+                assert value == reference
+            else:
+                assert value.shape == expected.shape
+                assert value.tolist() == np.asarray(reference, dtype=object).tolist()
+        else:
+            value = item.array()
+            reference = expected[()]
+            assert value.dtype == reference.dtype
+            assert value.shape == reference.shape
+            assert value.tobytes() == np.ascontiguousarray(reference).tobytes()
+        compared += 1
+    return compared
+
+
+def write(path: Path, fill) -> Path:
+    with h5py.File(path, "w") as file:
+        fill(file)
+    return path
+
+
+@pytest.mark.parametrize("example", ["lif.nir", "cnn.nir", "rnn.nir"])
+def test_examples_read_as_h5py(example: str) -> None:
+    with h5py.File(EXAMPLES / example, "r") as file:
+        assert assert_same_as_h5py(tree_of(EXAMPLES / example), file) > 3
+
+
+def test_corpus_files_read_as_h5py(corpus_dir: Path) -> None:
+    parsed = 0
+    for path in sorted(corpus_dir.glob("*.nir")):
+        if not path.read_bytes().startswith(b"\x89HDF"):
+            continue  # a torch ZIP archive under a .nir name
+        with h5py.File(path, "r") as file:
+            assert_same_as_h5py(tree_of(path), file)
+        parsed += 1
+    # Every HDF5 file of the corpus (47 of its 48 .nir files) lies inside the subset.
+    assert parsed == 47
+
+
+NUMBER_DTYPES = ["<i1", "<i2", "<i4", "<i8", "<u1", "<u2", "<u4", "<u8", "<f2", "<f4", "<f8"]
+
+
+@pytest.mark.parametrize("dtype", NUMBER_DTYPES)
+def test_number_types_in_every_layout(tmp_path, dtype: str) -> None:
+    values = (np.arange(7 * 5 * 3) - 40).astype(dtype).reshape(7, 5, 3)
+
+    def fill(file: h5py.File) -> None:
+        file["contiguous"] = values
+        properties = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+        properties.set_layout(h5py.h5d.COMPACT)
+        space = h5py.h5s.create_simple(values[:2].shape)
+        compact = h5py.h5d.create(file.id, b"compact", h5py.h5t.py_create(values.dtype), space, dcpl=properties)
+        compact.write(h5py.h5s.ALL, h5py.h5s.ALL, np.ascontiguousarray(values[:2]))
+        file.create_dataset("edge_chunks", data=values, chunks=(2, 2, 2), compression="gzip")
+        file.create_dataset("shuffled", data=values, chunks=(3, 5, 1), shuffle=True, compression="gzip")
+        file.create_dataset("uncompressed_chunks", data=values, chunks=(4, 4, 3))
+        file["scalar"] = values[1, 2, 0]
+        file["empty"] = np.zeros((0, 3), dtype)
+
+    path = write(tmp_path / "numbers.h5", fill)
+    with h5py.File(path, "r") as file:
+        assert assert_same_as_h5py(tree_of(path), file) == 7
+
+
+def test_strings_scalar_and_arrays(tmp_path) -> None:
+    def fill(file: h5py.File) -> None:
+        file["name"] = "LIF"
+        file["names"] = np.array(["a", "é", "", "lif/0"], dtype=object)
+        file["ascii"] = np.array([b"one", b"two"], dtype=h5py.string_dtype("ascii"))
+        file["grid"] = np.array([["x", "y"], ["z", "w"]], dtype=h5py.string_dtype())
+
+    path = write(tmp_path / "strings.h5", fill)
+    with h5py.File(path, "r") as file:
+        assert assert_same_as_h5py(tree_of(path), file) == 4
+
+
+def test_non_utf8_string_raises_decode_error(tmp_path) -> None:
+    path = write(tmp_path / "latin.h5", lambda file: file.create_dataset("type", data=b"\xe9t\xe9", dtype=h5py.string_dtype("ascii")))
+    with pytest.raises(UnicodeDecodeError):
+        tree_of(path).members["type"].strings()
+
+
+def test_many_members_and_chunks(tmp_path) -> None:
+    # 300 links need more than one B-tree level of symbol table nodes, and 30x30 chunks
+    # more than one level of the chunk B-tree (64 entries per node).
+    values = np.random.default_rng(0).standard_normal((60, 61)).astype("<f4")
+
+    def fill(file: h5py.File) -> None:
+        group = file.create_group("nodes")
+        for index in range(300):
+            group[f"n{index}"] = np.array([index], "<i8")
+        file.create_dataset("weight", data=values, chunks=(2, 2), compression="gzip")
+
+    path = write(tmp_path / "many.h5", fill)
+    with h5py.File(path, "r") as file:
+        assert assert_same_as_h5py(tree_of(path), file) == 301
+
+
+def test_large_chunked_arrays_read_in_parallel(tmp_path) -> None:
+    rng = np.random.default_rng(1)
+    arrays = [rng.standard_normal((700, 600)).astype("<f4") for _ in range(3)]
+
+    def fill(file: h5py.File) -> None:
+        for index, array in enumerate(arrays):
+            chunks = (700, 600) if index == 0 else (100, 128)
+            file.create_dataset(f"w{index}", data=array, chunks=chunks, compression="gzip", shuffle=index == 2)
+
+    tree = tree_of(write(tmp_path / "large.h5", fill))
+    located = []
+    read = read_tree_arrays([tree.members[f"w{index}"] for index in range(3)], located.append)
+    for array, expected in zip(read, arrays):
+        assert np.array_equal(array, expected)
+    assert sorted(set(located)) == [0, 1, 2]
+
+
+OUTSIDE_SUBSET = {
+    "big-endian": lambda file: file.create_dataset("x", data=np.arange(3, dtype=">f4")),
+    "bool enum": lambda file: file.create_dataset("x", data=np.array([True, False])),
+    "fixed-length string": lambda file: file.create_dataset("x", data=np.array([b"abc"], dtype="S3")),
+    "soft link": lambda file: (file.create_group("g"), file.__setitem__("link", h5py.SoftLink("/g"))),
+    "hard link twice": lambda file: (file.create_group("g"), file.__setitem__("again", file["g"])),
+    "fletcher32": lambda file: file.create_dataset("x", data=np.arange(9.0), chunks=(3,), fletcher32=True),
+    "unwritten chunks": lambda file: file.create_dataset("x", shape=(8,), dtype="<f4", chunks=(2,)),
+    "named datatype": lambda file: file.__setitem__("t", np.dtype("<f4")),
+    "complex": lambda file: file.create_dataset("x", data=np.arange(3) * 1j),
+}
+
+
+@pytest.mark.parametrize("case", OUTSIDE_SUBSET)
+def test_outside_subset_raises(tmp_path, case: str) -> None:
+    path = write(tmp_path / "other.h5", OUTSIDE_SUBSET[case])
+    with pytest.raises(OutsideSubset):
+        tree = tree_of(path)
+        for item in tree.members.values():
+            if isinstance(item, TreeDataset):
+                item.array()
+
+
+def test_latest_format_and_user_block_raise(tmp_path) -> None:
+    latest = tmp_path / "latest.h5"
+    with h5py.File(latest, "w", libver="latest") as file:
+        file["x"] = np.arange(3.0)
+    blocked = tmp_path / "blocked.h5"
+    with h5py.File(blocked, "w", userblock_size=512) as file:
+        file["x"] = np.arange(3.0)
+    for path in (latest, blocked):
+        with pytest.raises(OutsideSubset):
+            tree_of(path)
+
+
+def test_import_falls_back_for_outside_files(tmp_path) -> None:
+    # A big-endian weight sends the file through h5py; the module is the same.
+    graph = nir.read(EXAMPLES / "lif.nir")
+    little = tmp_path / "little.nir"
+    nir.write(little, graph)
+    big = tmp_path / "big.nir"
+    with h5py.File(little, "r") as source, h5py.File(big, "w") as target:
+        source.copy(source["node"], target, "node")
+        tau = target["node/nodes/lif/tau"]
+        values = tau[()]
+        del target["node/nodes/lif/tau"]
+        target["node/nodes/lif/tau"] = values.astype(values.dtype.newbyteorder(">"))
+    with pytest.raises(OutsideSubset):
+        tree_of(big).members["node"].members["nodes"].members["lif"].members["tau"].array()
+    ctx = make_context()
+    assert module_to_text(import_nir(big, ctx)) == module_to_text(import_nir(little, ctx))
+
+
+def test_fallback_emits_warnings_once(tmp_path) -> None:
+    # A CubaLIF without 'w_in' warns while read_tree reads it. A big-endian 'tau' then
+    # sends the file through h5py, which warns again: only one warning reaches the caller.
+    path = tmp_path / "cuba.nir"
+    with h5py.File(path, "w") as file:
+        node = file.create_group("node")
+        node["type"] = "NIRGraph"
+        node["edges"] = np.array([["input", "cuba"], ["cuba", "output"]], dtype=object)
+        nodes = node.create_group("nodes")
+        for name, kind in (("input", "Input"), ("output", "Output")):
+            group = nodes.create_group(name)
+            group["type"] = kind
+            group["shape"] = np.array([2])
+        cuba = nodes.create_group("cuba")
+        cuba["type"] = "CubaLIF"
+        for field in ("tau_mem", "tau_syn", "r", "v_leak", "v_threshold", "v_reset"):
+            cuba[field] = np.full(2, 0.5, ">f4" if field == "tau_mem" else "<f4")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            import_nir(path, make_context())
+        except DiagnosticError:
+            pass
+    messages = [str(warning.message) for warning in caught if issubclass(warning.category, DiagnosticWarning)]
+    assert len([message for message in messages if "'w_in'" in message]) == 1
+
+
+SEEDS = {name: (EXAMPLES / name).read_bytes() for name in ("lif.nir", "cnn.nir")}
+
+
+@settings(
+    max_examples=1500,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(st.sampled_from(sorted(SEEDS)), edits())
+def test_mutated_files_read_as_h5py_or_outside(tmp_path_factory, seed: str, edit_list) -> None:
+    # Whatever a damaged file contains, read_tree either raises OutsideSubset or reads
+    # exactly what h5py reads (when h5py reads the file at all).
+    data = apply_edits(SEEDS[seed], edit_list)
+    try:
+        tree = read_tree(lambda offset, size: data[offset : offset + size], len(data))
+        values = _read_all(tree)
+    except (OutsideSubset, UnicodeDecodeError):
+        return
+    path = tmp_path_factory.mktemp("mutated") / seed
+    path.write_bytes(data)
+    try:
+        with h5py.File(path, "r") as file:
+            expected = _read_all_h5py(file)
+    except Exception:  # libhdf5 rejects damage that read_tree does not read
+        return
+    assert values.keys() == expected.keys()
+    for name, value in values.items():
+        if isinstance(value, np.ndarray) and value.dtype != object:
+            assert value.dtype == expected[name].dtype, name
+            assert value.tobytes() == expected[name].tobytes(), name
+        else:
+            assert np.asarray(value, dtype=object).tolist() == np.asarray(expected[name], dtype=object).tolist(), name
+
+
+def _read_all(group: TreeGroup, prefix: str = "") -> dict[str, object]:
+    values: dict[str, object] = {}
+    for name, item in group.members.items():
+        if isinstance(item, TreeGroup):
+            values.update(_read_all(item, f"{prefix}{name}/"))
+        else:
+            values[prefix + name] = item.strings() if item.is_string else item.array()
+    return values
+
+
+def _read_all_h5py(group: h5py.Group, prefix: str = "") -> dict[str, object]:
+    values: dict[str, object] = {}
+    for name, item in group.items():
+        if isinstance(item, h5py.Group):
+            values.update(_read_all_h5py(item, f"{prefix}{name}/"))
+        elif h5py.check_string_dtype(item.dtype) is not None:
+            values[prefix + name] = item.asstr()[()]
+        else:
+            values[prefix + name] = np.asarray(item[()])
+    return values
