@@ -32,7 +32,7 @@ from nirmlir.hdf5_raw import PARALLEL_INFLATE_BYTES, OversizedDataError, inflate
 SIGNATURE = b"\x89HDF\r\n\x1a\n"
 UNDEFINED_ADDRESS = 0xFFFF_FFFF_FFFF_FFFF
 
-WINDOW_BYTES = 256 * 1024
+WINDOW_BYTES = 65536
 """Bytes read at once for the file's small structures: object headers, B-tree nodes and
 heaps lie close together, so most of them come from the last read."""
 
@@ -89,7 +89,7 @@ class _File:
     """The file's bytes, read through a window that holds the last region read, and the
     global heap collections read so far by address."""
 
-    __slots__ = ("heaps", "read_raw", "size", "window", "window_start")
+    __slots__ = ("descriptions", "heaps", "read_raw", "size", "window", "window_start")
 
     def __init__(self, read_raw: Callable[[int, int], bytes], size: int):
         self.read_raw = read_raw
@@ -98,6 +98,9 @@ class _File:
         self.window_start = 0
         # The strings of many datasets share a collection, which is walked once.
         self.heaps: dict[int, dict[int, bytes]] = {}
+        # Datasets of one file mostly repeat a few dataspace, datatype and filter messages,
+        # so each combination is parsed once: its shape, dtype and filter codes by the bytes.
+        self.descriptions: dict[tuple[bytes, bytes, bytes], tuple[tuple[int, ...], np.dtype | None, tuple[int, ...]]] = {}
 
     def view(self, address: int, length: int) -> tuple[bytes, int]:
         """Return a buffer and the position in it of the ``length`` bytes at ``address``."""
@@ -116,6 +119,9 @@ class _File:
 
     def read(self, address: int, length: int) -> bytes:
         """Return a copy of the ``length`` bytes at ``address``."""
+        position = address - self.window_start
+        if position >= 0 and position + length <= len(self.window):
+            return self.window[position : position + length]
         if address + length > self.size:
             raise OutsideSubset(f"{length} bytes at address {address} lie beyond the end of the file")
         data = self.read_raw(address, length)
@@ -150,6 +156,7 @@ class TreeDataset:
     address: int
     compact: bytes | None = None
     chunk_shape: tuple[int, ...] = ()
+    chunk_count: int = 0
     filters: tuple[int, ...] = ()
 
     @property
@@ -205,7 +212,11 @@ class TreeDataset:
         chunks tile the dataset once each."""
         entries: list[tuple[tuple[int, ...], int, int, int]] = []
         _chunk_entries(self.file, self.address, len(self.shape) + 1, entries, 0)
-        expected = math.prod(-(-size // step) for size, step in zip(self.shape, self.chunk_shape))
+        expected = self.chunk_count
+        if expected == 1 and len(entries) == 1 and not any(entries[0][0]):
+            # One chunk at the origin, as nir.write stores small arrays.
+            offset, size, mask, address = entries[0]
+            return [(offset, self.file.read(address, size), mask)]
         offsets = {entry[0] for entry in entries}
         if len(entries) != expected or len(offsets) != expected:
             raise OutsideSubset(f"{len(entries)} chunks where {expected} tile the dataset")
@@ -308,10 +319,9 @@ def _read_object(file: _File, address: int, seen: set[int], depth: int) -> TreeG
     if symbol_table is not None:
         if len(messages) != 1:
             raise OutsideSubset("an object is both a group and a dataset")
-        buffer, position, length = symbol_table
-        if length < 16:
+        if len(symbol_table) < 16:
             raise OutsideSubset("a symbol table message is too short")
-        btree, heap = struct.unpack_from("<QQ", buffer, position)
+        btree, heap = _TWO_ADDRESSES.unpack_from(symbol_table)
         members: dict[str, TreeGroup | TreeDataset] = {}
         for name, child in _group_links(file, btree, heap):
             members[name] = _read_object(file, child, seen, depth + 1)
@@ -321,13 +331,19 @@ def _read_object(file: _File, address: int, seen: set[int], depth: int) -> TreeG
     return _dataset(file, messages)
 
 
-def _header_messages(file: _File, address: int) -> dict[int, tuple[bytes, int, int]]:
-    """Return the messages of a version 1 object header by type: buffer, position and length."""
+_OBJECT_HEADER = struct.Struct("<BBHII")
+_MESSAGE_HEADER = struct.Struct("<HHB")
+_TWO_ADDRESSES = struct.Struct("<QQ")
+_READ_MESSAGES = frozenset((_DATASPACE, _DATATYPE, _LAYOUT, _FILTER_PIPELINE, _SYMBOL_TABLE))
+
+
+def _header_messages(file: _File, address: int) -> dict[int, bytes]:
+    """Return the data of the messages of a version 1 object header by type."""
     buffer, position = file.view(address, 16)
-    version, _, count, _, header_size = struct.unpack_from("<BBHII", buffer, position)
+    version, _, count, _, header_size = _OBJECT_HEADER.unpack_from(buffer, position)
     if version != 1:
         raise OutsideSubset(f"object header version {version}")
-    messages: dict[int, tuple[bytes, int, int]] = {}
+    messages: dict[int, bytes] = {}
     blocks = [(address + 16, header_size)]
     seen = 0
     while blocks:
@@ -335,7 +351,7 @@ def _header_messages(file: _File, address: int) -> dict[int, tuple[bytes, int, i
         buffer, position = file.view(block_address, block_size)
         end = position + block_size
         while position + 8 <= end:
-            kind, length, flags = struct.unpack_from("<HHB", buffer, position)
+            kind, length, flags = _MESSAGE_HEADER.unpack_from(buffer, position)
             position += 8
             seen += 1
             if position + length > end or seen > count:
@@ -343,11 +359,13 @@ def _header_messages(file: _File, address: int) -> dict[int, tuple[bytes, int, i
             if flags & _SHARED_MESSAGE_FLAG:
                 raise OutsideSubset("a shared object header message")
             if kind == _CONTINUATION:
-                blocks.append(struct.unpack_from("<QQ", buffer, position))
+                if length < 16:
+                    raise OutsideSubset("a continuation message is too short")
+                blocks.append(_TWO_ADDRESSES.unpack_from(buffer, position))
             elif kind in messages:
                 raise OutsideSubset(f"message type {kind} appears twice")
-            elif kind in (_DATASPACE, _DATATYPE, _LAYOUT, _FILTER_PIPELINE, _SYMBOL_TABLE):
-                messages[kind] = (buffer, position, length)
+            elif kind in _READ_MESSAGES:
+                messages[kind] = buffer[position : position + length]
             elif kind != _NIL and kind not in _IGNORED_MESSAGES:
                 raise OutsideSubset(f"object header message type {kind}")
             position += length
@@ -405,13 +423,19 @@ def _symbol_entries(file: _File, address: int, entries: list[tuple[int, int, int
             entries.append(struct.unpack_from("<QQI", buffer, position + 8 + 40 * index))
 
 
+# A chunk B-tree key by rank plus one: chunk size, filter mask, offset per axis and element.
+_CHUNK_KEYS: dict[int, struct.Struct] = {}
+
+
 def _chunk_entries(
     file: _File, address: int, key_rank: int, entries: list[tuple[tuple[int, ...], int, int, int]], depth: int
 ) -> None:
     """Collect the chunks below a chunk B-tree node: offset, stored size, filter mask, address."""
     if depth > MAX_DEPTH:
         raise OutsideSubset("a chunk B-tree nests too deep")
-    key = struct.Struct(f"<II{key_rank}Q")
+    key = _CHUNK_KEYS.get(key_rank)
+    if key is None:
+        key = _CHUNK_KEYS[key_rank] = struct.Struct(f"<II{key_rank}Q")
     step = key.size + 8
     buffer, position = file.view(address, 24 + 2 * CHUNK_K * step + key.size)
     signature, node_type, level, used = struct.unpack_from("<4sBBH", buffer, position)
@@ -457,37 +481,44 @@ def _global_heap(file: _File, address: int) -> dict[int, bytes]:
 # --------------------------------------------------------------------------------------
 
 
-def _dataset(file: _File, messages: dict[int, tuple[bytes, int, int]]) -> TreeDataset:
-    shape = _dataspace(*messages[_DATASPACE])
-    dtype = _datatype(*messages[_DATATYPE])
-    filters = _filters(*messages[_FILTER_PIPELINE]) if _FILTER_PIPELINE in messages else ()
-    buffer, position, length = messages[_LAYOUT]
-    version, layout = buffer[position], buffer[position + 1]
-    if version != 3 or length < 4:
-        raise OutsideSubset(f"data layout message version {version}")
+def _dataset(file: _File, messages: dict[int, bytes]) -> TreeDataset:
+    filter_message = messages.get(_FILTER_PIPELINE, b"")
+    key = (messages[_DATASPACE], messages[_DATATYPE], filter_message)
+    description = file.descriptions.get(key)
+    if description is None:
+        shape = _dataspace(messages[_DATASPACE])
+        dtype = _datatype(messages[_DATATYPE])
+        filters = _filters(filter_message) if filter_message else ()
+        description = file.descriptions[key] = (shape, dtype, filters)
+    shape, dtype, filters = description
+    layout_message = messages[_LAYOUT]
+    if len(layout_message) < 4 or layout_message[0] != 3:
+        raise OutsideSubset(f"data layout message version {layout_message[0] if layout_message else None}")
+    layout = layout_message[1]
     dataset = TreeDataset(file, dtype, shape, layout, UNDEFINED_ADDRESS, filters=filters)
     size = dataset.nbytes
     if dtype is None and layout != _LAYOUT_CONTIGUOUS:
         # The h5py path rejects strings stored otherwise, so both paths accept the same files.
         raise OutsideSubset("variable-length strings that are not stored contiguously")
     if layout == _LAYOUT_COMPACT:
-        stored = struct.unpack_from("<H", buffer, position + 2)[0]
-        if stored != size or 4 + stored > length:
+        stored = _SIZE_16.unpack_from(layout_message, 2)[0]
+        if stored != size or 4 + stored > len(layout_message):
             raise OutsideSubset("compact data of another size than the dataset")
-        dataset.compact = bytes(buffer[position + 4 : position + 4 + stored])
-    elif layout == _LAYOUT_CONTIGUOUS:
-        dataset.address, stored = struct.unpack_from("<QQ", buffer, position + 2)
+        dataset.compact = layout_message[4 : 4 + stored]
+    elif layout == _LAYOUT_CONTIGUOUS and len(layout_message) >= 18:
+        dataset.address, stored = _TWO_ADDRESSES.unpack_from(layout_message, 2)
         if stored != size or (size and dataset.address == UNDEFINED_ADDRESS):
             raise OutsideSubset("contiguous data of another size than the dataset, or not written")
     elif layout == _LAYOUT_CHUNKED and dtype is not None and shape:
-        key_rank = buffer[position + 2]
-        if key_rank != len(shape) + 1 or 11 + 4 * key_rank > length:
+        key_rank = layout_message[2]
+        if key_rank != len(shape) + 1 or 11 + 4 * key_rank > len(layout_message):
             raise OutsideSubset("chunk dimensions of another rank than the dataset")
-        dataset.address = struct.unpack_from("<Q", buffer, position + 3)[0]
-        *chunk_shape, element_size = struct.unpack_from(f"<{key_rank}I", buffer, position + 11)
+        dataset.address = _ADDRESS.unpack_from(layout_message, 3)[0]
+        *chunk_shape, element_size = struct.unpack_from(f"<{key_rank}I", layout_message, 11)
         if element_size != dtype.itemsize or min(chunk_shape) < 1 or dataset.address == UNDEFINED_ADDRESS:
             raise OutsideSubset("a chunk shape does not match the dataset")
         dataset.chunk_shape = tuple(chunk_shape)
+        dataset.chunk_count = math.prod(-(-size // step) for size, step in zip(shape, chunk_shape))
     else:
         raise OutsideSubset(f"data layout class {layout} for this dataset")
     if filters and layout != _LAYOUT_CHUNKED:
@@ -495,7 +526,14 @@ def _dataset(file: _File, messages: dict[int, tuple[bytes, int, int]]) -> TreeDa
     return dataset
 
 
-def _dataspace(buffer: bytes, position: int, length: int) -> tuple[int, ...]:
+_SIZE_16 = struct.Struct("<H")
+_ADDRESS = struct.Struct("<Q")
+
+
+def _dataspace(message: bytes) -> tuple[int, ...]:
+    if len(message) < 4:
+        raise OutsideSubset("a dataspace message is too short")
+    buffer, position, length = message, 0, len(message)
     version, rank = buffer[position], buffer[position + 1]
     if version == 1:
         dimensions = position + 8
@@ -510,8 +548,9 @@ def _dataspace(buffer: bytes, position: int, length: int) -> tuple[int, ...]:
     return struct.unpack_from(f"<{rank}Q", buffer, dimensions)
 
 
-def _datatype(buffer: bytes, position: int, length: int) -> np.dtype | None:
+def _datatype(message: bytes) -> np.dtype | None:
     """Return the dtype of a number type, or None for a variable-length UTF-8 or ASCII string."""
+    buffer, position, length = message, 0, len(message)
     if length < 8:
         raise OutsideSubset("a datatype message is too short")
     type_class, version = buffer[position] & 0x0F, buffer[position] >> 4
@@ -544,8 +583,11 @@ def _datatype(buffer: bytes, position: int, length: int) -> np.dtype | None:
     raise OutsideSubset(f"datatype class {type_class}")
 
 
-def _filters(buffer: bytes, position: int, length: int) -> tuple[int, ...]:
+def _filters(message: bytes) -> tuple[int, ...]:
     """Return the filter codes of a filter pipeline message: deflate and shuffle only."""
+    buffer, position, length = message, 0, len(message)
+    if length < 2:
+        raise OutsideSubset("a filter pipeline message is too short")
     version, count = buffer[position], buffer[position + 1]
     end = position + length
     if version == 1:
