@@ -5,8 +5,16 @@ files need, and reports every fault as a `DiagnosticError` located at the graph,
 field. `export_nir` writes the layout nir 1.0.8 writes, atomically for paths.
 """
 
-from nirmlir.hdf5_export import export_nir
 from nirmlir.hdf5_format import FORMAT_VERSION
 from nirmlir.hdf5_import import import_nir
 
 __all__ = ["FORMAT_VERSION", "export_nir", "import_nir"]
+
+
+def __getattr__(name: str) -> object:
+    # The exporter imports h5py, which importing a file mostly does not need.
+    if name == "export_nir":
+        from nirmlir.hdf5_export import export_nir
+
+        return export_nir
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -15,6 +15,7 @@ shapes instead.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import math
 import os
@@ -22,9 +23,8 @@ import re
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
-import h5py
 import numpy as np
 from xdsl.context import Context
 from xdsl.dialects.builtin import (
@@ -81,18 +81,18 @@ from nirmlir.hdf5_graph import (
     op_order,
 )
 from nirmlir.limits import MAX_NESTING_DEPTH, MAX_TENSOR_BYTES
+from nirmlir.lazy_import import LazyModule
+
+h5py = LazyModule("h5py")
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
 EAGER_READ_BYTES = 64 * 1024
 """Parameters of at most this many bytes (shape times item size) are read as soon as their node is read."""
 
-GroupID = h5py.h5g.GroupID
-DatasetID = h5py.h5d.DatasetID
-# A group or dataset comes from one of two readers: `hdf5_tree`, which parses the files that
-# nir.write writes, or h5py for every other file.
-GROUPS = (GroupID, TreeGroup)
-DATASETS = (DatasetID, TreeDataset)
+if TYPE_CHECKING:
+    from h5py.h5d import DatasetID
+    from h5py.h5g import GroupID
 
 Members = dict[str, "GroupID | DatasetID | h5py.h5t.TypeID | TreeGroup | TreeDataset"]
 """The members of an HDF5 group by name, read once so that later lookups are cheap.
@@ -160,6 +160,8 @@ def _import_tree(reader: _FileReader, opened: _Source) -> ModuleOp | None:
 
 def _import_h5py(reader: _FileReader, opened: _Source) -> ModuleOp:
     """Read the module through h5py; turn HDF5's errors into diagnostics located at the field."""
+    reader.groups = (h5py.h5g.GroupID,)
+    reader.datasets = (h5py.h5d.DatasetID,)
     try:
         with _open_hdf5(opened, reader.file_name) as (file, file_descriptor, raw_file):
             reader.file_descriptor = file_descriptor
@@ -304,18 +306,25 @@ def _decode_name(raw_name: bytes) -> str | bytes:
         return raw_name
 
 
-# HDF5 datatype classes of the data that NIR files hold: numbers, strings, booleans (h5py
-# stores them as an enum) and complex numbers (a compound, which metadata then rejects by name).
-_READABLE_TYPE_CLASSES = {h5py.h5t.INTEGER, h5py.h5t.FLOAT, h5py.h5t.STRING, h5py.h5t.ENUM, h5py.h5t.COMPOUND}
-_SIMPLE_TYPE_CLASSES = {h5py.h5t.INTEGER, h5py.h5t.FLOAT, h5py.h5t.STRING}
-_TYPE_CLASS_NAMES = {
-    h5py.h5t.TIME: "time",
-    h5py.h5t.BITFIELD: "bitfield",
-    h5py.h5t.OPAQUE: "opaque",
-    h5py.h5t.REFERENCE: "reference",
-    h5py.h5t.VLEN: "variable-length sequence",
-    h5py.h5t.ARRAY: "array",
-}
+@functools.cache
+def _type_classes() -> tuple[set[int], set[int], dict[int, str]]:
+    """Return three facts about HDF5 datatype classes for the h5py path.
+
+    They are the classes of the data that NIR files contain (numbers, strings, booleans,
+    which h5py stores as an enum, and complex numbers, a compound that metadata then rejects
+    by name), the classes read without an `h5py.Dataset`, and the names of the other classes.
+    """
+    readable = {h5py.h5t.INTEGER, h5py.h5t.FLOAT, h5py.h5t.STRING, h5py.h5t.ENUM, h5py.h5t.COMPOUND}
+    simple = {h5py.h5t.INTEGER, h5py.h5t.FLOAT, h5py.h5t.STRING}
+    names = {
+        h5py.h5t.TIME: "time",
+        h5py.h5t.BITFIELD: "bitfield",
+        h5py.h5t.OPAQUE: "opaque",
+        h5py.h5t.REFERENCE: "reference",
+        h5py.h5t.VLEN: "variable-length sequence",
+        h5py.h5t.ARRAY: "array",
+    }
+    return readable, simple, names
 
 
 def _seekable(stream: IO[bytes]) -> bool:
@@ -367,6 +376,10 @@ class _FileReader:
         self.deferred: list[tuple[NodeRecord, str, DatasetID, tuple[str, ...]]] = []
         # Addresses of the global heap collections that `global_heap_problem` found intact.
         self.intact_collections: set[int] = set()
+        # The types of groups and datasets: `hdf5_tree`'s, or h5py's low-level ids when
+        # the file is read through h5py (see `_import_h5py`).
+        self.groups: tuple[type, ...] = (TreeGroup,)
+        self.datasets: tuple[type, ...] = (TreeDataset,)
 
     def error(self, message: str, path: tuple[str, ...] = (), field: str | None = None) -> DiagnosticError:
         return DiagnosticError(message, Location(file=self.file_name, node_path=path, field=field))
@@ -459,7 +472,7 @@ class _FileReader:
         type_id = dataset_id.get_type()
         type_class = type_id.get_class()
         space = dataset_id.get_space()
-        if space.get_simple_extent_type() == h5py.h5s.NULL or type_class not in _SIMPLE_TYPE_CLASSES:
+        if space.get_simple_extent_type() == h5py.h5s.NULL or type_class not in _type_classes()[1]:
             return self._other_value(h5py.Dataset(dataset_id, readonly=True), type_class, path, field)
         # Numbers and strings, which is what NIR files contain, are read without h5py's
         # Dataset objects, because each of their properties queries HDF5 again.
@@ -489,10 +502,11 @@ class _FileReader:
         if dataset.shape is not None:
             size = dataset.size * max(dataset.dtype.itemsize, 1)
             self._check_size(path, field, dataset.shape, dataset.dtype, size)
-        if type_class not in _READABLE_TYPE_CLASSES:
+        readable, _, names = _type_classes()
+        if type_class not in readable:
             # A damaged variable-length type can crash HDF5 when the data is read, so only
             # the classes that NIR data use are read at all.
-            kind = _TYPE_CLASS_NAMES.get(type_class, f"class {type_class}")
+            kind = names.get(type_class, f"class {type_class}")
             raise self.error(
                 f"'{field}' has an HDF5 {kind} datatype, which NIR files do not use; NIR data are "
                 "numbers, booleans and strings, so write the value as a numeric or string dataset",
@@ -569,7 +583,7 @@ class _FileReader:
 
     def _read_type(self, members: Members, path: tuple[str, ...]) -> str:
         if "type" not in members:
-            nested = [key for key, item in members.items() if isinstance(item, GROUPS) and _has_type(item)]
+            nested = [key for key, item in members.items() if isinstance(item, self.groups) and _has_type(item)]
             if path and nested:
                 raise self.error(
                     f"node group '{path[-1]}' has no 'type' dataset but contains the node "
@@ -583,7 +597,7 @@ class _FileReader:
                 f"{group} has no 'type' dataset; add one naming the NIR node type", path, "type"
             )
         item = members["type"]
-        value = self._value(item, path, "type") if isinstance(item, DATASETS) else item
+        value = self._value(item, path, "type") if isinstance(item, self.datasets) else item
         if not isinstance(value, str):
             raise self.error(
                 f"the 'type' dataset must be a string naming the NIR node type; got {describe(value)}",
@@ -629,12 +643,12 @@ class _FileReader:
                 path,
                 unknown[0],
             )
-        if not isinstance(members.get("nodes"), GROUPS):
+        if not isinstance(members.get("nodes"), self.groups):
             raise self.error(f"the {GRAPH_TYPE} group has no 'nodes' group", path, "nodes")
 
         graph = GraphRecord(self.file_name, path)
         for name, item in self._members(members["nodes"], path, nodes=True).items():
-            if not isinstance(item, GROUPS):
+            if not isinstance(item, self.groups):
                 raise self.error(f"'{name}' under 'nodes' is a dataset; every node is a group", path + (name,))
             graph.nodes[name] = self._read_node(item, name, path + (name,))
         graph.edges = self._read_edges(members, graph)
@@ -691,7 +705,7 @@ class _FileReader:
                 if not item.is_string:
                     node.params[spec.name] = self._tensor(item, item.dtype, item.shape, node, spec.name, path)
                     continue
-            elif spec.kind is FieldKind.TENSOR and isinstance(item, DatasetID):
+            elif spec.kind is FieldKind.TENSOR and isinstance(item, self.datasets):
                 # The dtype and shape are read once here, because each h5py property queries HDF5 again.
                 dtype = item.dtype
                 space = item.get_space()
@@ -766,7 +780,7 @@ class _FileReader:
                 spec.name,
             )
 
-        if not isinstance(item, DATASETS):
+        if not isinstance(item, self.datasets):
             value = item
             raise fail("must be a dataset")
         value = self._value(item, path, spec.name)
@@ -813,7 +827,7 @@ class _FileReader:
 
     def _read_edges(self, members: Members, graph: GraphRecord) -> list[tuple[str, str]]:
         dataset = members.get("edges")
-        if not isinstance(dataset, DATASETS):
+        if not isinstance(dataset, self.datasets):
             raise self.error(f"the {GRAPH_TYPE} group has no 'edges' dataset", graph.path, "edges")
         if isinstance(dataset, TreeDataset):
             if math.prod(dataset.shape) == 0:
@@ -863,7 +877,7 @@ class _FileReader:
         if "metadata" not in members:
             return None
         item = members["metadata"]
-        if not isinstance(item, GROUPS):
+        if not isinstance(item, self.groups):
             raise self.error("'metadata' must be a group of datasets", path, "metadata")
         metadata = self._metadata_group(item, path, "metadata", {})
         return metadata if metadata.data else None
@@ -898,9 +912,9 @@ class _FileReader:
         for key in sorted(members):
             item = members[key]
             field = f"{prefix}/{key}"
-            if isinstance(item, GROUPS):
+            if isinstance(item, self.groups):
                 entries[key] = self._metadata_group(item, path, field, open_groups)
-            elif isinstance(item, DATASETS):
+            elif isinstance(item, self.datasets):
                 entries[key] = self._metadata_value(item, path, field)
             else:
                 raise self.error(

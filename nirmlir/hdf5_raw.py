@@ -17,8 +17,11 @@ import zlib
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
-import h5py
 import numpy as np
+
+from nirmlir.lazy_import import LazyModule
+
+h5py = LazyModule("h5py")
 
 # The largest chunk HDF5 accepts is 4 GiB minus one byte.
 MAX_CHUNK_BYTES = 2**32 - 1

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import h5py
+import functools
+
 import numpy as np
 from xdsl.dialects.builtin import (
     ArrayAttr,
@@ -18,6 +19,9 @@ from xdsl.ir import Attribute
 
 from nirmlir.dense import element_type_for
 from nirmlir.hdf5_tree import TreeGroup
+from nirmlir.lazy_import import LazyModule
+
+h5py = LazyModule("h5py")
 
 
 def dataset_value(dataset: h5py.Dataset) -> str | np.ndarray | object:
@@ -41,7 +45,10 @@ def dataset_value(dataset: h5py.Dataset) -> str | np.ndarray | object:
     return np.asarray(value)
 
 
-_RAW_STRING_TYPE = h5py.h5t.py_create(h5py.vlen_dtype(bytes))
+@functools.cache
+def _raw_string_type() -> h5py.h5t.TypeID:
+    """Return the HDF5 memory type that reads variable-length strings as bytes."""
+    return h5py.h5t.py_create(h5py.vlen_dtype(bytes))
 
 
 def read_strings(dataset_id: h5py.h5d.DatasetID) -> str | np.ndarray:
@@ -52,7 +59,7 @@ def read_strings(dataset_id: h5py.h5d.DatasetID) -> str | np.ndarray:
     """
     shape = dataset_id.get_space().shape
     raw = np.empty(shape, dtype=object)
-    dataset_id.read(h5py.h5s.ALL, h5py.h5s.ALL, raw, mtype=_RAW_STRING_TYPE)
+    dataset_id.read(h5py.h5s.ALL, h5py.h5s.ALL, raw, mtype=_raw_string_type())
     if not shape:
         return raw[()].decode("utf-8")
     return _decode_utf8(raw)
@@ -92,7 +99,10 @@ def describe(value: object) -> str:
         if value.size <= 8 and value.dtype.kind in "biuf":
             return f"{value.tolist()} (dtype {value.dtype})"
         return f"an array of dtype {value.dtype} and shape {list(value.shape)}"
-    if isinstance(value, (h5py.Group, h5py.h5g.GroupID, TreeGroup)):
+    if isinstance(value, TreeGroup):
+        return "a group"
+    # The values of files read through h5py, whose module is imported only then.
+    if isinstance(value, (h5py.Group, h5py.h5g.GroupID)):
         return "a group"
     if isinstance(value, (h5py.Datatype, h5py.h5t.TypeID)):
         return "an HDF5 named datatype"
