@@ -102,7 +102,8 @@ class NIRNodeOp(IRDLOperation):
         raise NotImplementedError
 
     def verify_(self) -> None:
-        self.verify_placement_and_types()
+        params = self.params()
+        self.verify_placement_and_types(params)
         operand_types = [operand.type for operand in self.operands]
         for index, operand_type in enumerate(operand_types):
             if operand_type != operand_types[0]:
@@ -113,7 +114,7 @@ class NIRNodeOp(IRDLOperation):
                 )
         input_shape = _tensor_shape(operand_types[0]) if operand_types else None
         try:
-            expected_in, expected_out = self.shape_rule(self.params(), input_shape)
+            expected_in, expected_out = self.shape_rule(params, input_shape)
         except ShapeError as error:
             raise VerifyException(f"{self.label}: {error}") from error
         if expected_in is not None and input_shape is not None and input_shape != expected_in:
@@ -129,9 +130,12 @@ class NIRNodeOp(IRDLOperation):
                     f"parameters give {list(expected_out)}"
                 )
 
-    def verify_placement_and_types(self) -> None:
+    def verify_placement_and_types(self, params: Mapping[str, ParamValue] | None = None) -> None:
         """Check the rules every node shares: inside a `nir.graph`, static positive
-        shapes on every value, and finite parameter values."""
+        shapes on every value, and finite parameter values.
+
+        ``params`` are the op's `params()` when the caller has them already.
+        """
         if not isinstance(self.parent_op(), GraphOp):
             raise VerifyException(f"{self.label}: a NIR node op must be inside a 'nir.graph'")
         for kind, values in (("operand", self.operands), ("result", self.results)):
@@ -146,7 +150,7 @@ class NIRNodeOp(IRDLOperation):
             attr = self.properties.get(name)
             if not isinstance(attr, DenseIntOrFPElementsAttr):
                 continue
-            values = numpy_from_dense(attr)
+            values = params[name] if params is not None else numpy_from_dense(attr)
             if values.dtype.kind == "f" and not np.isfinite(values).all():
                 first = np.argwhere(~np.isfinite(values))[0]
                 raise VerifyException(

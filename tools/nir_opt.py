@@ -252,13 +252,13 @@ def warning_diagnostics(caught, locate, filename: str) -> list[Diagnostic]:
     return diagnostics
 
 
-def process_module(module, ctx, args, passes, timer: _Timer, locate) -> str:
-    """Verify, run the passes and return the printed module."""
+def process_module(module, ctx, args, passes, timer: _Timer, locate, verified: bool = False) -> str:
+    """Verify (unless ``verified``), run the passes and return the printed module."""
     from nirmlir.pipeline import apply_pass
     from nirmlir.printer import module_to_text
     from nirmlir.verification import verify_module
 
-    if not args.disable_verify:
+    if not args.disable_verify and not verified:
         start = time.perf_counter()
         verify_module(module, locate)
         timer.measure("verify", start)
@@ -395,7 +395,8 @@ def run_hdf5(source: bytes | None, filename: str, ctx, args, passes, timer) -> i
             stream = io.BytesIO(source) if source is not None else filename
             module = import_nir(stream, ctx, filename=filename, relax_output_shapes=args.relax_output_shapes)
             timer.measure("import HDF5", start)
-            text = process_module(module, ctx, args, passes, timer, None)
+            # import_nir verifies the module it returns.
+            text = process_module(module, ctx, args, passes, timer, None, verified=True)
         finally:
             for diagnostic in warning_diagnostics(caught, None, filename):
                 report(diagnostic)
