@@ -8,7 +8,8 @@ the same module or diagnostic as before, through h5py.
 
 from __future__ import annotations
 
-import os
+import subprocess
+import sys
 import warnings
 from pathlib import Path
 
@@ -297,3 +298,16 @@ def _read_all_h5py(group: h5py.Group, prefix: str = "") -> dict[str, object]:
         else:
             values[prefix + name] = np.asarray(item[()])
     return values
+
+
+def test_import_leaves_h5py_unimported() -> None:
+    # h5py costs about 20 ms to import, which a file inside the subset does not need.
+    script = (
+        "import sys\n"
+        "from nirmlir.context import make_context\n"
+        "from nirmlir.hdf5 import import_nir\n"
+        f"import_nir({str(EXAMPLES / 'cnn.nir')!r}, make_context())\n"
+        "print('h5py' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
