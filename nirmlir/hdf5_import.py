@@ -245,11 +245,14 @@ def _open_source(source: str | os.PathLike | IO[bytes], name: str) -> Iterator[_
     """Open a path, or take a stream (read into memory when it cannot seek)."""
     if isinstance(source, (str, os.PathLike)):
         try:
-            handle = open(source, "rb", buffering=0)
-            head = handle.read(len(HDF5_SIGNATURE))
+            handle = open(source, "rb", buffering=0)  # noqa: SIM115 (closed by the with below)
         except OSError as error:
             raise DiagnosticError(f"cannot open '{name}': {error.strerror}", Location(file=name)) from error
         with handle:
+            try:
+                head = handle.read(len(HDF5_SIGNATURE))
+            except OSError as error:
+                raise DiagnosticError(f"cannot open '{name}': {error.strerror}", Location(file=name)) from error
             descriptor = handle.fileno()
 
             def read_file(offset: int, size: int) -> bytes:

@@ -27,12 +27,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nirmlir.hdf5_raw import PARALLEL_INFLATE_BYTES, OversizedDataError, inflate, usable_cores
+from nirmlir.hdf5_raw import (
+    PARALLEL_INFLATE_BYTES,
+    OversizedDataError,
+    inflate,
+    usable_cores,
+)
 
 SIGNATURE = b"\x89HDF\r\n\x1a\n"
 UNDEFINED_ADDRESS = 0xFFFF_FFFF_FFFF_FFFF
 
-WINDOW_BYTES = 65536
+WINDOW_BYTES = 64 * 1024
 """Bytes read at once for the file's small structures: object headers, B-tree nodes and
 heaps lie close together, so most of them come from the last read."""
 
