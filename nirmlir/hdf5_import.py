@@ -60,7 +60,7 @@ from nirmlir.hdf5_raw import (
     string_storage_problem,
     read_dataset,
 )
-from nirmlir.hdf5_tree import OutsideSubset, TreeDataset, TreeGroup, read_tree, read_tree_arrays
+from nirmlir.hdf5_tree import DamagedFile, OutsideSubset, TreeDataset, TreeGroup, read_tree, read_tree_arrays
 from nirmlir.hdf5_values import (
     bool_dense,
     read_strings,
@@ -145,6 +145,12 @@ def _import_tree(reader: _FileReader, opened: _Source) -> ModuleOp | None:
         warnings.simplefilter("always")
         try:
             module = reader.read_tree_module(read_tree(read_raw, opened.end - opened.start))
+        except DamagedFile as error:
+            # libhdf5 would follow the B-tree until the process crashes.
+            failure = reader.error(
+                f"cannot read the HDF5 file, which is damaged: {error}; write it again with nir.write",
+                *reader.reading,
+            )
         except OutsideSubset:
             return None
         except DiagnosticError as error:
@@ -580,6 +586,16 @@ class _FileReader:
                 f"dataset '{field}' has shape {list(shape)} and dtype {dtype}, "
                 f"{size} bytes, more than the limit of {MAX_TENSOR_BYTES} bytes "
                 f"({MAX_TENSOR_BYTES >> 30} GiB)",
+                path,
+                field,
+            )
+        # numpy cannot make an empty array whose other sizes multiply past its index type.
+        nonzero_size = math.prod(length for length in shape if length) * max(dtype.itemsize, 1)
+        if size == 0 and nonzero_size > MAX_TENSOR_BYTES:
+            raise self.error(
+                f"dataset '{field}' has shape {list(shape)}: it is empty, but its other sizes "
+                f"multiply to more than the limit of {MAX_TENSOR_BYTES} bytes, which no array can "
+                "have; write an empty dataset with a size of 0 in place of the large sizes",
                 path,
                 field,
             )

@@ -3,7 +3,7 @@
 Reading a graph of many small nodes through libhdf5 costs about 0.3 ms per node in library
 calls alone, because every node is a group of several datasets and each HDF5 object is
 opened, queried and closed. These files use a small part of the HDF5 format, which h5py
-writes with its default settings (HDF5 file format specification 3.0):
+writes with its default settings:
 - superblock version 0 or 1 at the start of the file, 8-byte addresses and lengths;
 - version 1 object headers, with continuation blocks;
 - groups as symbol tables: a version 1 B-tree of symbol nodes, names in a local heap;
@@ -19,6 +19,7 @@ unusual and damaged files keep libhdf5's behaviour and the diagnostics built on 
 
 from __future__ import annotations
 
+import bisect
 import math
 import struct
 from collections.abc import Callable
@@ -48,10 +49,14 @@ GROUP_LEAF_K = 4
 GROUP_INTERNAL_K = 16
 CHUNK_K = 32
 
-MAX_DEPTH = 512
-"""Groups and B-tree levels nested deeper than this are left to libhdf5."""
+MAX_GROUP_DEPTH = 256
+"""Groups nested deeper than this are left to libhdf5 (the importer rejects graphs nested
+more than 64 deep, which is about 130 groups)."""
 
-# Object header message types (HDF5 file format specification, section IV.A.2).
+MAX_BTREE_LEVEL = 32
+"""B-trees deeper than this are left to libhdf5."""
+
+# Object header message types, as numbered by the HDF5 file format specification.
 _NIL = 0x0000
 _DATASPACE = 0x0001
 _DATATYPE = 0x0003
@@ -90,11 +95,18 @@ class OutsideSubset(Exception):
     """The file uses an HDF5 feature or value that `read_tree` leaves to libhdf5."""
 
 
+class DamagedFile(OutsideSubset):
+    """A B-tree that leads back into itself, which libhdf5 follows until it crashes or hangs.
+
+    The importer reports it instead of reading the file with libhdf5.
+    """
+
+
 class _File:
-    """The file's bytes, read through a window that holds the last region read, and the
+    """The file's bytes, read through a window that contains the last region read, and the
     global heap collections read so far by address."""
 
-    __slots__ = ("descriptions", "heaps", "read_raw", "size", "window", "window_start")
+    __slots__ = ("descriptions", "heap_ends", "heap_starts", "heaps", "read_raw", "size", "window", "window_start")
 
     def __init__(self, read_raw: Callable[[int, int], bytes], size: int):
         self.read_raw = read_raw
@@ -103,9 +115,12 @@ class _File:
         self.window_start = 0
         # The strings of many datasets share a collection, which is walked once.
         self.heaps: dict[int, dict[int, bytes]] = {}
+        # The byte ranges of those collections, sorted, which must not overlap.
+        self.heap_starts: list[int] = []
+        self.heap_ends: list[int] = []
         # Datasets of one file mostly repeat a few dataspace, datatype and filter messages,
         # so each combination is parsed once: its shape, dtype and filter codes by the bytes.
-        self.descriptions: dict[tuple[bytes, bytes, bytes], tuple[tuple[int, ...], np.dtype | None, tuple[int, ...]]] = {}
+        self.descriptions: dict[tuple[bytes, bytes, bytes | None], tuple[tuple[int, ...], np.dtype | None, tuple[int, ...]]] = {}
 
     def view(self, address: int, length: int) -> tuple[bytes, int]:
         """Return a buffer and the position in it of the ``length`` bytes at ``address``."""
@@ -124,11 +139,11 @@ class _File:
 
     def read(self, address: int, length: int) -> bytes:
         """Return a copy of the ``length`` bytes at ``address``."""
+        if address + length > self.size or length < 0:
+            raise OutsideSubset(f"{length} bytes at address {address} lie beyond the end of the file")
         position = address - self.window_start
         if position >= 0 and position + length <= len(self.window):
             return self.window[position : position + length]
-        if address + length > self.size:
-            raise OutsideSubset(f"{length} bytes at address {address} lie beyond the end of the file")
         data = self.read_raw(address, length)
         if len(data) != length:
             raise OutsideSubset(f"the file ended while reading address {address}")
@@ -170,6 +185,12 @@ class TreeDataset:
 
     def array(self) -> np.ndarray:
         """Read the numbers into an array; raise `OutsideSubset` for data that do not decode."""
+        try:
+            return self._array()
+        except _PARSE_ERRORS as error:
+            raise OutsideSubset(f"the data do not parse: {error}") from None
+
+    def _array(self) -> np.ndarray:
         if self.layout == _LAYOUT_CHUNKED:
             pieces = [(offset, self._decode(raw, mask)) for offset, raw, mask in self.raw_chunks()]
             return self.assemble(pieces)
@@ -181,6 +202,14 @@ class TreeDataset:
         Raises UnicodeDecodeError for bytes that are not UTF-8, whatever character set the
         file declares, as the h5py path does.
         """
+        try:
+            return self._strings()
+        except UnicodeDecodeError:
+            raise
+        except _PARSE_ERRORS as error:
+            raise OutsideSubset(f"the strings do not parse: {error}") from None
+
+    def _strings(self) -> str | np.ndarray:
         data = self._stored_bytes()
         count = len(data) // _VLEN_REFERENCE.size
         heaps = self.file.heaps
@@ -191,9 +220,13 @@ class TreeDataset:
             if objects is None:
                 objects = heaps[collection] = _global_heap(self.file, collection)
             stored = objects.get(object_index)
-            if stored is None or len(stored) < length:
+            # libhdf5 rejects a reference whose length is not its heap object's size.
+            if stored is None or len(stored) != length:
                 raise OutsideSubset(f"string object {object_index} is missing from its global heap")
-            values.append(stored[:length].decode("utf-8"))
+            text = stored
+            # libhdf5 converts the strings to C strings, which end at the first NUL.
+            end = text.find(b"\0")
+            values.append((text if end < 0 else text[:end]).decode("utf-8"))
         if not self.shape:
             return values[0]
         array = np.empty(count, dtype=object)
@@ -216,7 +249,7 @@ class TreeDataset:
         """Return each chunk's offset, stored bytes and filter mask, after checking that the
         chunks tile the dataset once each."""
         entries: list[tuple[tuple[int, ...], int, int, int]] = []
-        _chunk_entries(self.file, self.address, len(self.shape) + 1, entries, 0)
+        _ChunkWalk(self, entries).walk(self.address, None, None, None)
         expected = self.chunk_count
         if expected == 1 and len(entries) == 1 and not any(entries[0][0]):
             # One chunk at the origin, as nir.write stores small arrays.
@@ -228,6 +261,7 @@ class TreeDataset:
         for offset, _, _, _ in entries:
             if any(start % step or start >= size for start, step, size in zip(offset, self.chunk_shape, self.shape)):
                 raise OutsideSubset(f"chunk offset {offset} is not on the chunk grid")
+        # Every chunk is read before any is decoded, so their sizes are checked first.
         return [(offset, self.file.read(address, size), mask) for offset, size, mask, address in entries]
 
     def _decode(self, raw: bytes, mask: int) -> bytes:
@@ -278,19 +312,35 @@ def _unshuffle(data: bytes, itemsize: int) -> bytes:
 # --------------------------------------------------------------------------------------
 
 
+# What a structure that ends before its fields, or fields with impossible values, raise
+# from struct, numpy or zlib. The parser checks what it relies on, and these catch the rest.
+_PARSE_ERRORS = (struct.error, IndexError, OverflowError, ValueError, RecursionError)
+
+
 def read_tree(read_raw: Callable[[int, int], bytes], size: int) -> TreeGroup:
     """Parse the root group of a file of ``size`` bytes and everything below it.
 
     ``read_raw(offset, length)`` returns the file's bytes. Raises `OutsideSubset` when the
     file is not one that this reader parses (see the module docstring).
     """
-    file = _File(read_raw, size)
+    try:
+        return _read_root(_File(read_raw, size))
+    except _PARSE_ERRORS as error:
+        raise OutsideSubset(f"a structure does not parse: {error}") from None
+
+
+def _read_root(file: _File) -> TreeGroup:
+    size = file.size
     head, position = file.view(0, 24)
     if head[position : position + 8] != SIGNATURE:
         raise OutsideSubset("the superblock is not at the start of the file")
     version, offset_size, length_size = head[position + 8], head[position + 13], head[position + 14]
     if version not in (0, 1) or (offset_size, length_size) != (8, 8):
         raise OutsideSubset(f"superblock version {version} with {offset_size}-byte addresses")
+    # The versions of the free-space storage, the root symbol table entry and the shared
+    # header message format, which libhdf5 checks.
+    if (head[position + 9], head[position + 10], head[position + 12]) != (0, 0, 0):
+        raise OutsideSubset("a superblock part of a version other than 0")
     leaf_k, internal_k = struct.unpack_from("<HH", head, position + 16)
     if (leaf_k, internal_k) != (GROUP_LEAF_K, GROUP_INTERNAL_K):
         raise OutsideSubset(f"group B-tree K values {leaf_k} and {internal_k}")
@@ -306,17 +356,19 @@ def read_tree(read_raw: Callable[[int, int], bytes], size: int) -> TreeGroup:
         raise OutsideSubset("the file has a base address or driver information")
     if end_of_file > size:
         raise OutsideSubset("the file is shorter than its superblock declares")
+    # libhdf5 reads nothing beyond the end of file address, even where the file goes on.
+    file.size = end_of_file
     root_address = struct.unpack_from("<Q", buffer, position + 32 + 8)[0]
-    root = _read_object(file, root_address, set(), 0)
+    root = _read_object(file, root_address, set(), 0, "/")
     if not isinstance(root, TreeGroup):
         raise OutsideSubset("the root object is not a group")
     return root
 
 
-def _read_object(file: _File, address: int, seen: set[int], depth: int) -> TreeGroup | TreeDataset:
+def _read_object(file: _File, address: int, seen: set[int], depth: int, path: str) -> TreeGroup | TreeDataset:
     if address in seen:
         raise OutsideSubset(f"the object at address {address} is linked more than once")
-    if depth > MAX_DEPTH:
+    if depth > MAX_GROUP_DEPTH:
         raise OutsideSubset("groups nest too deep")
     seen.add(address)
     messages = _header_messages(file, address)
@@ -328,8 +380,8 @@ def _read_object(file: _File, address: int, seen: set[int], depth: int) -> TreeG
             raise OutsideSubset("a symbol table message is too short")
         btree, heap = _TWO_ADDRESSES.unpack_from(symbol_table)
         members: dict[str, TreeGroup | TreeDataset] = {}
-        for name, child in _group_links(file, btree, heap):
-            members[name] = _read_object(file, child, seen, depth + 1)
+        for name, child in _group_links(file, path, btree, heap):
+            members[name] = _read_object(file, child, seen, depth + 1, f"{path.rstrip('/')}/{name}")
         return TreeGroup(address, members)
     if _DATASPACE not in messages or _DATATYPE not in messages or _LAYOUT not in messages:
         raise OutsideSubset("an object is neither a group nor a dataset")
@@ -359,8 +411,8 @@ def _header_messages(file: _File, address: int) -> dict[int, bytes]:
             kind, length, flags = _MESSAGE_HEADER.unpack_from(buffer, position)
             position += 8
             seen += 1
-            if position + length > end or seen > count:
-                raise OutsideSubset("an object header message does not fit its header")
+            if position + length > end or seen > count or length % 8:
+                raise OutsideSubset("an object header message does not fit its header or is not 8-byte aligned")
             if flags & _SHARED_MESSAGE_FLAG:
                 raise OutsideSubset("a shared object header message")
             if kind == _CONTINUATION:
@@ -377,28 +429,26 @@ def _header_messages(file: _File, address: int) -> dict[int, bytes]:
     return messages
 
 
-def _group_links(file: _File, btree: int, heap: int) -> list[tuple[str, int]]:
-    """Return the name and object header address of each link of a symbol table group."""
+def _group_links(file: _File, group: str, btree: int, heap: int) -> list[tuple[str, int]]:
+    """Return the name and object header address of each link of the symbol table group
+    at the HDF5 path ``group``."""
     buffer, position = file.view(heap, 32)
-    signature, version, heap_size, _, heap_data = struct.unpack_from("<4sBxxxQQQ", buffer, position)
+    signature, version, heap_size, free_head, heap_data = struct.unpack_from("<4sBxxxQQQ", buffer, position)
     if signature != b"HEAP" or version != 0:
         raise OutsideSubset("a group's local heap is invalid")
     names = file.read(heap_data, heap_size)
-    entries: list[tuple[int, int, int]] = []
-    _symbol_entries(file, btree, entries, 0)
+    _check_free_list(names, free_head)
+    entries: list[tuple[bytes, int, int]] = []
+    _walk_group_btree(file, group, btree, names, entries, set(), None, None, None)
     links = []
-    previous = b""
-    for name_offset, header, cache_type in entries:
+    for raw_name, header, cache_type in entries:
         if cache_type == 2:
             raise OutsideSubset("a soft link")
-        end = names.find(b"\0", name_offset)
-        if name_offset >= len(names) or end <= name_offset:
-            raise OutsideSubset("a link name lies outside its local heap")
-        raw_name = names[name_offset:end]
-        # The B-tree orders names by their bytes, which HDF5's iteration follows.
-        if raw_name <= previous:
-            raise OutsideSubset("the link names are not in order")
-        previous = raw_name
+        if cache_type > 2:
+            raise OutsideSubset(f"symbol table entry cache type {cache_type}")
+        # libhdf5 looks up "." as the group itself, and names cannot contain "/".
+        if raw_name == b"." or b"/" in raw_name:
+            raise OutsideSubset(f"the link name {raw_name!r}")
         try:
             links.append((raw_name.decode("utf-8"), header))
         except UnicodeDecodeError:
@@ -406,56 +456,153 @@ def _group_links(file: _File, btree: int, heap: int) -> list[tuple[str, int]]:
     return links
 
 
-def _symbol_entries(file: _File, address: int, entries: list[tuple[int, int, int]], depth: int) -> None:
-    """Collect the symbol table entries below a group B-tree node: name offset, header, cache type."""
-    if depth > MAX_DEPTH:
-        raise OutsideSubset("a group B-tree nests too deep")
+_FREE_LIST_END = 1
+"""The offset that ends a local heap's free list (libhdf5's H5HL_FREE_NULL)."""
+
+
+def _check_free_list(data: bytes, offset: int) -> None:
+    """Walk a local heap's free list as libhdf5 does when it loads the heap, which rejects
+    a block that does not fit the heap."""
+    for _ in range(len(data) // 16 + 1):
+        if offset == _FREE_LIST_END:
+            return
+        if offset + 16 > len(data):
+            raise OutsideSubset("a local heap's free list leaves the heap")
+        following, size = struct.unpack_from("<QQ", data, offset)
+        if following == 0 or offset + size > len(data):
+            raise OutsideSubset("a local heap's free list is invalid")
+        offset = following
+    raise OutsideSubset("a local heap's free list has a cycle")
+
+
+def _heap_name(names: bytes, offset: int) -> bytes:
+    """Return the NUL-terminated name at ``offset`` of a local heap's data."""
+    end = names.find(b"\0", offset)
+    if offset >= len(names) or end < 0:
+        raise OutsideSubset("a name lies outside its local heap")
+    return names[offset:end]
+
+
+def _walk_group_btree(
+    file: _File,
+    group: str,
+    address: int,
+    names: bytes,
+    entries: list[tuple[bytes, int, int]],
+    visited: set[int],
+    level: int | None,
+    low: bytes | None,
+    high: bytes | None,
+) -> None:
+    """Collect the symbol table entries below a group B-tree node: name, header, cache type.
+
+    libhdf5 finds a link by searching the keys, so the keys are checked as the search
+    needs them: the names of child i lie after key i and up to key i + 1, the keys
+    increase, and a node's keys lie within its parent's. Each node has the level below
+    its parent's and is reached once.
+    """
+    if address in visited:
+        raise DamagedFile(f"the B-tree of group '{group}' reaches its node at address {address} twice")
+    visited.add(address)
     buffer, position = file.view(address, 24 + 2 * GROUP_INTERNAL_K * 16 + 8)
-    signature, node_type, level, used = struct.unpack_from("<4sBBH", buffer, position)
+    signature, node_type, node_level, used = struct.unpack_from("<4sBBH", buffer, position)
     if signature != b"TREE" or node_type != 0 or used > 2 * GROUP_INTERNAL_K:
         raise OutsideSubset("a group B-tree node is invalid")
-    position += 24
-    children = struct.unpack_from(f"<{2 * used + 1}Q", buffer, position)[1::2]
-    for child in children:
-        if level:
-            _symbol_entries(file, child, entries, depth + 1)
+    if (level is not None and node_level != level) or node_level > MAX_BTREE_LEVEL:
+        raise DamagedFile(f"the B-tree of group '{group}' has a node of level {node_level} below level {level}")
+    values = struct.unpack_from(f"<{2 * used + 1}Q", buffer, position + 24)
+    keys = [_heap_name(names, offset) for offset in values[0::2]]
+    if (low is not None and keys[0] < low) or (high is not None and keys[-1] > high):
+        raise OutsideSubset("group B-tree keys lie outside their parent's")
+    for index, child in enumerate(values[1::2]):
+        left, right = keys[index], keys[index + 1]
+        if left >= right:
+            raise OutsideSubset("group B-tree keys do not increase")
+        if node_level:
+            _walk_group_btree(file, group, child, names, entries, visited, node_level - 1, left, right)
             continue
+        if child in visited:
+            raise DamagedFile(f"the B-tree of group '{group}' reaches its symbol table node at address {child} twice")
+        visited.add(child)
         buffer, position = file.view(child, 8 + 2 * GROUP_LEAF_K * 40)
         signature, version, count = struct.unpack_from("<4sBxH", buffer, position)
         if signature != b"SNOD" or version != 1 or count > 2 * GROUP_LEAF_K:
             raise OutsideSubset("a symbol table node is invalid")
-        for index in range(count):
-            entries.append(struct.unpack_from("<QQI", buffer, position + 8 + 40 * index))
+        previous = left
+        for entry in range(count):
+            name_offset, header, cache_type = struct.unpack_from("<QQI", buffer, position + 8 + 40 * entry)
+            name = _heap_name(names, name_offset)
+            # Names increase within a node, after the left key and up to the right one.
+            if name <= previous or name > right:
+                raise OutsideSubset("the link names are not in the order of their B-tree keys")
+            previous = name
+            entries.append((name, header, cache_type))
 
 
 # A chunk B-tree key by rank plus one: chunk size, filter mask, offset per axis and element.
 _CHUNK_KEYS: dict[int, struct.Struct] = {}
 
 
-def _chunk_entries(
-    file: _File, address: int, key_rank: int, entries: list[tuple[tuple[int, ...], int, int, int]], depth: int
-) -> None:
-    """Collect the chunks below a chunk B-tree node: offset, stored size, filter mask, address."""
-    if depth > MAX_DEPTH:
-        raise OutsideSubset("a chunk B-tree nests too deep")
-    key = _CHUNK_KEYS.get(key_rank)
-    if key is None:
-        key = _CHUNK_KEYS[key_rank] = struct.Struct(f"<II{key_rank}Q")
-    step = key.size + 8
-    buffer, position = file.view(address, 24 + 2 * CHUNK_K * step + key.size)
-    signature, node_type, level, used = struct.unpack_from("<4sBBH", buffer, position)
-    if signature != b"TREE" or node_type != 1 or used > 2 * CHUNK_K:
-        raise OutsideSubset("a chunk B-tree node is invalid")
-    position += 24
-    for index in range(used):
-        size, mask, *offset = key.unpack_from(buffer, position + index * step)
-        child = struct.unpack_from("<Q", buffer, position + index * step + key.size)[0]
-        if level:
-            _chunk_entries(file, child, key_rank, entries, depth + 1)
-        elif offset[-1] != 0:
-            raise OutsideSubset("a chunk key has a non-zero element offset")
-        else:
-            entries.append((tuple(offset[:-1]), size, mask, child))
+class _ChunkWalk:
+    """Collects the chunks of a dataset from its chunk B-tree: offset, stored size, filter
+    mask and address, checked as libhdf5's search for a chunk needs them."""
+
+    def __init__(self, dataset: TreeDataset, entries: list[tuple[tuple[int, ...], int, int, int]]):
+        self.dataset = dataset
+        self.entries = entries
+        self.visited: set[int] = set()
+        rank = len(dataset.shape) + 1
+        key = _CHUNK_KEYS.get(rank)
+        if key is None:
+            key = _CHUNK_KEYS[rank] = struct.Struct(f"<II{rank}Q")
+        self.key = key
+        # libhdf5 compares chunk offsets divided by the chunk shape and the element size.
+        self.divisors = (*dataset.chunk_shape, dataset.dtype.itemsize)
+        # A stored chunk is the raw chunk, or a deflate stream at most zlib's bound larger.
+        self.chunk_bytes = dataset.dtype.itemsize * math.prod(dataset.chunk_shape)
+        self.max_stored = self.chunk_bytes
+        if _DEFLATE in dataset.filters:
+            self.max_stored += self.chunk_bytes // 1000 + 64
+
+    def walk(self, address: int, level: int | None, low: tuple[int, ...] | None, high: tuple[int, ...] | None) -> None:
+        if address in self.visited:
+            raise DamagedFile(f"the chunk B-tree reaches its node at address {address} twice")
+        self.visited.add(address)
+        key, step = self.key, self.key.size + 8
+        buffer, position = self.dataset.file.view(address, 24 + 2 * CHUNK_K * step + key.size)
+        signature, node_type, node_level, used = struct.unpack_from("<4sBBH", buffer, position)
+        if signature != b"TREE" or node_type != 1 or used > 2 * CHUNK_K:
+            raise OutsideSubset("a chunk B-tree node is invalid")
+        if (level is not None and node_level != level) or node_level > MAX_BTREE_LEVEL:
+            raise DamagedFile(f"the chunk B-tree has a node of level {node_level} below level {level}")
+        position += 24
+        keys = []
+        for index in range(used + 1):
+            size, mask, *offset = key.unpack_from(buffer, position + index * step)
+            scaled = tuple(value // divisor for value, divisor in zip(offset, self.divisors))
+            keys.append((size, mask, tuple(offset), scaled))
+        if (low is not None and keys[0][3] < low) or (high is not None and keys[-1][3] > high):
+            raise OutsideSubset("chunk B-tree keys lie outside their parent's")
+        for index in range(used):
+            size, mask, offset, left = keys[index]
+            right = keys[index + 1][3]
+            if left >= right:
+                raise OutsideSubset("chunk B-tree keys do not increase")
+            child = _ADDRESS.unpack_from(buffer, position + index * step + key.size)[0]
+            if node_level:
+                self.walk(child, node_level - 1, left, right)
+                continue
+            if offset[-1] != 0:
+                raise OutsideSubset("a chunk key has a non-zero element offset")
+            if size > self.max_stored or (size != self.chunk_bytes and not self._deflated(mask)):
+                raise OutsideSubset(f"a chunk of {size} bytes where the chunk shape gives {self.chunk_bytes}")
+            self.entries.append((offset[:-1], size, mask, child))
+            if len(self.entries) > self.dataset.chunk_count:
+                raise OutsideSubset("more chunks than tile the dataset")
+
+    def _deflated(self, mask: int) -> bool:
+        """Return whether a chunk with this filter mask went through the deflate filter."""
+        return any(code == _DEFLATE and not mask >> index & 1 for index, code in enumerate(self.dataset.filters))
 
 
 def _global_heap(file: _File, address: int) -> dict[int, bytes]:
@@ -464,7 +611,15 @@ def _global_heap(file: _File, address: int) -> dict[int, bytes]:
     signature, version, size = struct.unpack_from("<4sBxxxQ", buffer, position)
     if signature != b"GCOL" or version != 1 or size < 16:
         raise OutsideSubset("a global heap collection is invalid")
+    # Collections that overlap would each keep a copy of the same bytes.
+    slot = bisect.bisect(file.heap_starts, address)
+    if (slot and file.heap_ends[slot - 1] > address) or (
+        slot < len(file.heap_starts) and file.heap_starts[slot] < address + size
+    ):
+        raise OutsideSubset("global heap collections overlap")
     data = file.read(address, size)
+    file.heap_starts.insert(slot, address)
+    file.heap_ends.insert(slot, address + size)
     objects: dict[int, bytes] = {}
     position = 16
     # Walk every object as libhdf5 does (a damaged walk can make it loop forever): free
@@ -487,13 +642,13 @@ def _global_heap(file: _File, address: int) -> dict[int, bytes]:
 
 
 def _dataset(file: _File, messages: dict[int, bytes]) -> TreeDataset:
-    filter_message = messages.get(_FILTER_PIPELINE, b"")
+    filter_message = messages.get(_FILTER_PIPELINE)
     key = (messages[_DATASPACE], messages[_DATATYPE], filter_message)
     description = file.descriptions.get(key)
     if description is None:
         shape = _dataspace(messages[_DATASPACE])
         dtype = _datatype(messages[_DATATYPE])
-        filters = _filters(filter_message) if filter_message else ()
+        filters = _filters(filter_message, dtype) if filter_message is not None else ()
         description = file.descriptions[key] = (shape, dtype, filters)
     shape, dtype, filters = description
     layout_message = messages[_LAYOUT]
@@ -522,6 +677,10 @@ def _dataset(file: _File, messages: dict[int, bytes]) -> TreeDataset:
         *chunk_shape, element_size = struct.unpack_from(f"<{key_rank}I", layout_message, 11)
         if element_size != dtype.itemsize or min(chunk_shape) < 1 or dataset.address == UNDEFINED_ADDRESS:
             raise OutsideSubset("a chunk shape does not match the dataset")
+        # h5py chunks fixed-size datasets with chunks no larger than the data, and a larger
+        # chunk could inflate far beyond the size that the dataset declares.
+        if any(step > size for step, size in zip(chunk_shape, shape)):
+            raise OutsideSubset("a chunk larger than its dataset")
         dataset.chunk_shape = tuple(chunk_shape)
         dataset.chunk_count = math.prod(-(-size // step) for size, step in zip(shape, chunk_shape))
     else:
@@ -539,18 +698,29 @@ def _dataspace(message: bytes) -> tuple[int, ...]:
     if len(message) < 4:
         raise OutsideSubset("a dataspace message is too short")
     buffer, position, length = message, 0, len(message)
-    version, rank = buffer[position], buffer[position + 1]
+    version, rank, flags = buffer[position], buffer[position + 1], buffer[position + 2]
     if version == 1:
         dimensions = position + 8
     elif version == 2:
-        if buffer[position + 3] not in (0, 1):
-            raise OutsideSubset("a null dataspace")
+        # Type 0 is a scalar, of rank 0, and type 1 a simple dataspace; others are null.
+        kind = buffer[position + 3]
+        if kind not in (0, 1) or (kind == 0 and rank):
+            raise OutsideSubset("a null dataspace, or a scalar one with dimensions")
         dimensions = position + 4
     else:
         raise OutsideSubset(f"dataspace message version {version}")
-    if rank > 32 or dimensions - position + 8 * rank > length:
+    has_maximum = flags & 1
+    if rank > 32 or dimensions - position + 8 * rank * (2 if has_maximum else 1) > length:
         raise OutsideSubset("a dataspace message does not fit")
-    return struct.unpack_from(f"<{rank}Q", buffer, dimensions)
+    shape = struct.unpack_from(f"<{rank}Q", buffer, dimensions)
+    if has_maximum:
+        maximum = struct.unpack_from(f"<{rank}Q", buffer, dimensions + 8 * rank)
+        if any(size > limit for size, limit in zip(shape, maximum) if limit != UNDEFINED_ADDRESS):
+            raise OutsideSubset("a dataspace size exceeds its maximum size")
+    # numpy cannot make an array whose sizes multiply past its index type, even an empty one.
+    if math.prod(size for size in shape if size) >= 2**62:
+        raise OutsideSubset(f"the dataspace {list(shape)} is larger than numpy arrays can be")
+    return shape
 
 
 def _datatype(message: bytes) -> np.dtype | None:
@@ -588,8 +758,12 @@ def _datatype(message: bytes) -> np.dtype | None:
     raise OutsideSubset(f"datatype class {type_class}")
 
 
-def _filters(message: bytes) -> tuple[int, ...]:
-    """Return the filter codes of a filter pipeline message: deflate and shuffle only."""
+def _filters(message: bytes, dtype: np.dtype | None) -> tuple[int, ...]:
+    """Return the filter codes of a filter pipeline message: deflate and shuffle only.
+
+    libhdf5 unshuffles by the element size that the shuffle filter stores, which must be
+    the item size of ``dtype``.
+    """
     buffer, position, length = message, 0, len(message)
     if length < 2:
         raise OutsideSubset("a filter pipeline message is too short")
@@ -610,11 +784,18 @@ def _filters(message: bytes) -> tuple[int, ...]:
             raise OutsideSubset(f"filter {code}")
         if version == 1:
             name_length, _, values = struct.unpack_from("<HHH", buffer, cursor + 2)
-            cursor += 8 + name_length + 4 * values + 4 * (values % 2)
+            cursor += 8 + name_length
         else:
             # Filters below 256, the only ones read here, store no name in version 2.
             _, values = struct.unpack_from("<HH", buffer, cursor + 2)
-            cursor += 6 + 4 * values
+            cursor += 6
+        if cursor + 4 * values > end:
+            raise OutsideSubset("a filter pipeline message does not fit")
+        if code == _SHUFFLE:
+            element_size = struct.unpack_from("<I", buffer, cursor)[0] if values else None
+            if dtype is None or element_size != dtype.itemsize:
+                raise OutsideSubset("a shuffle filter for another element size than the datatype's")
+        cursor += 4 * values + (4 * (values % 2) if version == 1 else 0)
         codes.append(code)
     if cursor > end:
         raise OutsideSubset("a filter pipeline message does not fit")
@@ -636,6 +817,15 @@ def read_tree_arrays(datasets: list[TreeDataset], on_read: Callable[[int], None]
     workers = usable_cores()
     if workers == 1:
         return [_read_one(dataset, index, on_read) for index, dataset in enumerate(datasets)]
+    try:
+        return _read_in_parallel(datasets, on_read, workers)
+    except _PARSE_ERRORS as error:
+        raise OutsideSubset(f"the data do not parse: {error}") from None
+
+
+def _read_in_parallel(
+    datasets: list[TreeDataset], on_read: Callable[[int], None] | None, workers: int
+) -> list[np.ndarray]:
     arrays: list[np.ndarray | None] = [None] * len(datasets)
     with ThreadPoolExecutor(workers) as pool:
         pending = []

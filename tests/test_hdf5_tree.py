@@ -8,6 +8,7 @@ the same module or diagnostic as before, through h5py.
 
 from __future__ import annotations
 
+import struct
 import subprocess
 import sys
 import warnings
@@ -25,6 +26,7 @@ from nirmlir.context import make_context
 from nirmlir.diagnostics import DiagnosticError, DiagnosticWarning
 from nirmlir.hdf5 import import_nir
 from nirmlir.hdf5_tree import (
+    DamagedFile,
     OutsideSubset,
     TreeDataset,
     TreeGroup,
@@ -317,3 +319,119 @@ def test_import_leaves_h5py_unimported() -> None:
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+# Damaged files found by a hostile-file run. Each breaks one structure that libhdf5 checks
+# or follows differently, so read_tree must leave it to libhdf5 (or report the damage).
+
+
+def header_message(data: bytes, header: int, kind: int) -> int:
+    """Return the position of the data of the first message of ``kind`` in a version 1 object header."""
+    position = header + 16
+    while struct.unpack_from("<H", data, position)[0] != kind:
+        position += 8 + struct.unpack_from("<H", data, position + 2)[0]
+    return position + 8
+
+
+def damaged(tmp_path: Path, fill, damage) -> bytes:
+    """Write a file with ``fill``, then return its bytes after ``damage(data, headers)``,
+    where ``headers`` maps each root member to its object header address."""
+    path = write(tmp_path / "damaged.h5", fill)
+    with h5py.File(path, "r") as file:
+        headers = {name: h5py.h5o.get_info(file[name].id).addr for name in file}
+        headers["/"] = h5py.h5o.get_info(file.id).addr
+    data = bytearray(path.read_bytes())
+    damage(data, headers)
+    return bytes(data)
+
+
+def parse(data: bytes) -> dict[str, object]:
+    return _read_all(read_tree(lambda offset, size: data[offset : offset + size], len(data)))
+
+
+def test_looping_group_btree_is_damage(tmp_path) -> None:
+    def loop(data: bytearray, headers: dict[str, int]) -> None:
+        btree = struct.unpack_from("<Q", data, header_message(data, headers["/"], 0x11))[0]
+        data[btree + 5] = 1  # level 1, so the children are B-tree nodes: the node itself
+        struct.pack_into("<H", data, btree + 6, 2)
+        struct.pack_into("<QQQQQ", data, btree + 24, 0, btree, 8, btree, 16)
+
+    data = damaged(tmp_path, lambda file: file.create_dataset("x", data=np.arange(3.0)), loop)
+    with pytest.raises(DamagedFile, match="reaches its node at address"):
+        parse(data)
+
+
+def test_dot_link_name_outside(tmp_path) -> None:
+    # libhdf5 looks up "." as the group itself, not as the link's object.
+    def rename(data: bytearray, headers: dict[str, int]) -> None:
+        heap = struct.unpack_from("<Q", data, header_message(data, headers["/"], 0x11) + 8)[0]
+        names = struct.unpack_from("<Q", data, heap + 24)[0]
+        position = data.index(b"a\0", names)
+        data[position] = ord(".")
+
+    data = damaged(tmp_path, lambda file: file.create_dataset("a", data=np.arange(3.0)), rename)
+    with pytest.raises(OutsideSubset, match="link name"):
+        parse(data)
+
+
+def test_shuffle_of_other_element_size_outside(tmp_path) -> None:
+    def halve(data: bytearray, headers: dict[str, int]) -> None:
+        pipeline = header_message(data, headers["x"], 0x0B)
+        # Version 1: 8 header bytes, then the shuffle filter's 8 bytes, name and client value.
+        code, name_length = struct.unpack_from("<HH", data, pipeline + 8)
+        assert code == 2
+        struct.pack_into("<I", data, pipeline + 16 + name_length, 4)
+
+    def fill(file: h5py.File) -> None:
+        file.create_dataset("x", data=np.arange(16.0), chunks=(8,), shuffle=True)
+
+    data = damaged(tmp_path, fill, halve)
+    with pytest.raises(OutsideSubset, match="shuffle"):
+        parse(data)
+
+
+def test_chunk_key_past_its_chunk_outside(tmp_path) -> None:
+    # libhdf5 finds a chunk by its B-tree keys and reads the fill value where they are wrong.
+    def zero_right_key(data: bytearray, headers: dict[str, int]) -> None:
+        btree = struct.unpack_from("<Q", data, header_message(data, headers["x"], 0x08) + 3)[0]
+        right_key = btree + 24 + (8 + 16) + 8
+        data[right_key : right_key + 24] = bytes(24)
+
+    data = damaged(tmp_path, lambda file: file.create_dataset("x", data=np.arange(4.0), chunks=(4,)), zero_right_key)
+    with pytest.raises(OutsideSubset, match="do not increase"):
+        parse(data)
+
+
+def test_chunk_larger_than_dataset_outside(tmp_path) -> None:
+    # A chunk far larger than its dataset could inflate far beyond the declared size.
+    def widen(data: bytearray, headers: dict[str, int]) -> None:
+        layout = header_message(data, headers["x"], 0x08)
+        struct.pack_into("<I", data, layout + 11, 2**27)
+
+    def fill(file: h5py.File) -> None:
+        file.create_dataset("x", data=np.arange(1.0), chunks=(1,), compression="gzip")
+
+    data = damaged(tmp_path, fill, widen)
+    with pytest.raises(OutsideSubset, match="chunk larger than its dataset"):
+        parse(data)
+
+
+def test_string_with_nul_read_as_h5py(tmp_path) -> None:
+    # libhdf5 converts strings to C strings, which end at the first NUL.
+    path = write(tmp_path / "nul.h5", lambda file: file.__setitem__("s", "abXd"))
+    # h5py writes no NUL inside a string, so it goes into the global heap afterwards.
+    data = path.read_bytes()
+    path.write_bytes(data.replace(b"abXd", b"ab\0d", 1))
+    with h5py.File(path, "r") as file:
+        expected = file["s"].asstr()[()]
+    assert tree_of(path).members["s"].strings() == expected
+
+
+def test_string_length_other_than_heap_object_outside(tmp_path) -> None:
+    def shorten(data: bytearray, headers: dict[str, int]) -> None:
+        address = struct.unpack_from("<Q", data, header_message(data, headers["s"], 0x08) + 2)[0]
+        struct.pack_into("<I", data, address, 2)
+
+    data = damaged(tmp_path, lambda file: file.__setitem__("s", "abc"), shorten)
+    with pytest.raises(OutsideSubset, match="missing from its global heap"):
+        parse(data)

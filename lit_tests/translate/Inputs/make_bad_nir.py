@@ -10,6 +10,7 @@ diagnostic.
 from __future__ import annotations
 
 import copy
+import struct
 import sys
 import zlib
 from pathlib import Path
@@ -229,6 +230,14 @@ def write_huge_dataset(path: Path) -> None:
         file["node/nodes/fc"].create_dataset("weight", shape=(2**33, 2), dtype=np.float32, chunks=(1, 2))
 
 
+def write_empty_huge_dataset(path: Path) -> None:
+    """Write an empty weight of shape 0 x 2**62, whose second size no array can have."""
+    write(path, valid_graph())
+    with h5py.File(path, "a") as file:
+        del file["node/nodes/fc/weight"]
+        file["node/nodes/fc"].create_dataset("weight", shape=(0, 2**62), dtype=np.float32)
+
+
 def damage_global_heap(valid: bytes, folder: Path) -> None:
     """Write copies of the valid file with a damaged global heap collection, which contains
     the variable-length strings (the 'type' and 'edges' datasets)."""
@@ -289,6 +298,24 @@ def write(path: Path, top: dict) -> None:
         write_members(file.create_group("node"), top)
 
 
+def write_looping_btree(path: Path) -> None:
+    """Write the valid graph with the B-tree of group 'node/nodes' made a level-1 node whose
+    two children are the node itself, which libhdf5 follows until the process crashes."""
+    write(path, valid_graph())
+    with h5py.File(path, "r") as file:
+        header = h5py.h5o.get_info(file["node/nodes"].id).addr
+    data = bytearray(path.read_bytes())
+    # Find the symbol table message (type 0x11) among the version 1 object header's messages.
+    position = header + 16
+    while struct.unpack_from("<H", data, position)[0] != 0x11:
+        position += 8 + struct.unpack_from("<H", data, position + 2)[0]
+    btree = struct.unpack_from("<Q", data, position + 8)[0]
+    data[btree + 5] = 1
+    struct.pack_into("<H", data, btree + 6, 2)
+    struct.pack_into("<QQQQQ", data, btree + 24, 0, btree, 8, btree, 16)
+    path.write_bytes(bytes(data))
+
+
 def main(folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for name, change in GRAPHS.items():
@@ -313,12 +340,14 @@ def main(folder: Path) -> None:
     write(folder / "deeply-nested.nir", nested_chain(MAX_NESTING_DEPTH + 1))
     write(folder / "deep-metadata.nir", valid_graph() | {"metadata": deep_metadata(MAX_NESTING_DEPTH + 1)})
     write_huge_dataset(folder / "huge-weight.nir")
+    write_empty_huge_dataset(folder / "empty-huge-weight.nir")
     write_named_datatype_metadata(folder / "named-datatype-metadata.nir")
     write_vlen_weight(folder / "vlen-weight.nir")
     write_inflate_bomb(folder / "inflate-bomb.nir")
     write_compact_string(folder / "compact-string.nir")
     write_non_utf8_name(folder / "non-utf8-name.nir")
     write_long_double_weight(folder / "long-double-weight.nir")
+    write_looping_btree(folder / "looping-btree.nir")
     (folder / "folder.nir").mkdir(exist_ok=True)
     # torch.save writes a ZIP archive whose first entry contains a pickle.
     (folder / "pickle.nir").write_bytes(b"PK\x03\x04" + b"\x00" * 60)
