@@ -22,7 +22,7 @@ from __future__ import annotations
 import bisect
 import math
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -67,7 +67,10 @@ _SYMBOL_TABLE = 0x0011
 # Messages that do not change how the importer reads an object: fill values (every
 # element is stored), attributes (NIR data are datasets), modification times, comments,
 # attribute info and reference counts.
-_IGNORED_MESSAGES = {0x0004, 0x0005, 0x000C, 0x000D, 0x000E, 0x0012, 0x0015, 0x0016}
+_IGNORED_MESSAGES = {0x0004, 0x000C, 0x000D, 0x000E, 0x0015, 0x0016}
+# Of those, the messages whose first byte is a version that libhdf5 checks: the fill value
+# and the modification time.
+_VERSIONED_MESSAGES = {0x0005: (1, 2, 3), 0x0012: (1,)}
 _SHARED_MESSAGE_FLAG = 0x02
 
 _DEFLATE = 1
@@ -89,6 +92,7 @@ _IEEE_FLOATS = {
     (b"\x20\x3f\x00", 8, (0, 64, 52, 11, 0, 52, 1023)): np.dtype("<f8"),
 }
 _FLOAT_PROPERTIES = struct.Struct("<HHBBBBI")
+_VLEN_STRING_BASE = bytes.fromhex("10000000" "01000000" "00000800")
 
 
 class OutsideSubset(Exception):
@@ -106,7 +110,17 @@ class _File:
     """The file's bytes, read through a window that contains the last region read, and the
     global heap collections read so far by address."""
 
-    __slots__ = ("descriptions", "heap_ends", "heap_starts", "heaps", "read_raw", "size", "window", "window_start")
+    __slots__ = (
+        "descriptions",
+        "header_blocks",
+        "heap_ends",
+        "heap_starts",
+        "heaps",
+        "read_raw",
+        "size",
+        "window",
+        "window_start",
+    )
 
     def __init__(self, read_raw: Callable[[int, int], bytes], size: int):
         self.read_raw = read_raw
@@ -118,6 +132,8 @@ class _File:
         # The byte ranges of those collections, sorted, which must not overlap.
         self.heap_starts: list[int] = []
         self.heap_ends: list[int] = []
+        # The addresses of the object header blocks walked so far.
+        self.header_blocks: set[int] = set()
         # Datasets of one file mostly repeat a few dataspace, datatype and filter messages,
         # so each combination is parsed once: its shape, dtype and filter codes by the bytes.
         self.descriptions: dict[tuple[bytes, bytes, bytes | None], tuple[tuple[int, ...], np.dtype | None, tuple[int, ...]]] = {}
@@ -153,11 +169,13 @@ class _File:
 class TreeGroup:
     """An HDF5 group: its members by name, in HDF5's name order."""
 
-    __slots__ = ("address", "members")
+    __slots__ = ("address", "members", "symbol_table")
 
-    def __init__(self, address: int, members: dict[str, TreeGroup | TreeDataset]):
+    def __init__(self, address: int, members: dict[str, TreeGroup | TreeDataset], symbol_table: tuple[int, int]):
         self.address = address
         self.members = members
+        # The addresses of the group's B-tree and local heap.
+        self.symbol_table = symbol_table
 
 
 @dataclass(slots=True, eq=False)
@@ -192,8 +210,8 @@ class TreeDataset:
 
     def _array(self) -> np.ndarray:
         if self.layout == _LAYOUT_CHUNKED:
-            pieces = [(offset, self._decode(raw, mask)) for offset, raw, mask in self.raw_chunks()]
-            return self.assemble(pieces)
+            chunks = self.raw_chunks()
+            return self.assemble(len(chunks), ((offset, self._decode(raw, mask)) for offset, raw, mask in chunks))
         return np.frombuffer(self._stored_bytes(), dtype=self.dtype).reshape(self.shape)
 
     def strings(self) -> str | np.ndarray:
@@ -284,10 +302,11 @@ class TreeDataset:
             raise OutsideSubset(f"a chunk holds {len(data)} bytes instead of {size}")
         return data
 
-    def assemble(self, pieces: list[tuple[tuple[int, ...], bytes]]) -> np.ndarray:
-        """Place decoded chunks into the array, cutting those that extend past its edges."""
-        if len(pieces) == 1 and self.chunk_shape == self.shape:
-            return np.frombuffer(pieces[0][1], dtype=self.dtype).reshape(self.shape)
+    def assemble(self, count: int, pieces: Iterator[tuple[tuple[int, ...], bytes]]) -> np.ndarray:
+        """Place ``count`` decoded chunks into the array as ``pieces`` yields them, cutting
+        those that extend past its edges, so that only one decoded chunk is held at a time."""
+        if count == 1 and self.chunk_shape == self.shape:
+            return np.frombuffer(next(pieces)[1], dtype=self.dtype).reshape(self.shape)
         array = np.empty(self.shape, dtype=self.dtype)
         for offset, data in pieces:
             chunk = np.frombuffer(data, dtype=self.dtype).reshape(self.chunk_shape)
@@ -341,7 +360,10 @@ def _read_root(file: _File) -> TreeGroup:
     # header message format, which libhdf5 checks.
     if (head[position + 9], head[position + 10], head[position + 12]) != (0, 0, 0):
         raise OutsideSubset("a superblock part of a version other than 0")
-    leaf_k, internal_k = struct.unpack_from("<HH", head, position + 16)
+    leaf_k, internal_k, flags = struct.unpack_from("<HHI", head, position + 16)
+    # The file consistency flags that libhdf5 accepts: written, locked, and written for SWMR.
+    if flags > 7:
+        raise OutsideSubset(f"superblock file consistency flags {flags:#x}")
     if (leaf_k, internal_k) != (GROUP_LEAF_K, GROUP_INTERNAL_K):
         raise OutsideSubset(f"group B-tree K values {leaf_k} and {internal_k}")
     start = 24
@@ -351,17 +373,19 @@ def _read_root(file: _File) -> TreeGroup:
             raise OutsideSubset("a chunk B-tree K value other than HDF5's default")
         start = 28
     buffer, position = file.view(start, 32 + 40)
-    base, _, end_of_file, driver_info = struct.unpack_from("<QQQQ", buffer, position)
-    if base != 0 or driver_info != UNDEFINED_ADDRESS:
-        raise OutsideSubset("the file has a base address or driver information")
+    base, free_space, end_of_file, driver_info = struct.unpack_from("<QQQQ", buffer, position)
+    if base != 0 or free_space != UNDEFINED_ADDRESS or driver_info != UNDEFINED_ADDRESS:
+        raise OutsideSubset("the file has a base address, free-space information or driver information")
     if end_of_file > size:
         raise OutsideSubset("the file is shorter than its superblock declares")
     # libhdf5 reads nothing beyond the end of file address, even where the file goes on.
     file.size = end_of_file
-    root_address = struct.unpack_from("<Q", buffer, position + 32 + 8)[0]
+    root_address, cache_type = struct.unpack_from("<QI", buffer, position + 32 + 8)
+    # libhdf5 reads the root group through the B-tree and heap cached in its superblock entry.
+    cached = _TWO_ADDRESSES.unpack_from(buffer, position + 32 + 24)
     root = _read_object(file, root_address, set(), 0, "/")
-    if not isinstance(root, TreeGroup):
-        raise OutsideSubset("the root object is not a group")
+    if not isinstance(root, TreeGroup) or cache_type != 1 or cached != root.symbol_table:
+        raise OutsideSubset("the root object is not a group whose symbol table the superblock caches")
     return root
 
 
@@ -382,7 +406,7 @@ def _read_object(file: _File, address: int, seen: set[int], depth: int, path: st
         members: dict[str, TreeGroup | TreeDataset] = {}
         for name, child in _group_links(file, path, btree, heap):
             members[name] = _read_object(file, child, seen, depth + 1, f"{path.rstrip('/')}/{name}")
-        return TreeGroup(address, members)
+        return TreeGroup(address, members, (btree, heap))
     if _DATASPACE not in messages or _DATATYPE not in messages or _LAYOUT not in messages:
         raise OutsideSubset("an object is neither a group nor a dataset")
     return _dataset(file, messages)
@@ -405,9 +429,16 @@ def _header_messages(file: _File, address: int) -> dict[int, bytes]:
     seen = 0
     while blocks:
         block_address, block_size = blocks.pop()
+        # A continuation block belongs to one header, so each block of the file is walked once.
+        if block_address in file.header_blocks:
+            raise OutsideSubset(f"the object header block at address {block_address} is used twice")
+        file.header_blocks.add(block_address)
         buffer, position = file.view(block_address, block_size)
         end = position + block_size
-        while position + 8 <= end:
+        # libhdf5 requires the messages to fill each block, with NIL messages in the gaps.
+        if block_size % 8:
+            raise OutsideSubset("an object header block is not a whole number of 8-byte units")
+        while position < end:
             kind, length, flags = _MESSAGE_HEADER.unpack_from(buffer, position)
             position += 8
             seen += 1
@@ -418,11 +449,18 @@ def _header_messages(file: _File, address: int) -> dict[int, bytes]:
             if kind == _CONTINUATION:
                 if length < 16:
                     raise OutsideSubset("a continuation message is too short")
-                blocks.append(_TWO_ADDRESSES.unpack_from(buffer, position))
+                continued_at, continued_size = _TWO_ADDRESSES.unpack_from(buffer, position)
+                if continued_at == 0 or continued_size < 8:
+                    raise OutsideSubset("a continuation message to no block")
+                blocks.append((continued_at, continued_size))
             elif kind in messages:
                 raise OutsideSubset(f"message type {kind} appears twice")
             elif kind in _READ_MESSAGES:
                 messages[kind] = buffer[position : position + length]
+            elif kind in _VERSIONED_MESSAGES:
+                # libhdf5 decodes these when it opens the object and rejects other versions.
+                if not length or buffer[position] not in _VERSIONED_MESSAGES[kind]:
+                    raise OutsideSubset(f"object header message type {kind} of an unknown version")
             elif kind != _NIL and kind not in _IGNORED_MESSAGES:
                 raise OutsideSubset(f"object header message type {kind}")
             position += length
@@ -475,6 +513,12 @@ def _check_free_list(data: bytes, offset: int) -> None:
     raise OutsideSubset("a local heap's free list has a cycle")
 
 
+def _level_problem(expected: int | None) -> str:
+    if expected is None:
+        return f"at its root, deeper than the {MAX_BTREE_LEVEL} levels read here"
+    return f"where its parent gives level {expected}"
+
+
 def _heap_name(names: bytes, offset: int) -> bytes:
     """Return the NUL-terminated name at ``offset`` of a local heap's data."""
     end = names.find(b"\0", offset)
@@ -509,7 +553,7 @@ def _walk_group_btree(
     if signature != b"TREE" or node_type != 0 or used > 2 * GROUP_INTERNAL_K:
         raise OutsideSubset("a group B-tree node is invalid")
     if (level is not None and node_level != level) or node_level > MAX_BTREE_LEVEL:
-        raise DamagedFile(f"the B-tree of group '{group}' has a node of level {node_level} below level {level}")
+        raise DamagedFile(f"the B-tree of group '{group}' has a node of level {node_level} {_level_problem(level)}")
     values = struct.unpack_from(f"<{2 * used + 1}Q", buffer, position + 24)
     keys = [_heap_name(names, offset) for offset in values[0::2]]
     if (low is not None and keys[0] < low) or (high is not None and keys[-1] > high):
@@ -574,7 +618,7 @@ class _ChunkWalk:
         if signature != b"TREE" or node_type != 1 or used > 2 * CHUNK_K:
             raise OutsideSubset("a chunk B-tree node is invalid")
         if (level is not None and node_level != level) or node_level > MAX_BTREE_LEVEL:
-            raise DamagedFile(f"the chunk B-tree has a node of level {node_level} below level {level}")
+            raise DamagedFile(f"the chunk B-tree has a node of level {node_level} {_level_problem(level)}")
         position += 24
         keys = []
         for index in range(used + 1):
@@ -609,7 +653,8 @@ def _global_heap(file: _File, address: int) -> dict[int, bytes]:
     """Return the objects of a global heap collection by index, walked within its bounds."""
     buffer, position = file.view(address, 16)
     signature, version, size = struct.unpack_from("<4sBxxxQ", buffer, position)
-    if signature != b"GCOL" or version != 1 or size < 16:
+    # libhdf5 makes collections of at least 4096 bytes, in whole 8-byte units.
+    if signature != b"GCOL" or version != 1 or size < 4096 or size % 8:
         raise OutsideSubset("a global heap collection is invalid")
     # Collections that overlap would each keep a copy of the same bytes.
     slot = bisect.bisect(file.heap_starts, address)
@@ -751,9 +796,9 @@ def _datatype(message: bytes) -> np.dtype | None:
         # A variable-length string (type 1) of ASCII or UTF-8 characters over 1-byte integers.
         if bits[0] & 0x0F != 1 or bits[1] & 0x0F not in (0, 1) or size != _VLEN_REFERENCE.size:
             raise OutsideSubset("a variable-length type that is not a string")
-        base_class, base_size = buffer[position + 8] & 0x0F, struct.unpack_from("<I", buffer, position + 12)[0]
-        if base_class not in (0, 3) or base_size != 1:
-            raise OutsideSubset("a variable-length string of characters wider than a byte")
+        # h5py's base type: an unsigned little-endian 1-byte integer of 8 bits at bit 0.
+        if length < 20 or bytes(buffer[position + 8 : position + 20]) != _VLEN_STRING_BASE:
+            raise OutsideSubset("a variable-length string over another base type than h5py's")
         return None
     raise OutsideSubset(f"datatype class {type_class}")
 
@@ -855,4 +900,12 @@ def _collect(job, datasets: list[TreeDataset], arrays: list, on_read: Callable[[
     index, futures = job
     if on_read is not None:
         on_read(index)
-    arrays[index] = datasets[index].assemble([(offset, future.result()) for offset, future in futures])
+    # Each future is dropped once its chunk is placed, so that its decoded bytes can be freed.
+    futures.reverse()
+
+    def placed_in_order() -> Iterator[tuple[tuple[int, ...], bytes]]:
+        while futures:
+            offset, future = futures.pop()
+            yield offset, future.result()
+
+    arrays[index] = datasets[index].assemble(len(futures), placed_in_order())

@@ -435,3 +435,24 @@ def test_string_length_other_than_heap_object_outside(tmp_path) -> None:
     data = damaged(tmp_path, lambda file: file.__setitem__("s", "abc"), shorten)
     with pytest.raises(OutsideSubset, match="missing from its global heap"):
         parse(data)
+
+
+def test_fill_value_of_unknown_version_outside(tmp_path) -> None:
+    # libhdf5 decodes the fill value message when it opens a dataset and rejects this.
+    def bump(data: bytearray, headers: dict[str, int]) -> None:
+        data[header_message(data, headers["x"], 0x05)] = 9
+
+    data = damaged(tmp_path, lambda file: file.create_dataset("x", data=np.arange(3.0)), bump)
+    with pytest.raises(OutsideSubset, match="unknown version"):
+        parse(data)
+
+
+def test_gap_after_last_message_outside(tmp_path) -> None:
+    # libhdf5 requires the messages to fill the object header exactly.
+    def lengthen(data: bytearray, headers: dict[str, int]) -> None:
+        size = struct.unpack_from("<I", data, headers["x"] + 8)[0]
+        struct.pack_into("<I", data, headers["x"] + 8, size + 4)
+
+    data = damaged(tmp_path, lambda file: file.create_dataset("x", data=np.arange(3.0)), lengthen)
+    with pytest.raises(OutsideSubset, match="8-byte units"):
+        parse(data)
