@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -119,9 +122,42 @@ class DiagnosticWarning(UserWarning):
         self.op = op
 
 
+# The list that collects warnings instead of emitting them, inside `held_warnings`.
+_HELD_WARNINGS: contextvars.ContextVar[list[DiagnosticWarning] | None] = contextvars.ContextVar(
+    "held_warnings", default=None
+)
+
+
 def emit_warning(message: str, location: Location | None = None, op: object | None = None) -> None:
-    """Emit a ``DiagnosticWarning`` for the tools to print."""
+    """Emit a ``DiagnosticWarning`` for the tools to print (or hold it, see `held_warnings`)."""
     import warnings
 
     diagnostic = Diagnostic(Severity.WARNING, message, location or Location())
+    held = _HELD_WARNINGS.get()
+    if held is not None:
+        held.append(DiagnosticWarning(diagnostic, op))
+        return
     warnings.warn(DiagnosticWarning(diagnostic, op), stacklevel=2)
+
+
+@contextlib.contextmanager
+def held_warnings() -> Iterator[list[DiagnosticWarning]]:
+    """Collect the warnings that `emit_warning` emits in this context (thread or task) into a
+    list, for the caller to emit with `release_warnings` or drop.
+
+    Unlike ``warnings.catch_warnings``, this changes no process-wide state.
+    """
+    held: list[DiagnosticWarning] = []
+    token = _HELD_WARNINGS.set(held)
+    try:
+        yield held
+    finally:
+        _HELD_WARNINGS.reset(token)
+
+
+def release_warnings(held: list[DiagnosticWarning]) -> None:
+    """Emit warnings that `held_warnings` collected."""
+    import warnings
+
+    for warning in held:
+        warnings.warn(warning, stacklevel=2)

@@ -20,7 +20,6 @@ import io
 import math
 import os
 import re
-import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING
@@ -42,7 +41,7 @@ from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xdsl.utils.exceptions import VerifyException
 
 from nirmlir.dense import dense_from_numpy, element_type_for, i64_array
-from nirmlir.diagnostics import DiagnosticError, Location, emit_warning
+from nirmlir.diagnostics import DiagnosticError, Location, emit_warning, held_warnings, release_warnings
 from nirmlir.dialects.nir import NIR, GraphOp, NIRNodeOp, ParamValue, Shape, make_node
 from nirmlir.hdf5_format import (
     GRAPH_ENTRIES,
@@ -141,8 +140,7 @@ def _import_tree(reader: _FileReader, opened: _Source) -> ModuleOp | None:
     def read_raw(offset: int, size: int) -> bytes:
         return opened.read_raw(opened.start + offset, size)
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with held_warnings() as held:
         try:
             module = reader.read_tree_module(read_tree(read_raw, opened.end - opened.start))
         except DamagedFile as error:
@@ -157,8 +155,7 @@ def _import_tree(reader: _FileReader, opened: _Source) -> ModuleOp | None:
             failure = error
         else:
             failure = None
-    for warning in caught:
-        warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    release_warnings(held)
     if failure is not None:
         raise failure
     return module

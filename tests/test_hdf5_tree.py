@@ -11,6 +11,7 @@ from __future__ import annotations
 import struct
 import subprocess
 import sys
+import threading
 import warnings
 from pathlib import Path
 
@@ -456,3 +457,20 @@ def test_gap_after_last_message_outside(tmp_path) -> None:
     data = damaged(tmp_path, lambda file: file.create_dataset("x", data=np.arange(3.0)), lengthen)
     with pytest.raises(OutsideSubset, match="8-byte units"):
         parse(data)
+
+
+def test_held_warnings_stay_in_their_thread() -> None:
+    # The importer holds the warnings of a read that may fall back to h5py. Another thread's
+    # warnings must reach the warnings module meanwhile, because the hold is per context.
+    from nirmlir.diagnostics import emit_warning, held_warnings, release_warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with held_warnings() as held:
+            emit_warning("held")
+            thread = threading.Thread(target=emit_warning, args=("other thread",))
+            thread.start()
+            thread.join()
+        assert [str(warning.message) for warning in caught] == ["other thread"]
+        release_warnings(held)
+    assert [str(warning.message) for warning in caught] == ["other thread", "held"]
