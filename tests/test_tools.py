@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import h5py
 import pytest
 
 from nirmlir.diagnostics import Diagnostic, Location, Severity
@@ -258,3 +259,14 @@ def test_control_characters_in_messages_escaped(tmp_path):
     assert b"\x1b" not in result.stderr
     assert b"\x07" not in result.stderr
     assert b"unknown type 'LIF\\x1b[2J\\x07'" in result.stderr
+
+
+def test_hdf5_behind_user_block_on_stdin(tmp_path):
+    # HDF5 puts the signature after a user block of 512 bytes or a larger power of two.
+    blocked = tmp_path / "blocked.nir"
+    with h5py.File(EXAMPLES / "lif.nir", "r") as source, h5py.File(blocked, "w", userblock_size=1024) as target:
+        source.copy(source["node"], target, "node")
+    piped = run_tool("nir-opt", stdin=blocked.read_bytes())
+    assert piped.returncode == 0, piped.stderr
+    direct = run_tool("nir-opt", str(EXAMPLES / "lif.nir"))
+    assert piped.stdout == direct.stdout

@@ -196,13 +196,37 @@ def check_distinct_outputs(outputs: list[tuple[str, str | None]]) -> None:
         flags_by_target[target] = flag
 
 
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+def hdf5_signature_offsets(size: int) -> list[int]:
+    """Return where an HDF5 signature may start in a file of ``size`` bytes: at 0, or after a
+    user block of 512 bytes or a larger power of two."""
+    offsets = [0]
+    offset = 512
+    while offset + len(HDF5_SIGNATURE) <= size:
+        offsets.append(offset)
+        offset *= 2
+    return offsets
+
+
+def has_hdf5_signature(data: bytes) -> bool:
+    """Return whether ``data`` contain an HDF5 file, with or without a user block."""
+    return any(data.startswith(HDF5_SIGNATURE, offset) for offset in hdf5_signature_offsets(len(data)))
+
+
 def _starts_with_hdf5_signature(path: str) -> bool:
-    """Return whether the file begins with the HDF5 signature."""
+    """Return whether the file contains the HDF5 signature where HDF5 puts it."""
     try:
         with open(path, "rb") as stream:
-            return stream.read(8) == b"\x89HDF\r\n\x1a\n"
+            size = os.fstat(stream.fileno()).st_size
+            for offset in hdf5_signature_offsets(size):
+                stream.seek(offset)
+                if stream.read(len(HDF5_SIGNATURE)) == HDF5_SIGNATURE:
+                    return True
     except OSError:
         return False
+    return False
 
 
 def write_text(path: str | None, text: str) -> None:

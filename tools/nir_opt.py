@@ -22,6 +22,7 @@ from .common import (
     attach_location,
     check_distinct_outputs,
     check_output_paths,
+    has_hdf5_signature,
     is_hdf5_path,
     locator,
     read_text,
@@ -32,7 +33,6 @@ from .common import (
 )
 
 _SPLIT_MARKER = re.compile(r"^// -----\s*$", re.MULTILINE)
-HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
 
 def extract_pass_flags(argv: list[str]) -> tuple[list[str], list[str]]:
@@ -516,7 +516,7 @@ def read_input(path: str | None) -> tuple[str | bytes | None, str]:
         return None, path
     if path in (None, "-"):
         data = sys.stdin.buffer.read()
-        if data.startswith(HDF5_SIGNATURE):
+        if has_hdf5_signature(data):
             return data, "<stdin>"
         try:
             return data.decode("utf-8"), "<stdin>"
