@@ -64,12 +64,13 @@ _LAYOUT = 0x0008
 _FILTER_PIPELINE = 0x000B
 _CONTINUATION = 0x0010
 _SYMBOL_TABLE = 0x0011
-# Messages that do not change how the importer reads an object: fill values (every
-# element is stored), attributes (NIR data are datasets), modification times, comments,
-# attribute info and reference counts.
-_IGNORED_MESSAGES = {0x0004, 0x000C, 0x000D, 0x000E, 0x0015, 0x0016}
-# Of those, the messages whose first byte is a version that libhdf5 checks: the fill value
-# and the modification time.
+# Messages that do not change how the importer reads an object: attributes (NIR data are
+# datasets), the old modification time, comments, attribute info and reference counts.
+_IGNORED_MESSAGES = {0x000C, 0x000D, 0x000E, 0x0015, 0x0016}
+# Messages that do not change the values read either (every element is stored), but that
+# libhdf5 decodes when it opens an object: the old fill value, checked for its size, and
+# the fill value and modification time, checked for the versions that libhdf5 knows.
+_OLD_FILL_VALUE = 0x0004
 _VERSIONED_MESSAGES = {0x0005: (1, 2, 3), 0x0012: (1,)}
 _SHARED_MESSAGE_FLAG = 0x02
 
@@ -457,6 +458,10 @@ def _header_messages(file: _File, address: int) -> dict[int, bytes]:
                 raise OutsideSubset(f"message type {kind} appears twice")
             elif kind in _READ_MESSAGES:
                 messages[kind] = buffer[position : position + length]
+            elif kind == _OLD_FILL_VALUE:
+                # libhdf5 decodes the old fill value message too: a size, then that many bytes.
+                if length < 4 or 4 + struct.unpack_from("<I", buffer, position)[0] > length:
+                    raise OutsideSubset("an old fill value message does not fit")
             elif kind in _VERSIONED_MESSAGES:
                 # libhdf5 decodes these when it opens the object and rejects other versions.
                 if not length or buffer[position] not in _VERSIONED_MESSAGES[kind]:
