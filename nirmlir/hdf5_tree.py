@@ -68,10 +68,10 @@ _SYMBOL_TABLE = 0x0011
 # datasets), the old modification time, comments, attribute info and reference counts.
 _IGNORED_MESSAGES = {0x000C, 0x000D, 0x000E, 0x0015, 0x0016}
 # Messages that do not change the values read either (every element is stored), but that
-# libhdf5 decodes when it opens an object: the old fill value, checked for its size, and
-# the fill value and modification time, checked for the versions that libhdf5 knows.
+# libhdf5 decodes when it opens an object, so their fields are checked as it checks them.
 _OLD_FILL_VALUE = 0x0004
-_VERSIONED_MESSAGES = {0x0005: (1, 2, 3), 0x0012: (1,)}
+_FILL_VALUE = 0x0005
+_MODIFICATION_TIME = 0x0012
 _SHARED_MESSAGE_FLAG = 0x02
 
 _DEFLATE = 1
@@ -462,14 +462,42 @@ def _header_messages(file: _File, address: int) -> dict[int, bytes]:
                 # libhdf5 decodes the old fill value message too: a size, then that many bytes.
                 if length < 4 or 4 + struct.unpack_from("<I", buffer, position)[0] > length:
                     raise OutsideSubset("an old fill value message does not fit")
-            elif kind in _VERSIONED_MESSAGES:
-                # libhdf5 decodes these when it opens the object and rejects other versions.
-                if not length or buffer[position] not in _VERSIONED_MESSAGES[kind]:
-                    raise OutsideSubset(f"object header message type {kind} of an unknown version")
+            elif kind == _FILL_VALUE:
+                _check_fill_value(buffer[position : position + length])
+            elif kind == _MODIFICATION_TIME:
+                # libhdf5 decodes it when it opens the object and rejects other versions.
+                if not length or buffer[position] != 1:
+                    raise OutsideSubset("a modification time message of an unknown version")
             elif kind != _NIL and kind not in _IGNORED_MESSAGES:
                 raise OutsideSubset(f"object header message type {kind}")
             position += length
     return messages
+
+
+def _check_fill_value(message: bytes) -> None:
+    """Check a fill value message's fields within the ranges that libhdf5 accepts."""
+    if len(message) < 4:
+        raise OutsideSubset("a fill value message is too short")
+    version = message[0]
+    if version in (1, 2):
+        # Space allocation time 1 to 3, fill value write time 0 to 2, fill value defined or not.
+        allocation, write_time, defined = message[1], message[2], message[3]
+        if allocation not in (1, 2, 3) or write_time > 2 or defined > 1:
+            raise OutsideSubset("a fill value message with fields out of range")
+        has_value = version == 1 or defined
+        value_at = 4
+    elif version == 3:
+        flags = message[1]
+        # Bits 0-1 allocation time, 2-3 write time, 4 undefined value, 5 a value follows.
+        if flags & 0xC0 or flags & 0x03 == 0 or flags & 0x0C == 0x0C or flags & 0x30 == 0x30:
+            raise OutsideSubset("a fill value message with fields out of range")
+        has_value = bool(flags & 0x20)
+        value_at = 2
+    else:
+        raise OutsideSubset(f"fill value message version {version}")
+    if has_value:
+        if value_at + 4 > len(message) or value_at + 4 + struct.unpack_from("<I", message, value_at)[0] > len(message):
+            raise OutsideSubset("a fill value does not fit its message")
 
 
 def _group_links(file: _File, group: str, btree: int, heap: int) -> list[tuple[str, int]]:
@@ -629,6 +657,9 @@ class _ChunkWalk:
         for index in range(used + 1):
             size, mask, *offset = key.unpack_from(buffer, position + index * step)
             scaled = tuple(value // divisor for value, divisor in zip(offset, self.divisors))
+            # libhdf5 rejects a key whose offset is not on the chunk grid, the right keys too.
+            if any(value % divisor for value, divisor in zip(offset, self.divisors)):
+                raise OutsideSubset(f"a chunk B-tree key {tuple(offset)} is not on the chunk grid")
             keys.append((size, mask, tuple(offset), scaled))
         if (low is not None and keys[0][3] < low) or (high is not None and keys[-1][3] > high):
             raise OutsideSubset("chunk B-tree keys lie outside their parent's")
@@ -841,10 +872,12 @@ def _filters(message: bytes, dtype: np.dtype | None) -> tuple[int, ...]:
             cursor += 6
         if cursor + 4 * values > end:
             raise OutsideSubset("a filter pipeline message does not fit")
-        if code == _SHUFFLE:
-            element_size = struct.unpack_from("<I", buffer, cursor)[0] if values else None
-            if dtype is None or element_size != dtype.itemsize:
-                raise OutsideSubset("a shuffle filter for another element size than the datatype's")
+        first_value = struct.unpack_from("<I", buffer, cursor)[0] if values else None
+        if code == _SHUFFLE and (dtype is None or values != 1 or first_value != dtype.itemsize):
+            raise OutsideSubset("a shuffle filter for another element size than the datatype's")
+        # libhdf5's deflate filter fails unless it has one parameter, a level from 0 to 9.
+        if code == _DEFLATE and (values != 1 or first_value > 9):
+            raise OutsideSubset("a deflate filter without a level from 0 to 9")
         cursor += 4 * values + (4 * (values % 2) if version == 1 else 0)
         codes.append(code)
     if cursor > end:

@@ -444,7 +444,7 @@ def test_fill_value_of_unknown_version_outside(tmp_path) -> None:
         data[header_message(data, headers["x"], 0x05)] = 9
 
     data = damaged(tmp_path, lambda file: file.create_dataset("x", data=np.arange(3.0)), bump)
-    with pytest.raises(OutsideSubset, match="unknown version"):
+    with pytest.raises(OutsideSubset, match="fill value message version 9"):
         parse(data)
 
 
