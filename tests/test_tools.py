@@ -270,3 +270,20 @@ def test_hdf5_behind_user_block_on_stdin(tmp_path):
     assert piped.returncode == 0, piped.stderr
     direct = run_tool("nir-opt", str(EXAMPLES / "lif.nir"))
     assert piped.stdout == direct.stdout
+
+
+def test_long_message_line_shortened(tmp_path):
+    # A node type of 200,000 characters made a 200 KB diagnostic line.
+    path = tmp_path / "long.nir"
+    with h5py.File(EXAMPLES / "lif.nir", "r") as source, h5py.File(path, "w") as target:
+        source.copy(source["node"], target, "node")
+        del target["node/nodes/lif/type"]
+        target["node/nodes/lif/type"] = "X" * 200_000
+    result = run_tool("nir-opt", str(path))
+    assert result.returncode == 1
+    lines = result.stderr.decode().splitlines()
+    assert len(lines) == 1
+    assert len(lines[0]) < 4100
+    assert "characters omitted" in lines[0]
+    assert lines[0].startswith(f"{path}:lif:type: error: node 'lif' has unknown type 'XXX")
+    assert lines[0].endswith("Scale, SumPool2d, Threshold")

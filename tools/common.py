@@ -46,12 +46,26 @@ def printable(text: str) -> str:
     return text.translate(_CONTROL_CHARACTERS)
 
 
+MAX_LINE_CHARACTERS = 4000
+"""Printed diagnostic lines longer than this lose their middle, because a node type of
+200,000 characters once made a 200 KB line. The start names the place and the end the fix."""
+
+
+def shortened(line: str) -> str:
+    """Return ``line``, or its start and end around a count of the characters left out."""
+    if len(line) <= MAX_LINE_CHARACTERS:
+        return line
+    head, tail = MAX_LINE_CHARACTERS * 3 // 4, MAX_LINE_CHARACTERS // 8
+    omitted = len(line) - head - tail
+    return f"{line[:head]} ... [{omitted} characters omitted] ... {line[-tail:]}"
+
+
 def report(diagnostic: Diagnostic, tool: str = "nir-opt") -> None:
     """Print a diagnostic MLIR-style on stderr; one without a location names the tool."""
     text = diagnostic.format()
     if diagnostic.location == Location():
         text = f"{tool}: " + text.removeprefix(f"{Location()}: ")
-    print(printable(text), file=sys.stderr)
+    print("\n".join(shortened(line) for line in printable(text).split("\n")), file=sys.stderr)
 
 
 def run_guarded(body: Callable[[], int], debug: bool, tool: str) -> int:
