@@ -12,6 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+"""The first 8 bytes of every HDF5 file (after a user block, if it has one)."""
+
 FORMAT_VERSION = "1.0.8"
 """The nir package version written to ``/version``; readers treat it as informational."""
 

@@ -44,6 +44,7 @@ from nirmlir.dense import dense_from_numpy, element_type_for, i64_array
 from nirmlir.diagnostics import DiagnosticError, Location, emit_warning, held_warnings, release_warnings
 from nirmlir.dialects.nir import NIR, GraphOp, NIRNodeOp, ParamValue, Shape, make_node
 from nirmlir.hdf5_format import (
+    HDF5_SIGNATURE,
     GRAPH_ENTRIES,
     GRAPH_TYPE,
     NODE_FIELDS,
@@ -84,7 +85,6 @@ from nirmlir.lazy_import import LazyModule
 
 h5py = LazyModule("h5py")
 
-HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
 EAGER_READ_BYTES = 64 * 1024
 """Parameters of at most this many bytes (shape times item size) are read as soon as their node is read."""

@@ -365,18 +365,37 @@ def _collection_problem(address: int, read_raw, file_size: int) -> str | None:
     end = address + collection_size
     if collection_size < _COLLECTION_HEADER_BYTES or end > file_size:
         return f"declares {collection_size} bytes, which do not fit the file of {file_size} bytes"
-    data = read_raw(address, collection_size)
-    # Walk the objects as HDF5 does: an object of index 0 is free space whose size counts
-    # its own header, and any other object is a header plus its data padded to 8 bytes.
+    try:
+        collection_objects(read_raw(address, collection_size))
+    except DamagedCollectionError as error:
+        return str(error)
+    return None
+
+
+class DamagedCollectionError(Exception):
+    """A global heap collection whose objects do not fit it."""
+
+
+def collection_objects(data: bytes) -> dict[int, bytes]:
+    """Return the objects of a global heap collection (all its bytes) by index.
+
+    The objects are walked as HDF5 walks them, because a damaged walk can make HDF5 loop
+    forever: an object of index 0 is free space whose size counts its own header, and any
+    other object is a header plus its data padded to 8 bytes. Raises
+    `DamagedCollectionError` for an object that does not fit the collection.
+    """
+    objects: dict[int, bytes] = {}
     position = _COLLECTION_HEADER_BYTES
-    while position + _OBJECT_HEADER_BYTES <= collection_size:
+    while position + _OBJECT_HEADER_BYTES <= len(data):
         index = int.from_bytes(data[position : position + 2], "little")
         object_size = int.from_bytes(data[position + 8 : position + 16], "little")
         step = object_size if index == 0 else _OBJECT_HEADER_BYTES + (object_size + 7) // 8 * 8
-        if step < _OBJECT_HEADER_BYTES or position + step > collection_size:
-            return (
-                f"has an object of {object_size} bytes at byte {position} of {collection_size}, "
+        if step < _OBJECT_HEADER_BYTES or position + step > len(data):
+            raise DamagedCollectionError(
+                f"has an object of {object_size} bytes at byte {position} of {len(data)}, "
                 "which does not fit the collection"
             )
+        if index:
+            objects[index] = data[position + _OBJECT_HEADER_BYTES : position + _OBJECT_HEADER_BYTES + object_size]
         position += step
-    return None
+    return objects

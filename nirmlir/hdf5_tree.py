@@ -28,14 +28,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from nirmlir.hdf5_format import HDF5_SIGNATURE
 from nirmlir.hdf5_raw import (
     PARALLEL_INFLATE_BYTES,
+    DamagedCollectionError,
     OversizedDataError,
+    collection_objects,
     inflate,
     usable_cores,
 )
 
-SIGNATURE = b"\x89HDF\r\n\x1a\n"
 UNDEFINED_ADDRESS = 0xFFFF_FFFF_FFFF_FFFF
 
 WINDOW_BYTES = 64 * 1024
@@ -352,7 +354,7 @@ def read_tree(read_raw: Callable[[int, int], bytes], size: int) -> TreeGroup:
 def _read_root(file: _File) -> TreeGroup:
     size = file.size
     head, position = file.view(0, 24)
-    if head[position : position + 8] != SIGNATURE:
+    if head[position : position + 8] != HDF5_SIGNATURE:
         raise OutsideSubset("the superblock is not at the start of the file")
     version, offset_size, length_size = head[position + 8], head[position + 13], head[position + 14]
     if version not in (0, 1) or (offset_size, length_size) != (8, 8):
@@ -701,20 +703,10 @@ def _global_heap(file: _File, address: int) -> dict[int, bytes]:
     data = file.read(address, size)
     file.heap_starts.insert(slot, address)
     file.heap_ends.insert(slot, address + size)
-    objects: dict[int, bytes] = {}
-    position = 16
-    # Walk every object as libhdf5 does (a damaged walk can make it loop forever): free
-    # space has index 0 and a size that counts its own header, any other object is a
-    # header plus its data padded to 8 bytes.
-    while position + 16 <= size:
-        index, _, object_size = struct.unpack_from("<HHxxxxQ", data, position)
-        step = object_size if index == 0 else 16 + (object_size + 7) // 8 * 8
-        if step < 16 or position + step > size:
-            raise OutsideSubset("a global heap object does not fit its collection")
-        if index:
-            objects[index] = data[position + 16 : position + 16 + object_size]
-        position += step
-    return objects
+    try:
+        return collection_objects(data)
+    except DamagedCollectionError as error:
+        raise OutsideSubset(f"the global heap collection at address {address} {error}") from None
 
 
 # --------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import traceback
 from collections.abc import Callable
 
 from nirmlir.diagnostics import Diagnostic, DiagnosticError, Location, PluginPassError
+from nirmlir.hdf5_format import HDF5_SIGNATURE
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -208,9 +209,6 @@ def check_distinct_outputs(outputs: list[tuple[str, str | None]]) -> None:
                 "give each output its own file"
             )
         flags_by_target[target] = flag
-
-
-HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
 
 def hdf5_signature_offsets(size: int) -> list[int]:
