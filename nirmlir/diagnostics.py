@@ -133,9 +133,9 @@ def emit_warning(message: str, location: Location | None = None, op: object | No
     import warnings
 
     diagnostic = Diagnostic(Severity.WARNING, message, location or Location())
-    held = _HELD_WARNINGS.get()
-    if held is not None:
-        held.append(DiagnosticWarning(diagnostic, op))
+    collected = _HELD_WARNINGS.get()
+    if collected is not None:
+        collected.append(DiagnosticWarning(diagnostic, op))
         return
     warnings.warn(DiagnosticWarning(diagnostic, op), stacklevel=2)
 
@@ -147,17 +147,17 @@ def held_warnings() -> Iterator[list[DiagnosticWarning]]:
 
     Unlike ``warnings.catch_warnings``, this changes no process-wide state.
     """
-    held: list[DiagnosticWarning] = []
-    token = _HELD_WARNINGS.set(held)
+    collected: list[DiagnosticWarning] = []
+    token = _HELD_WARNINGS.set(collected)
     try:
-        yield held
+        yield collected
     finally:
         _HELD_WARNINGS.reset(token)
 
 
-def release_warnings(held: list[DiagnosticWarning]) -> None:
+def release_warnings(collected: list[DiagnosticWarning]) -> None:
     """Emit warnings that `held_warnings` collected."""
     import warnings
 
-    for warning in held:
+    for warning in collected:
         warnings.warn(warning, stacklevel=2)

@@ -140,7 +140,7 @@ def _import_tree(reader: _FileReader, opened: _Source) -> ModuleOp | None:
     def read_raw(offset: int, size: int) -> bytes:
         return opened.read_raw(opened.start + offset, size)
 
-    with held_warnings() as held:
+    with held_warnings() as collected:
         try:
             module = reader.read_tree_module(read_tree(read_raw, opened.end - opened.start))
         except DamagedFile as error:
@@ -155,7 +155,7 @@ def _import_tree(reader: _FileReader, opened: _Source) -> ModuleOp | None:
             failure = error
         else:
             failure = None
-    release_warnings(held)
+    release_warnings(collected)
     if failure is not None:
         raise failure
     return module
@@ -316,9 +316,10 @@ def _decode_name(raw_name: bytes) -> str | bytes:
 def _type_classes() -> tuple[set[int], set[int], dict[int, str]]:
     """Return three facts about HDF5 datatype classes for the h5py path.
 
-    They are the classes of the data that NIR files contain (numbers, strings, booleans,
-    which h5py stores as an enum, and complex numbers, a compound that metadata then rejects
-    by name), the classes read without an `h5py.Dataset`, and the names of the other classes.
+    The first is the set of classes of the data that NIR files contain: numbers, strings,
+    booleans (which h5py stores as an enum) and complex numbers (a compound, which metadata
+    then rejects by name). The second is the set of classes read without an `h5py.Dataset`,
+    and the third names the other classes.
     """
     readable = {h5py.h5t.INTEGER, h5py.h5t.FLOAT, h5py.h5t.STRING, h5py.h5t.ENUM, h5py.h5t.COMPOUND}
     simple = {h5py.h5t.INTEGER, h5py.h5t.FLOAT, h5py.h5t.STRING}

@@ -44,8 +44,8 @@ WINDOW_BYTES = 64 * 1024
 """Bytes read at once for the file's small structures: object headers, B-tree nodes and
 heaps lie close together, so most of them come from the last read."""
 
-# The B-tree 'K' values that h5py writes (HDF5's defaults): a symbol table node holds up to
-# 2 * 4 links, a group B-tree node up to 2 * 16 children, a chunk B-tree node up to 2 * 32.
+# The B-tree 'K' values that h5py writes (HDF5's defaults): a symbol table node contains up
+# to 2 * 4 links, a group B-tree node up to 2 * 16 children, a chunk B-tree node up to 2 * 32.
 # libhdf5 reads each node at the full size these give, so the nodes are checked at it too.
 GROUP_LEAF_K = 4
 GROUP_INTERNAL_K = 16
@@ -110,8 +110,8 @@ class DamagedFile(OutsideSubset):
 
 
 class _File:
-    """The file's bytes, read through a window that contains the last region read, and the
-    global heap collections read so far by address."""
+    """The file's bytes, read through a window that contains the last region read, and what
+    was parsed of them so far: global heap collections, header blocks, dataset descriptions."""
 
     __slots__ = (
         "descriptions",
@@ -244,10 +244,9 @@ class TreeDataset:
             # libhdf5 rejects a reference whose length is not its heap object's size.
             if stored is None or len(stored) != length:
                 raise OutsideSubset(f"string object {object_index} is missing from its global heap")
-            text = stored
             # libhdf5 converts the strings to C strings, which end at the first NUL.
-            end = text.find(b"\0")
-            values.append((text if end < 0 else text[:end]).decode("utf-8"))
+            end = stored.find(b"\0")
+            values.append((stored if end < 0 else stored[:end]).decode("utf-8"))
         if not self.shape:
             return values[0]
         array = np.empty(count, dtype=object)
@@ -282,11 +281,12 @@ class TreeDataset:
         for offset, _, _, _ in entries:
             if any(start % step or start >= size for start, step, size in zip(offset, self.chunk_shape, self.shape)):
                 raise OutsideSubset(f"chunk offset {offset} is not on the chunk grid")
-        # Every chunk is read before any is decoded, so their sizes are checked first.
+        # Every chunk is read before any is decoded, which `_ChunkWalk` allows by bounding
+        # each chunk's stored size by its shape.
         return [(offset, self.file.read(address, size), mask) for offset, size, mask, address in entries]
 
     def _decode(self, raw: bytes, mask: int) -> bytes:
-        """Undo the filters of one chunk, last applied first; bit i of ``mask`` skips filter i."""
+        """Undo the filters of one chunk, the last applied first. Bit i of ``mask`` skips filter i."""
         size = self.dtype.itemsize * math.prod(self.chunk_shape)
         data = raw
         for index in range(len(self.filters) - 1, -1, -1):
@@ -302,12 +302,12 @@ class TreeDataset:
             else:
                 data = _unshuffle(data, self.dtype.itemsize)
         if len(data) != size:
-            raise OutsideSubset(f"a chunk holds {len(data)} bytes instead of {size}")
+            raise OutsideSubset(f"a chunk decodes to {len(data)} bytes, but its chunk shape gives {size}")
         return data
 
     def assemble(self, count: int, pieces: Iterator[tuple[tuple[int, ...], bytes]]) -> np.ndarray:
         """Place ``count`` decoded chunks into the array as ``pieces`` yields them, cutting
-        those that extend past its edges, so that only one decoded chunk is held at a time."""
+        those that extend past its edges, so that only one decoded chunk is kept at a time."""
         if count == 1 and self.chunk_shape == self.shape:
             return np.frombuffer(next(pieces)[1], dtype=self.dtype).reshape(self.shape)
         array = np.empty(self.shape, dtype=self.dtype)
@@ -334,8 +334,9 @@ def _unshuffle(data: bytes, itemsize: int) -> bytes:
 # --------------------------------------------------------------------------------------
 
 
-# What a structure that ends before its fields, or fields with impossible values, raise
-# from struct, numpy or zlib. The parser checks what it relies on, and these catch the rest.
+# Exceptions that struct, numpy and zlib raise for a structure that ends before its fields
+# or for fields with impossible values. The parser checks what it relies on, and these
+# catch the rest.
 _PARSE_ERRORS = (struct.error, IndexError, OverflowError, ValueError, RecursionError)
 
 
@@ -359,6 +360,7 @@ def _read_root(file: _File) -> TreeGroup:
     version, offset_size, length_size = head[position + 8], head[position + 13], head[position + 14]
     if version not in (0, 1) or (offset_size, length_size) != (8, 8):
         raise OutsideSubset(f"superblock version {version} with {offset_size}-byte addresses")
+
     # The versions of the free-space storage, the root symbol table entry and the shared
     # header message format, which libhdf5 checks.
     if (head[position + 9], head[position + 10], head[position + 12]) != (0, 0, 0):
@@ -369,12 +371,14 @@ def _read_root(file: _File) -> TreeGroup:
         raise OutsideSubset(f"superblock file consistency flags {flags:#x}")
     if (leaf_k, internal_k) != (GROUP_LEAF_K, GROUP_INTERNAL_K):
         raise OutsideSubset(f"group B-tree K values {leaf_k} and {internal_k}")
+
     start = 24
     if version == 1:
         buffer, position = file.view(24, 4)
         if struct.unpack_from("<H", buffer, position)[0] != CHUNK_K:
             raise OutsideSubset("a chunk B-tree K value other than HDF5's default")
         start = 28
+
     buffer, position = file.view(start, 32 + 40)
     base, free_space, end_of_file, driver_info = struct.unpack_from("<QQQQ", buffer, position)
     if base != 0 or free_space != UNDEFINED_ADDRESS or driver_info != UNDEFINED_ADDRESS:
@@ -383,6 +387,7 @@ def _read_root(file: _File) -> TreeGroup:
         raise OutsideSubset("the file is shorter than its superblock declares")
     # libhdf5 reads nothing beyond the end of file address, even where the file goes on.
     file.size = end_of_file
+
     root_address, cache_type = struct.unpack_from("<QI", buffer, position + 32 + 8)
     # libhdf5 reads the root group through the B-tree and heap cached in its superblock entry.
     cached = _TWO_ADDRESSES.unpack_from(buffer, position + 32 + 24)
@@ -418,6 +423,8 @@ def _read_object(file: _File, address: int, seen: set[int], depth: int, path: st
 _OBJECT_HEADER = struct.Struct("<BBHII")
 _MESSAGE_HEADER = struct.Struct("<HHB")
 _TWO_ADDRESSES = struct.Struct("<QQ")
+_ADDRESS = struct.Struct("<Q")
+_SIZE_16 = struct.Struct("<H")
 _READ_MESSAGES = frozenset((_DATASPACE, _DATATYPE, _LAYOUT, _FILTER_PIPELINE, _SYMBOL_TABLE))
 
 
@@ -497,9 +504,12 @@ def _check_fill_value(message: bytes) -> None:
         value_at = 2
     else:
         raise OutsideSubset(f"fill value message version {version}")
-    if has_value:
-        if value_at + 4 > len(message) or value_at + 4 + struct.unpack_from("<I", message, value_at)[0] > len(message):
-            raise OutsideSubset("a fill value does not fit its message")
+    if not has_value:
+        return
+    if value_at + 4 > len(message):
+        raise OutsideSubset("a fill value message ends before the fill value's size")
+    if value_at + 4 + struct.unpack_from("<I", message, value_at)[0] > len(message):
+        raise OutsideSubset("a fill value does not fit its message")
 
 
 def _group_links(file: _File, group: str, btree: int, heap: int) -> list[tuple[str, int]]:
@@ -576,7 +586,7 @@ def _walk_group_btree(
     """Collect the symbol table entries below a group B-tree node: name, header, cache type.
 
     libhdf5 finds a link by searching the keys, so the keys are checked as the search
-    needs them: the names of child i lie after key i and up to key i + 1, the keys
+    needs them. The names of child i lie after key i and up to key i + 1, the keys
     increase, and a node's keys lie within its parent's. Each node has the level below
     its parent's and is reached once.
     """
@@ -647,6 +657,7 @@ class _ChunkWalk:
         if address in self.visited:
             raise DamagedFile(f"the chunk B-tree reaches its node at address {address} twice")
         self.visited.add(address)
+
         key, step = self.key, self.key.size + 8
         buffer, position = self.dataset.file.view(address, 24 + 2 * CHUNK_K * step + key.size)
         signature, node_type, node_level, used = struct.unpack_from("<4sBBH", buffer, position)
@@ -654,6 +665,7 @@ class _ChunkWalk:
             raise OutsideSubset("a chunk B-tree node is invalid")
         if (level is not None and node_level != level) or node_level > MAX_BTREE_LEVEL:
             raise DamagedFile(f"the chunk B-tree has a node of level {node_level} {_level_problem(level)}")
+
         position += 24
         keys = []
         for index in range(used + 1):
@@ -665,6 +677,7 @@ class _ChunkWalk:
             keys.append((size, mask, tuple(offset), scaled))
         if (low is not None and keys[0][3] < low) or (high is not None and keys[-1][3] > high):
             raise OutsideSubset("chunk B-tree keys lie outside their parent's")
+
         for index in range(used):
             size, mask, offset, left = keys[index]
             right = keys[index + 1][3]
@@ -724,6 +737,7 @@ def _dataset(file: _File, messages: dict[int, bytes]) -> TreeDataset:
         filters = _filters(filter_message, dtype) if filter_message is not None else ()
         description = file.descriptions[key] = (shape, dtype, filters)
     shape, dtype, filters = description
+
     layout_message = messages[_LAYOUT]
     if len(layout_message) < 4 or layout_message[0] != 3:
         raise OutsideSubset(f"data layout message version {layout_message[0] if layout_message else None}")
@@ -733,6 +747,7 @@ def _dataset(file: _File, messages: dict[int, bytes]) -> TreeDataset:
     if dtype is None and layout != _LAYOUT_CONTIGUOUS:
         # The h5py path rejects strings stored otherwise, so both paths accept the same files.
         raise OutsideSubset("variable-length strings that are not stored contiguously")
+
     if layout == _LAYOUT_COMPACT:
         stored = _SIZE_16.unpack_from(layout_message, 2)[0]
         if stored != size or 4 + stored > len(layout_message):
@@ -752,80 +767,76 @@ def _dataset(file: _File, messages: dict[int, bytes]) -> TreeDataset:
             raise OutsideSubset("a chunk shape does not match the dataset")
         # h5py chunks fixed-size datasets with chunks no larger than the data, and a larger
         # chunk could inflate far beyond the size that the dataset declares.
-        if any(step > size for step, size in zip(chunk_shape, shape)):
+        if any(chunk > extent for chunk, extent in zip(chunk_shape, shape)):
             raise OutsideSubset("a chunk larger than its dataset")
         dataset.chunk_shape = tuple(chunk_shape)
-        dataset.chunk_count = math.prod(-(-size // step) for size, step in zip(shape, chunk_shape))
+        dataset.chunk_count = math.prod(-(-extent // chunk) for extent, chunk in zip(shape, chunk_shape))
     else:
         raise OutsideSubset(f"data layout class {layout} for this dataset")
+
     if filters and layout != _LAYOUT_CHUNKED:
         raise OutsideSubset("filters on data that are not chunked")
     return dataset
 
 
-_SIZE_16 = struct.Struct("<H")
-_ADDRESS = struct.Struct("<Q")
-
 
 def _dataspace(message: bytes) -> tuple[int, ...]:
     if len(message) < 4:
         raise OutsideSubset("a dataspace message is too short")
-    buffer, position, length = message, 0, len(message)
-    version, rank, flags = buffer[position], buffer[position + 1], buffer[position + 2]
+    version, rank, flags = message[0], message[1], message[2]
     if version == 1:
-        dimensions = position + 8
+        dimensions = 8
     elif version == 2:
         # Type 0 is a scalar, of rank 0, and type 1 a simple dataspace; others are null.
-        kind = buffer[position + 3]
+        kind = message[3]
         if kind not in (0, 1) or (kind == 0 and rank):
             raise OutsideSubset("a null dataspace, or a scalar one with dimensions")
-        dimensions = position + 4
+        dimensions = 4
     else:
         raise OutsideSubset(f"dataspace message version {version}")
     has_maximum = flags & 1
-    if rank > 32 or dimensions - position + 8 * rank * (2 if has_maximum else 1) > length:
+    if rank > 32 or dimensions + 8 * rank * (2 if has_maximum else 1) > len(message):
         raise OutsideSubset("a dataspace message does not fit")
-    shape = struct.unpack_from(f"<{rank}Q", buffer, dimensions)
+    shape = struct.unpack_from(f"<{rank}Q", message, dimensions)
     if has_maximum:
-        maximum = struct.unpack_from(f"<{rank}Q", buffer, dimensions + 8 * rank)
-        if any(size > limit for size, limit in zip(shape, maximum) if limit != UNDEFINED_ADDRESS):
+        maximum = struct.unpack_from(f"<{rank}Q", message, dimensions + 8 * rank)
+        if any(extent > limit for extent, limit in zip(shape, maximum) if limit != UNDEFINED_ADDRESS):
             raise OutsideSubset("a dataspace size exceeds its maximum size")
     # numpy cannot make an array whose sizes multiply past its index type, even an empty one.
-    if math.prod(size for size in shape if size) >= 2**62:
+    if math.prod(extent for extent in shape if extent) >= 2**62:
         raise OutsideSubset(f"the dataspace {list(shape)} is larger than numpy arrays can be")
     return shape
 
 
 def _datatype(message: bytes) -> np.dtype | None:
     """Return the dtype of a number type, or None for a variable-length UTF-8 or ASCII string."""
-    buffer, position, length = message, 0, len(message)
-    if length < 8:
+    if len(message) < 8:
         raise OutsideSubset("a datatype message is too short")
-    type_class, version = buffer[position] & 0x0F, buffer[position] >> 4
-    bits = bytes(buffer[position + 1 : position + 4])
-    size = struct.unpack_from("<I", buffer, position + 4)[0]
+    type_class, version = message[0] & 0x0F, message[0] >> 4
+    bits = bytes(message[1:4])
+    size = struct.unpack_from("<I", message, 4)[0]
     if version not in (1, 2, 3):
         raise OutsideSubset(f"datatype message version {version}")
-    if type_class == 0 and length >= 12:
+    if type_class == 0 and len(message) >= 12:
         # Two's complement little-endian with no padding bits: only the signed bit may be set.
-        bit_offset, precision = struct.unpack_from("<HH", buffer, position + 8)
+        bit_offset, precision = struct.unpack_from("<HH", message, 8)
         if bits[0] & ~0x08 or bits[1:] != b"\0\0" or size not in (1, 2, 4, 8):
             raise OutsideSubset("an integer type with padding or big-endian bytes")
         if bit_offset != 0 or precision != 8 * size:
             raise OutsideSubset("an integer type with a bit offset or fewer bits than its size")
         return np.dtype(f"<{'i' if bits[0] & 0x08 else 'u'}{size}")
-    if type_class == 1 and length >= 8 + _FLOAT_PROPERTIES.size:
-        properties = _FLOAT_PROPERTIES.unpack_from(buffer, position + 8)
+    if type_class == 1 and len(message) >= 8 + _FLOAT_PROPERTIES.size:
+        properties = _FLOAT_PROPERTIES.unpack_from(message, 8)
         dtype = _IEEE_FLOATS.get((bits, size, properties))
         if dtype is None:
             raise OutsideSubset("a float type other than IEEE little-endian half, single or double")
         return dtype
-    if type_class == 9 and length >= 16:
+    if type_class == 9 and len(message) >= 16:
         # A variable-length string (type 1) of ASCII or UTF-8 characters over 1-byte integers.
         if bits[0] & 0x0F != 1 or bits[1] & 0x0F not in (0, 1) or size != _VLEN_REFERENCE.size:
             raise OutsideSubset("a variable-length type that is not a string")
         # h5py's base type: an unsigned little-endian 1-byte integer of 8 bits at bit 0.
-        if length < 20 or bytes(buffer[position + 8 : position + 20]) != _VLEN_STRING_BASE:
+        if len(message) < 20 or bytes(message[8:20]) != _VLEN_STRING_BASE:
             raise OutsideSubset("a variable-length string over another base type than h5py's")
         return None
     raise OutsideSubset(f"datatype class {type_class}")
@@ -837,34 +848,33 @@ def _filters(message: bytes, dtype: np.dtype | None) -> tuple[int, ...]:
     libhdf5 unshuffles by the element size that the shuffle filter stores, which must be
     the item size of ``dtype``.
     """
-    buffer, position, length = message, 0, len(message)
-    if length < 2:
+    if len(message) < 2:
         raise OutsideSubset("a filter pipeline message is too short")
-    version, count = buffer[position], buffer[position + 1]
-    end = position + length
+    version, count = message[0], message[1]
+    end = len(message)
     if version == 1:
-        cursor = position + 8
+        cursor = 8
     elif version == 2:
-        cursor = position + 2
+        cursor = 2
     else:
         raise OutsideSubset(f"filter pipeline message version {version}")
     codes = []
     for _ in range(count):
         if cursor + 8 > end:
             raise OutsideSubset("a filter pipeline message does not fit")
-        code = struct.unpack_from("<H", buffer, cursor)[0]
+        code = struct.unpack_from("<H", message, cursor)[0]
         if code not in (_DEFLATE, _SHUFFLE):
             raise OutsideSubset(f"filter {code}")
         if version == 1:
-            name_length, _, values = struct.unpack_from("<HHH", buffer, cursor + 2)
+            name_length, _, values = struct.unpack_from("<HHH", message, cursor + 2)
             cursor += 8 + name_length
         else:
             # Filters below 256, the only ones read here, store no name in version 2.
-            _, values = struct.unpack_from("<HH", buffer, cursor + 2)
+            _, values = struct.unpack_from("<HH", message, cursor + 2)
             cursor += 6
         if cursor + 4 * values > end:
             raise OutsideSubset("a filter pipeline message does not fit")
-        first_value = struct.unpack_from("<I", buffer, cursor)[0] if values else None
+        first_value = struct.unpack_from("<I", message, cursor)[0] if values else None
         if code == _SHUFFLE and (dtype is None or values != 1 or first_value != dtype.itemsize):
             raise OutsideSubset("a shuffle filter for another element size than the datatype's")
         # libhdf5's deflate filter fails unless it has one parameter, a level from 0 to 9.

@@ -428,7 +428,7 @@ def test_string_with_nul_read_as_h5py(tmp_path) -> None:
     assert tree_of(path).members["s"].strings() == expected
 
 
-def test_string_length_other_than_heap_object_outside(tmp_path) -> None:
+def test_string_length_mismatch_outside(tmp_path) -> None:
     def shorten(data: bytearray, headers: dict[str, int]) -> None:
         address = struct.unpack_from("<Q", data, header_message(data, headers["s"], 0x08) + 2)[0]
         struct.pack_into("<I", data, address, 2)
@@ -460,17 +460,17 @@ def test_gap_after_last_message_outside(tmp_path) -> None:
 
 
 def test_held_warnings_stay_in_their_thread() -> None:
-    # The importer holds the warnings of a read that may fall back to h5py. Another thread's
-    # warnings must reach the warnings module meanwhile, because the hold is per context.
+    # The importer keeps back the warnings of a read that may fall back to h5py. Another
+    # thread's warnings must reach the warnings module meanwhile, because that is per context.
     from nirmlir.diagnostics import emit_warning, held_warnings, release_warnings
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        with held_warnings() as held:
+        with held_warnings() as collected:
             emit_warning("held")
             thread = threading.Thread(target=emit_warning, args=("other thread",))
             thread.start()
             thread.join()
         assert [str(warning.message) for warning in caught] == ["other thread"]
-        release_warnings(held)
+        release_warnings(collected)
     assert [str(warning.message) for warning in caught] == ["other thread", "held"]
