@@ -102,7 +102,16 @@ class NIRNodeOp(IRDLOperation):
         raise NotImplementedError
 
     def verify_(self) -> None:
-        params = self.params()
+        self.verify_node(self.params())
+
+    def verify_node(self, params: Mapping[str, ParamValue]) -> None:
+        """Check the node's own rules, given its `params()`: the rules of
+        `verify_placement_and_types`, equal operand types, and the shapes of the
+        operand and result against the parameters' `shape_rule`.
+
+        `verify_` calls it after xDSL's generic checks of the op's definition; an importer
+        that builds ops of the right form may call it alone.
+        """
         self.verify_placement_and_types(params)
         operand_types = [operand.type for operand in self.operands]
         for index, operand_type in enumerate(operand_types):
@@ -130,12 +139,9 @@ class NIRNodeOp(IRDLOperation):
                     f"parameters give {list(expected_out)}"
                 )
 
-    def verify_placement_and_types(self, params: Mapping[str, ParamValue] | None = None) -> None:
-        """Check the rules every node shares: inside a `nir.graph`, static positive
-        shapes on every value, and finite parameter values.
-
-        ``params`` are the op's `params()` when the caller has them already.
-        """
+    def verify_placement_and_types(self, params: Mapping[str, ParamValue]) -> None:
+        """Check the rules every node shares, given its `params()`: inside a `nir.graph`,
+        static positive shapes on every value, and finite parameter values."""
         if not isinstance(self.parent_op(), GraphOp):
             raise VerifyException(f"{self.label}: a NIR node op must be inside a 'nir.graph'")
         for kind, values in (("operand", self.operands), ("result", self.results)):
@@ -150,7 +156,7 @@ class NIRNodeOp(IRDLOperation):
             attr = self.properties.get(name)
             if not isinstance(attr, DenseIntOrFPElementsAttr):
                 continue
-            values = params[name] if params is not None else numpy_from_dense(attr)
+            values = params[name]
             if values.dtype.kind == "f" and not np.isfinite(values).all():
                 first = np.argwhere(~np.isfinite(values))[0]
                 raise VerifyException(
@@ -226,6 +232,11 @@ class GraphOp(IRDLOperation):
     traits = traits_def(NoTerminator(), SymbolOpInterface(), IsolatedFromAbove())
 
     def verify_(self) -> None:
+        self.verify_graph()
+
+    def verify_graph(self) -> None:
+        """Check the graph's own rules: no block arguments, only node ops with unique
+        names, and no cycle of memoryless nodes (the node ops check themselves)."""
         if self.body.block.args:
             raise VerifyException(
                 f"'nir.graph' op @{self.sym_name.data}: the body block must have no "
@@ -277,8 +288,8 @@ class InputOp(NIRNodeOp):
 
     output = result_def(TensorType)
 
-    def verify_(self) -> None:
-        self.verify_placement_and_types()
+    def verify_node(self, params: Mapping[str, ParamValue]) -> None:
+        self.verify_placement_and_types(params)
 
 
 @irdl_op_definition
@@ -291,8 +302,8 @@ class OutputOp(NIRNodeOp):
 
     inputs = var_operand_def(TensorType)
 
-    def verify_(self) -> None:
-        self.verify_placement_and_types()
+    def verify_node(self, params: Mapping[str, ParamValue]) -> None:
+        self.verify_placement_and_types(params)
         if not self.inputs:
             raise VerifyException(f"{self.label}: an output needs at least one operand")
         for index, operand in enumerate(self.inputs):
@@ -356,8 +367,8 @@ class SubgraphOp(NIRNodeOp):
                         continue
                     pending.append((callee, [*path, callee]))
 
-    def verify_(self) -> None:
-        self.verify_placement_and_types()
+    def verify_node(self, params: Mapping[str, ParamValue]) -> None:
+        self.verify_placement_and_types(params)
         for index, operand in enumerate(self.inputs):
             if operand.type != self.inputs[0].type:
                 raise VerifyException(
