@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import bisect
 import math
+import operator
 import struct
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -111,9 +112,11 @@ class DamagedFile(OutsideSubset):
 
 class _File:
     """The file's bytes, read through a window that contains the last region read, and what
-    was parsed of them so far: global heap collections, header blocks, dataset descriptions."""
+    was parsed of them so far: global heap collections, header blocks, dataset descriptions
+    and chunk grids."""
 
     __slots__ = (
+        "chunk_grids",
         "descriptions",
         "header_blocks",
         "heap_ends",
@@ -140,6 +143,8 @@ class _File:
         # Datasets of one file mostly repeat a few dataspace, datatype and filter messages,
         # so each combination is parsed once: its shape, dtype and filter codes by the bytes.
         self.descriptions: dict[tuple[bytes, bytes, bytes | None], tuple[tuple[int, ...], np.dtype | None, tuple[int, ...]]] = {}
+        # The chunk grids of chunked datasets by chunk shape, element size and filters.
+        self.chunk_grids: dict[tuple[tuple[int, ...], int, tuple[int, ...]], _ChunkGrid] = {}
 
     def view(self, address: int, length: int) -> tuple[bytes, int]:
         """Return a buffer and the position in it of the ``length`` bytes at ``address``."""
@@ -424,6 +429,7 @@ _OBJECT_HEADER = struct.Struct("<BBHII")
 _MESSAGE_HEADER = struct.Struct("<HHB")
 _TWO_ADDRESSES = struct.Struct("<QQ")
 _ADDRESS = struct.Struct("<Q")
+_TREE_HEADER = struct.Struct("<4sBBH")
 _SIZE_16 = struct.Struct("<H")
 _READ_MESSAGES = frozenset((_DATASPACE, _DATATYPE, _LAYOUT, _FILTER_PIPELINE, _SYMBOL_TABLE))
 
@@ -594,7 +600,7 @@ def _walk_group_btree(
         raise DamagedFile(f"the B-tree of group '{group}' reaches its node at address {address} twice")
     visited.add(address)
     buffer, position = file.view(address, 24 + 2 * GROUP_INTERNAL_K * 16 + 8)
-    signature, node_type, node_level, used = struct.unpack_from("<4sBBH", buffer, position)
+    signature, node_type, node_level, used = _TREE_HEADER.unpack_from(buffer, position)
     if signature != b"TREE" or node_type != 0 or used > 2 * GROUP_INTERNAL_K:
         raise OutsideSubset("a group B-tree node is invalid")
     if (level is not None and node_level != level) or node_level > MAX_BTREE_LEVEL:
@@ -628,8 +634,34 @@ def _walk_group_btree(
             entries.append((name, header, cache_type))
 
 
-# A chunk B-tree key by rank plus one: chunk size, filter mask, offset per axis and element.
-_CHUNK_KEYS: dict[int, struct.Struct] = {}
+class _ChunkGrid:
+    """What the chunk B-tree walk of a dataset checks its keys against, which depends only
+    on the chunk shape, the element size and the filters, so datasets share it."""
+
+    __slots__ = ("chunk_bytes", "deflated", "divisors", "filters", "key", "max_stored")
+
+    def __init__(self, chunk_shape: tuple[int, ...], itemsize: int, filters: tuple[int, ...]):
+        # A key: chunk size, filter mask, and an offset per axis and for the element.
+        self.key = struct.Struct(f"<II{len(chunk_shape) + 1}Q")
+        # libhdf5 compares chunk offsets divided by the chunk shape and the element size.
+        self.divisors = (*chunk_shape, itemsize)
+        # A stored chunk is the raw chunk, or a deflate stream at most zlib's bound larger.
+        self.chunk_bytes = itemsize * math.prod(chunk_shape)
+        self.max_stored = self.chunk_bytes
+        if _DEFLATE in filters:
+            self.max_stored += self.chunk_bytes // 1000 + 64
+        self.filters = filters
+        # Whether a chunk with a filter mask went through the deflate filter, by mask.
+        self.deflated: dict[int, bool] = {}
+
+    def deflated_with(self, mask: int) -> bool:
+        """Return whether a chunk with this filter mask (bit i skips filter i) was deflated."""
+        deflated = self.deflated.get(mask)
+        if deflated is None:
+            deflated = self.deflated[mask] = any(
+                code == _DEFLATE and not mask >> index & 1 for index, code in enumerate(self.filters)
+            )
+        return deflated
 
 
 class _ChunkWalk:
@@ -640,27 +672,23 @@ class _ChunkWalk:
         self.dataset = dataset
         self.entries = entries
         self.visited: set[int] = set()
-        rank = len(dataset.shape) + 1
-        key = _CHUNK_KEYS.get(rank)
-        if key is None:
-            key = _CHUNK_KEYS[rank] = struct.Struct(f"<II{rank}Q")
-        self.key = key
-        # libhdf5 compares chunk offsets divided by the chunk shape and the element size.
-        self.divisors = (*dataset.chunk_shape, dataset.dtype.itemsize)
-        # A stored chunk is the raw chunk, or a deflate stream at most zlib's bound larger.
-        self.chunk_bytes = dataset.dtype.itemsize * math.prod(dataset.chunk_shape)
-        self.max_stored = self.chunk_bytes
-        if _DEFLATE in dataset.filters:
-            self.max_stored += self.chunk_bytes // 1000 + 64
+        grid_key = (dataset.chunk_shape, dataset.dtype.itemsize, dataset.filters)
+        grids = dataset.file.chunk_grids
+        grid = grids.get(grid_key)
+        if grid is None:
+            grid = grids[grid_key] = _ChunkGrid(*grid_key)
+        self.grid = grid
 
     def walk(self, address: int, level: int | None, low: tuple[int, ...] | None, high: tuple[int, ...] | None) -> None:
         if address in self.visited:
             raise DamagedFile(f"the chunk B-tree reaches its node at address {address} twice")
         self.visited.add(address)
 
-        key, step = self.key, self.key.size + 8
+        grid = self.grid
+        key, divisors = grid.key, grid.divisors
+        step = key.size + 8
         buffer, position = self.dataset.file.view(address, 24 + 2 * CHUNK_K * step + key.size)
-        signature, node_type, node_level, used = struct.unpack_from("<4sBBH", buffer, position)
+        signature, node_type, node_level, used = _TREE_HEADER.unpack_from(buffer, position)
         if signature != b"TREE" or node_type != 1 or used > 2 * CHUNK_K:
             raise OutsideSubset("a chunk B-tree node is invalid")
         if (level is not None and node_level != level) or node_level > MAX_BTREE_LEVEL:
@@ -670,9 +698,9 @@ class _ChunkWalk:
         keys = []
         for index in range(used + 1):
             size, mask, *offset = key.unpack_from(buffer, position + index * step)
-            scaled = tuple(value // divisor for value, divisor in zip(offset, self.divisors))
+            scaled = tuple(map(operator.floordiv, offset, divisors))
             # libhdf5 rejects a key whose offset is not on the chunk grid, the right keys too.
-            if any(value % divisor for value, divisor in zip(offset, self.divisors)):
+            if list(map(operator.mul, scaled, divisors)) != offset:
                 raise OutsideSubset(f"a chunk B-tree key {tuple(offset)} is not on the chunk grid")
             keys.append((size, mask, tuple(offset), scaled))
         if (low is not None and keys[0][3] < low) or (high is not None and keys[-1][3] > high):
@@ -689,15 +717,11 @@ class _ChunkWalk:
                 continue
             if offset[-1] != 0:
                 raise OutsideSubset("a chunk key has a non-zero element offset")
-            if size > self.max_stored or (size != self.chunk_bytes and not self._deflated(mask)):
-                raise OutsideSubset(f"a chunk of {size} bytes where the chunk shape gives {self.chunk_bytes}")
+            if size > grid.max_stored or (size != grid.chunk_bytes and not grid.deflated_with(mask)):
+                raise OutsideSubset(f"a chunk of {size} bytes where the chunk shape gives {grid.chunk_bytes}")
             self.entries.append((offset[:-1], size, mask, child))
             if len(self.entries) > self.dataset.chunk_count:
                 raise OutsideSubset("more chunks than tile the dataset")
-
-    def _deflated(self, mask: int) -> bool:
-        """Return whether a chunk with this filter mask went through the deflate filter."""
-        return any(code == _DEFLATE and not mask >> index & 1 for index, code in enumerate(self.dataset.filters))
 
 
 def _global_heap(file: _File, address: int) -> dict[int, bytes]:
