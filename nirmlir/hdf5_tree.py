@@ -635,8 +635,8 @@ def _walk_group_btree(
 
 
 class _ChunkGrid:
-    """What the chunk B-tree walk of a dataset checks its keys against, which depends only
-    on the chunk shape, the element size and the filters, so datasets share it."""
+    """The key format and size bounds that the chunk B-tree walk checks a dataset's keys
+    against. They depend only on the chunk shape, element size and filters, so datasets share them."""
 
     __slots__ = ("chunk_bytes", "deflated", "divisors", "filters", "key", "max_stored")
 
@@ -651,7 +651,7 @@ class _ChunkGrid:
         if _DEFLATE in filters:
             self.max_stored += self.chunk_bytes // 1000 + 64
         self.filters = filters
-        # Whether a chunk with a filter mask went through the deflate filter, by mask.
+        # Filter masks already seen, each with whether its chunks were deflated.
         self.deflated: dict[int, bool] = {}
 
     def deflated_with(self, mask: int) -> bool:
