@@ -970,9 +970,9 @@ class _FileReader:
         """Verify the graphs that this reader built; turn a VerifyException into a
         DiagnosticError located at the node, field or edges at fault.
 
-        Only the ops' own rules run (`verify_node`, `verify_graph`): the reader builds every
-        op in the form its definition requires, which xDSL's generic checks would confirm
-        op by op at about as much cost again (the tests run them on every imported file).
+        Only the ops' own rules run (`verify_node`, `verify_graph`). The reader builds every
+        op in the form its definition requires, and xDSL's generic checks of that form would
+        double the time. The tests run them on every imported file.
         """
         for symbol, graph_op in self.graph_ops.items():
             path = self.graph_paths[symbol]
