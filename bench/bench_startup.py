@@ -15,6 +15,8 @@ time (user plus system, from `os.wait4`) and the peak RSS. The rows:
   snn-mlir reads the file with nir 1.0.8 and emits int8 weights and Q12 states without
   verifying the graph, checking value ranges or writing a report.
 
+nirmlir's bytecode is written before the first run, as an install writes it.
+
 Run: `python bench/bench_startup.py [--repeat 9] [--json results.json]`.
 """
 
@@ -26,7 +28,15 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchlib import CNN_PATH, REPO_ROOT, format_seconds, median_processes, tool_command, write_json
+from benchlib import (
+    CNN_PATH,
+    REPO_ROOT,
+    compile_bytecode,
+    format_seconds,
+    median_processes,
+    tool_command,
+    write_json,
+)
 
 SNN_MLIR_EXPORT = (
     "import sys, snn_mlir; open(sys.argv[2], 'w').write(snn_mlir.to_mlir(sys.argv[1], quantize=True))"
@@ -39,6 +49,7 @@ def main() -> None:
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     options = parser.parse_args()
 
+    compile_bytecode()
     nir_opt = tool_command("nir-opt")
     python = [sys.executable]
     lit = REPO_ROOT / "lit_tests"

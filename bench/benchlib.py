@@ -6,6 +6,7 @@ Every script prints Markdown on stdout. With `--json FILE` it also writes the fi
 
 from __future__ import annotations
 
+import compileall
 import gc
 import json
 import math
@@ -90,6 +91,17 @@ def median_processes(
         )
         for label, runs in samples.items()
     }
+
+
+def compile_bytecode() -> None:
+    """Write the bytecode of every nirmlir module, as installing a package does.
+
+    Python writes it on first import unless PYTHONDONTWRITEBYTECODE is set, and where it
+    is set, every process would compile each module changed since the last write and time
+    the compiler as part of the start-up.
+    """
+    for folder in ("nirmlir", "dialects", "passes", "tools"):
+        compileall.compile_dir(REPO_ROOT / folder, quiet=1)
 
 
 def tool_command(name: str) -> list[str]:
