@@ -10,10 +10,13 @@ that `export_nir` writes). HDF5 reads other datasets into a new array.
 
 from __future__ import annotations
 
+import collections
 import contextlib
+import functools
 import math
 import os
 import zlib
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -117,43 +120,113 @@ def read_arrays(
 ) -> list[np.ndarray]:
     """Read each dataset as `read_dataset` does, and inflate large deflated datasets in parallel.
 
-    HDF5 calls run one at a time under h5py's lock, but zlib releases the GIL. So the
-    compressed chunks are read in order and inflated on a thread pool while the next ones
-    are read. nirmlir writes one chunk per weight, and `nir.write` writes many. The chunks
-    of at most two datasets per worker wait in memory. ``on_read(index)`` runs before
-    each dataset is read, so that an error can name it.
+    HDF5 calls run one at a time under h5py's lock, so the compressed chunks are read
+    through HDF5 in this thread and `read_on_pool` inflates them on its workers. nirmlir
+    writes one chunk per weight, and `nir.write` writes many. ``on_read(index)`` runs
+    before each dataset is read, so that an error can name it.
     """
-    arrays: list[np.ndarray | None] = [None] * len(datasets)
-    workers = usable_cores()
-    pending: dict[int, _PendingDataset] = {}
-    with ThreadPoolExecutor(workers) if workers > 1 else contextlib.nullcontext() as pool:
-        for index, dataset_id in enumerate(datasets):
-            if on_read is not None:
-                on_read(index)
-            dtype, shape = dataset_id.dtype, dataset_id.get_space().shape
-            chunks = _large_deflated_chunks(dataset_id, dtype, shape) if pool is not None else None
-            if chunks is None:
-                arrays[index] = read_dataset(dataset_id, dtype, shape, file_descriptor)
-                continue
-            chunk_shape, pieces = chunks
-            chunk_size = dtype.itemsize * math.prod(chunk_shape)
-            futures = [(offset, pool.submit(inflate, data, chunk_size)) for offset, data in pieces]
-            pending[index] = _PendingDataset(dtype, shape, chunk_shape, futures)
-            if len(pending) >= 2 * workers:
-                _collect(pending, arrays, datasets, file_descriptor, on_read, wait_for=min(pending))
-        while pending:
-            _collect(pending, arrays, datasets, file_descriptor, on_read, wait_for=min(pending))
-    return arrays
+
+    def start(index: int, pooled: bool) -> np.ndarray | ChunkedRead:
+        dataset_id = datasets[index]
+        dtype, shape = dataset_id.dtype, dataset_id.get_space().shape
+        chunks = _large_deflated_chunks(dataset_id, dtype, shape) if pooled else None
+        if chunks is None:
+            return read_dataset(dataset_id, dtype, shape, file_descriptor)
+        chunk_shape, pieces = chunks
+        chunk_size = dtype.itemsize * math.prod(chunk_shape)
+
+        def assemble(count: int, decoded: Iterator[tuple[tuple[int, ...], bytes | None]]) -> np.ndarray:
+            placed = list(decoded)
+            if any(data is None for _, data in placed):
+                # A stream is damaged, so HDF5 reads the dataset again and reports what is wrong.
+                return read_dataset(dataset_id, dtype, shape, file_descriptor)
+            return place_chunks(dtype, shape, chunk_shape, count, iter(placed))
+
+        return ChunkedRead([(offset, functools.partial(inflate, data, chunk_size)) for offset, data in pieces], assemble)
+
+    return read_on_pool(len(datasets), start, on_read)
 
 
 @dataclass
-class _PendingDataset:
-    """A dataset whose chunks are being inflated: each chunk's offset and future bytes."""
+class ChunkedRead:
+    """A dataset whose stored chunks are read and wait to be decoded on the thread pool.
 
-    dtype: np.dtype
-    shape: tuple[int, ...]
-    chunk_shape: tuple[int, ...]
-    futures: list[tuple[tuple[int, ...], Future]]
+    ``decodes`` pairs each chunk's offset with a call that decodes it, and ``assemble``
+    builds the array from the number of chunks and the decoded chunks in that order.
+    """
+
+    decodes: list[tuple[tuple[int, ...], Callable[[], bytes | None]]]
+    assemble: Callable[[int, Iterator[tuple[tuple[int, ...], bytes | None]]], np.ndarray]
+
+
+def read_on_pool(
+    count: int,
+    start: Callable[[int, bool], np.ndarray | ChunkedRead],
+    on_read: Callable[[int], None] | None = None,
+) -> list[np.ndarray]:
+    """Read ``count`` datasets in order, decoding the chunks of large ones on a thread pool.
+
+    ``start(index, pooled)`` reads dataset ``index`` and returns its array or, when
+    ``pooled`` is true, may return a `ChunkedRead`. zlib releases the GIL, so the workers
+    inflate chunks while the next datasets are read. The chunks of at most two datasets per
+    worker wait in memory. ``on_read(index)`` runs before a dataset is read and before its
+    chunks are assembled, so that an error can name it.
+    """
+    arrays: list[np.ndarray | None] = [None] * count
+    workers = usable_cores()
+    pending: collections.deque[tuple[int, ChunkedRead, list[tuple[tuple[int, ...], Future]]]] = collections.deque()
+    with ThreadPoolExecutor(workers) if workers > 1 else contextlib.nullcontext() as pool:
+        for index in range(count):
+            if on_read is not None:
+                on_read(index)
+            started = start(index, pool is not None)
+            if not isinstance(started, ChunkedRead):
+                arrays[index] = started
+                continue
+            futures = [(offset, pool.submit(decode)) for offset, decode in started.decodes]
+            pending.append((index, started, futures))
+            if len(pending) >= 2 * workers:
+                _assemble(pending.popleft(), arrays, on_read)
+        while pending:
+            _assemble(pending.popleft(), arrays, on_read)
+    return arrays
+
+
+def _assemble(job, arrays: list, on_read: Callable[[int], None] | None) -> None:
+    index, started, futures = job
+    if on_read is not None:
+        on_read(index)
+    count = len(futures)
+    # Each future is dropped once its chunk is taken, so that its decoded bytes can be freed.
+    futures.reverse()
+
+    def in_order() -> Iterator[tuple[tuple[int, ...], bytes | None]]:
+        while futures:
+            offset, future = futures.pop()
+            yield offset, future.result()
+
+    arrays[index] = started.assemble(count, in_order())
+
+
+def place_chunks(
+    dtype: np.dtype,
+    shape: tuple[int, ...],
+    chunk_shape: tuple[int, ...],
+    count: int,
+    pieces: Iterator[tuple[tuple[int, ...], bytes]],
+) -> np.ndarray:
+    """Place ``count`` decoded chunks into a new array as ``pieces`` yields them, each at its
+    offset, so that only one decoded chunk is kept at a time."""
+    if count == 1 and chunk_shape == shape:
+        # When one chunk is the whole array, the array views its bytes without a copy.
+        return np.frombuffer(next(pieces)[1], dtype=dtype).reshape(shape)
+    array = np.empty(shape, dtype=dtype)
+    for offset, data in pieces:
+        chunk = np.frombuffer(data, dtype=dtype).reshape(chunk_shape)
+        # Chunks at the far edges extend past the array and are cut to it.
+        target = tuple(slice(start, min(start + step, size)) for start, step, size in zip(offset, chunk_shape, shape))
+        array[target] = chunk[tuple(slice(0, part.stop - part.start) for part in target)]
+    return array
 
 
 def _large_deflated_chunks(
@@ -192,28 +265,6 @@ def _large_deflated_chunks(
     except (OSError, ValueError, RuntimeError):
         return None
     return chunk_shape, pieces
-
-
-def _collect(pending, arrays, datasets, file_descriptor, on_read, wait_for: int) -> None:
-    job = pending.pop(wait_for)
-    if on_read is not None:
-        on_read(wait_for)
-    results = [(offset, future.result()) for offset, future in job.futures]
-    if any(data is None for _, data in results):
-        # A stream is damaged, so HDF5 reads the dataset again and reports what is wrong.
-        arrays[wait_for] = read_dataset(datasets[wait_for], job.dtype, job.shape, file_descriptor)
-        return
-    if job.chunk_shape == job.shape:
-        # When one chunk is the whole array, the array views its bytes without a copy.
-        arrays[wait_for] = np.frombuffer(results[0][1], dtype=job.dtype).reshape(job.shape)
-        return
-    array = np.empty(job.shape, dtype=job.dtype)
-    for offset, data in results:
-        chunk = np.frombuffer(data, dtype=job.dtype).reshape(job.chunk_shape)
-        # Chunks at the far edges extend past the array and are cut to it.
-        target = tuple(slice(start, min(start + step, size)) for start, step, size in zip(offset, job.chunk_shape, job.shape))
-        array[target] = chunk[tuple(slice(0, part.stop - part.start) for part in target)]
-    arrays[wait_for] = array
 
 
 def bytes_backing(array: np.ndarray) -> bytes | None:

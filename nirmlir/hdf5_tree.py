@@ -20,11 +20,11 @@ unusual and damaged files keep libhdf5's behaviour and the diagnostics built on 
 from __future__ import annotations
 
 import bisect
+import functools
 import math
 import operator
 import struct
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,11 +32,13 @@ import numpy as np
 from nirmlir.hdf5_format import HDF5_SIGNATURE
 from nirmlir.hdf5_raw import (
     PARALLEL_INFLATE_BYTES,
+    ChunkedRead,
     DamagedCollectionError,
     OversizedDataError,
     collection_objects,
     inflate,
-    usable_cores,
+    place_chunks,
+    read_on_pool,
 )
 
 UNDEFINED_ADDRESS = 0xFFFF_FFFF_FFFF_FFFF
@@ -311,18 +313,8 @@ class TreeDataset:
         return data
 
     def assemble(self, count: int, pieces: Iterator[tuple[tuple[int, ...], bytes]]) -> np.ndarray:
-        """Place ``count`` decoded chunks into the array as ``pieces`` yields them, cutting
-        those that extend past its edges, so that only one decoded chunk is kept at a time."""
-        if count == 1 and self.chunk_shape == self.shape:
-            return np.frombuffer(next(pieces)[1], dtype=self.dtype).reshape(self.shape)
-        array = np.empty(self.shape, dtype=self.dtype)
-        for offset, data in pieces:
-            chunk = np.frombuffer(data, dtype=self.dtype).reshape(self.chunk_shape)
-            target = tuple(
-                slice(start, min(start + step, size)) for start, step, size in zip(offset, self.chunk_shape, self.shape)
-            )
-            array[target] = chunk[tuple(slice(0, part.stop - part.start) for part in target)]
-        return array
+        """Build the array from ``count`` decoded chunks (see `place_chunks`)."""
+        return place_chunks(self.dtype, self.shape, self.chunk_shape, count, pieces)
 
 
 def _unshuffle(data: bytes, itemsize: int) -> bytes:
@@ -919,57 +911,17 @@ def _filters(message: bytes, dtype: np.dtype | None) -> tuple[int, ...]:
 def read_tree_arrays(datasets: list[TreeDataset], on_read: Callable[[int], None] | None = None) -> list[np.ndarray]:
     """Read numeric datasets as `TreeDataset.array` does, inflating large chunks on a thread pool.
 
-    The chunks are read from the file in order and decoded by the workers, because zlib
-    releases the GIL. ``on_read(index)`` runs before each dataset is read, so that an error
-    can name it.
+    ``on_read(index)`` runs before each dataset is read, so that an error can name it.
     """
-    workers = usable_cores()
-    if workers == 1:
-        return [_read_one(dataset, index, on_read) for index, dataset in enumerate(datasets)]
+
+    def start(index: int, pooled: bool) -> np.ndarray | ChunkedRead:
+        dataset = datasets[index]
+        if not pooled or dataset.layout != _LAYOUT_CHUNKED or dataset.nbytes < PARALLEL_INFLATE_BYTES or not dataset.filters:
+            return dataset.array()
+        decodes = [(offset, functools.partial(dataset._decode, raw, mask)) for offset, raw, mask in dataset.raw_chunks()]
+        return ChunkedRead(decodes, dataset.assemble)
+
     try:
-        return _read_in_parallel(datasets, on_read, workers)
+        return read_on_pool(len(datasets), start, on_read)
     except _PARSE_ERRORS as error:
         raise OutsideSubset(f"the data do not parse: {error}") from None
-
-
-def _read_in_parallel(
-    datasets: list[TreeDataset], on_read: Callable[[int], None] | None, workers: int
-) -> list[np.ndarray]:
-    arrays: list[np.ndarray | None] = [None] * len(datasets)
-    with ThreadPoolExecutor(workers) as pool:
-        pending = []
-        for index, dataset in enumerate(datasets):
-            if dataset.layout != _LAYOUT_CHUNKED or dataset.nbytes < PARALLEL_INFLATE_BYTES or not dataset.filters:
-                arrays[index] = _read_one(dataset, index, on_read)
-                continue
-            if on_read is not None:
-                on_read(index)
-            futures = [(offset, pool.submit(dataset._decode, raw, mask)) for offset, raw, mask in dataset.raw_chunks()]
-            pending.append((index, futures))
-            # At most two datasets per worker wait in memory as compressed chunks.
-            if len(pending) >= 2 * workers:
-                _collect(pending.pop(0), datasets, arrays, on_read)
-        for job in pending:
-            _collect(job, datasets, arrays, on_read)
-    return arrays
-
-
-def _read_one(dataset: TreeDataset, index: int, on_read: Callable[[int], None] | None) -> np.ndarray:
-    if on_read is not None:
-        on_read(index)
-    return dataset.array()
-
-
-def _collect(job, datasets: list[TreeDataset], arrays: list, on_read: Callable[[int], None] | None) -> None:
-    index, futures = job
-    if on_read is not None:
-        on_read(index)
-    # Each future is dropped once its chunk is placed, so that its decoded bytes can be freed.
-    futures.reverse()
-
-    def placed_in_order() -> Iterator[tuple[tuple[int, ...], bytes]]:
-        while futures:
-            offset, future = futures.pop()
-            yield offset, future.result()
-
-    arrays[index] = datasets[index].assemble(len(futures), placed_in_order())
