@@ -605,6 +605,11 @@ class _PoolOp(NIRNodeOp):
                 raise ShapeError(f"'{field}' is {value}; expected 2 integers")
         if min(params["kernel_size"]) < 1 or min(params["stride"]) < 1:
             raise ShapeError("'kernel_size' and 'stride' must be positive")
+        if min(params["padding"]) < 0:
+            raise ShapeError(
+                f"'padding' is {list(params['padding'])}; a pool pads each side of the input "
+                "with zeros, so padding must be 0 or more"
+            )
         if input_shape is None:
             raise ShapeError("the input shape is unknown; a pool needs an incoming edge")
         if len(input_shape) != 3:

@@ -574,6 +574,17 @@ def test_pool_and_flatten_shapes_inferred(tmp_path: Path) -> None:
     assert value_shape(node(module, "flat")) == [32]
 
 
+def test_pool_negative_padding_rejected(tmp_path: Path) -> None:
+    pool = {"type": "SumPool2d", "kernel_size": np.array([2, 2]), "stride": np.array([2, 2]),
+            "padding": np.array([-1, -1])}
+    nodes = {"input": io_node("Input", 1, 8, 8), "pool": pool, "output": {"type": "Output"}}
+    error = reject(write_raw(tmp_path / "g.nir", graph(nodes, chain("input", "pool", "output"))))
+
+    assert "'padding' is [-1, -1]" in error.message
+    assert error.location.node_path == ("pool",)
+    assert error.location.field == "padding"
+
+
 def flatten_file(path: Path, start_dim: int) -> Path:
     flatten = {"type": "Flatten", "start_dim": start_dim, "end_dim": -1, "input_type": np.array([8, 4, 4])}
     nodes = {"input": io_node("Input", 8, 4, 4), "flat": flatten, "fc": affine(10, 128),

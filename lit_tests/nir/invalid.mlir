@@ -405,6 +405,15 @@ nir.graph @g {
 
 // -----
 
+// A pool pads each side with zeros, so negative padding has no meaning.
+nir.graph @g {
+  %a = nir.input "a" : tensor<1x8x8xf32>
+  // expected-error @+1 {{'nir.avg_pool2d' op node 'pool': 'padding' is [-1, -1]; a pool pads each side of the input with zeros, so padding must be 0 or more}}
+  %p = nir.avg_pool2d "pool"(%a) {kernel_size = array<i64: 2, 2>, stride = array<i64: 2, 2>, padding = array<i64: -1, -1>} : tensor<1x8x8xf32> -> tensor<1x3x3xf32>
+}
+
+// -----
+
 // A flatten takes its input shape from its incoming edge.
 nir.graph @g {
   // expected-error @+1 {{'nir.flatten' op node 'flat': the input shape is unknown; a flatten needs an incoming edge}}
