@@ -427,10 +427,8 @@ class _GraphWriter:
                         path,
                         field,
                     )
-                if strings:
-                    self.objects.write_strings(group, key, np.array(strings, dtype=STRING_DTYPE))
-                else:
-                    self.objects.write_numbers(group, key, np.empty(0), compressed=False)
+                # An empty list is an empty string array too, so that it reads back as a list.
+                self.objects.write_strings(group, key, np.array(strings, dtype=STRING_DTYPE))
             else:
                 raise self._error(
                     f"metadata entry '{field}' contains {value}, which HDF5 export does not "

@@ -266,6 +266,22 @@ def test_nir_round_trip_metadata(tmp_path: Path, same_nir_graph) -> None:
     assert read_back.nodes["lif"].metadata["reset"] == "subtract"
 
 
+def test_empty_string_lists_round_trip(tmp_path: Path) -> None:
+    path = simple_lif_file(tmp_path / "g.nir")
+    with h5py.File(path, "r+") as file:
+        metadata = file["node"].create_group("metadata")
+        metadata.create_dataset("tags", data=np.zeros(0, dtype=object), dtype=h5py.string_dtype())
+        metadata.create_dataset("grid", data=np.zeros((2, 0), dtype=object), dtype=h5py.string_dtype())
+    module = load(path)
+    exported = tmp_path / "exported.nir"
+    export_nir(module, exported)
+
+    assert generic_text(load(exported)) == generic_text(module)
+    assert 'tags = []' in generic_text(module)
+    assert 'grid = [[], []]' in generic_text(module)
+    assert nir.read(exported).metadata["grid"].shape == (2, 0)
+
+
 def test_nir_round_trip_recurrence(tmp_path: Path, same_nir_graph) -> None:
     n = 3
     weight = np.eye(n, dtype=np.float32) * 0.5
