@@ -397,9 +397,10 @@ class _FileReader:
             hint = ""
             if file.attrs.get("__type__") == "NIRGraphData":
                 hint = " It is a NIRGraphData file, which contains recorded data, not a model."
+            problem = "its 'node' is a dataset, not a group" if "node" in file else "it has no 'node' group"
             raise self.error(
-                f"the file has no 'node' group, so it contains no NIR graph (root members: "
-                f"{members}).{hint} Write the model with nir.write"
+                f"the file contains no NIR graph: {problem} (root members: {members}).{hint} "
+                "Write the model with nir.write"
             )
         return self._read_top(file["node"].id)
 
@@ -454,9 +455,10 @@ class _FileReader:
         for raw_name in group_id:
             name = _decode_name(raw_name)
             if isinstance(name, bytes):
+                group = h5py.h5i.get_name(group_id).decode("utf-8", "backslashreplace")
                 raise self.error(
-                    f"the HDF5 name {name!r} is not UTF-8 text; NIR names are UTF-8, so write "
-                    "the file with UTF-8 names",
+                    f"the HDF5 name {name!r} in group '{group}' is not UTF-8 text; NIR names are "
+                    "UTF-8, so write the file with UTF-8 names",
                     path,
                 )
             try:
@@ -534,7 +536,7 @@ class _FileReader:
         except UnicodeDecodeError as error:
             raise self.error(
                 f"'{field}' contains the bytes {error.object!r}, which are not UTF-8 text; "
-                "NIR strings are UTF-8, so write the file with UTF-8 names",
+                "NIR strings are UTF-8, so write the file's strings as UTF-8",
                 path,
                 field,
             ) from None

@@ -24,7 +24,7 @@ KNOWN_UNCHECKED = {
 def test_catalog_finds_messages_of_each_kind() -> None:
     templates = distinct(collect_templates())
     # A DiagnosticError argument, a verifier's VerifyException and a location helper's message.
-    assert "the file has no 'node' group, so it contains no NIR graph (root members: {}).{} Write the model with nir.write" in templates
+    assert "the file contains no NIR graph: {} (root members: {}).{} Write the model with nir.write" in templates
     assert "{}: a flatten keeps the element type of its input" in templates
     assert "the {} group has no 'edges' dataset" in templates
 

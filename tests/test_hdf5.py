@@ -465,7 +465,7 @@ def replace_type_with_bytes(group: h5py.Group) -> None:
             replace_type_with_bytes,
             "type",
             "'type' contains the bytes b'L\\xffIF', which are not UTF-8 text; NIR strings are UTF-8, "
-            "so write the file with UTF-8 names",
+            "so write the file's strings as UTF-8",
         ),
     ],
 )
@@ -1302,7 +1302,7 @@ def test_invalid_utf8_edge_rejected(tmp_path: Path) -> None:
 
     assert error.message == (
         "'edges' contains the bytes b'l\\xffif', which are not UTF-8 text; NIR strings are "
-        "UTF-8, so write the file with UTF-8 names"
+        "UTF-8, so write the file's strings as UTF-8"
     )
     assert error.location == Location(file=str(path), field="edges")
 
