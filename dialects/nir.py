@@ -19,6 +19,7 @@ published NIR file).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import ClassVar
 
@@ -694,15 +695,19 @@ class _ElementwiseOp(NIRNodeOp):
     def shape_rule(cls, params, input_shape):
         present = [name for name in cls.PARAMS if name in params]
         shapes = {name: _array_shape(params, name) for name in present}
-        first = present[0]
-        for name in present[1:]:
-            if shapes[name] != shapes[first]:
+        # The shape most parameters have is the neuron shape, so the odd one out is named;
+        # on a tie the first parameter's shape wins.
+        counts = Counter(shapes.values())
+        neuron_shape = max(counts, key=counts.__getitem__)
+        reference = next(name for name in present if shapes[name] == neuron_shape)
+        for name in present:
+            if shapes[name] != neuron_shape:
                 raise ShapeError(
-                    f"'{name}' has shape {list(shapes[name])} but '{first}' has shape "
-                    f"{list(shapes[first])}; every {cls.NIR_TYPE} parameter must have the "
+                    f"'{name}' has shape {list(shapes[name])} but '{reference}' has shape "
+                    f"{list(neuron_shape)}; every {cls.NIR_TYPE} parameter must have the "
                     "neuron shape"
                 )
-        return shapes[first], shapes[first]
+        return neuron_shape, neuron_shape
 
 
 @irdl_op_definition

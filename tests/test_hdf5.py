@@ -977,6 +977,16 @@ def test_neuron_parameter_shapes_must_agree(tmp_path: Path) -> None:
     assert error.location.field == "v_threshold"
 
 
+def test_first_parameter_blamed_when_odd(tmp_path: Path) -> None:
+    neuron = lif(3)
+    neuron["tau"] = np.ones((1, 3), np.float32)
+    nodes = {"input": io_node("Input", 3), "lif": neuron, "output": io_node("Output", 3)}
+    error = reject(write_raw(tmp_path / "g.nir", graph(nodes, chain("input", "lif", "output"))))
+
+    assert "'tau' has shape [1, 3] but 'r' has shape [3]" in error.message
+    assert error.location.field == "tau"
+
+
 def test_edge_into_input_rejected(tmp_path: Path) -> None:
     nodes = {"input": io_node("Input", 2), "lif": lif(2), "output": io_node("Output", 2)}
     edges = [("input", "lif"), ("lif", "input"), ("lif", "output")]

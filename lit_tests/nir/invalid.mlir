@@ -173,10 +173,10 @@ nir.graph @g {
 
 // -----
 
-// Every neuron parameter has the neuron shape.
+// Every neuron parameter has the neuron shape, the shape most of them have.
 nir.graph @g {
   %a = nir.input "a" : tensor<38xf32>
-  // expected-error @+1 {{'nir.lif' op node 'lif1': 'r' has shape [38] but 'tau' has shape [40]; every LIF parameter must have the neuron shape}}
+  // expected-error @+1 {{'nir.lif' op node 'lif1': 'tau' has shape [40] but 'r' has shape [38]; every LIF parameter must have the neuron shape}}
   %l = nir.lif "lif1"(%a) {tau = dense<0.01> : tensor<40xf32>, r = dense<1.0> : tensor<38xf32>, v_leak = dense<0.0> : tensor<38xf32>, v_threshold = dense<1.0> : tensor<38xf32>, v_reset = dense<0.0> : tensor<38xf32>} : tensor<38xf32>
 }
 
