@@ -41,6 +41,8 @@ class NodeRecord:
     subgraph_shapes: tuple[Shape, Shape] | None = None
     input_shape: Shape | None = None
     output_shape: Shape | None = None
+    # For an Input or Output that `add_boundary_nodes` added: the node it was added for.
+    added_for: str | None = None
 
     @property
     def op_class(self) -> type[NIRNodeOp]:
@@ -425,7 +427,7 @@ def add_boundary_nodes(graph: GraphRecord) -> None:
             )
             graph.nodes[name] = NodeRecord(
                 name, "Input", declared_shape=node.input_shape,
-                input_shape=node.input_shape, output_shape=node.input_shape,
+                input_shape=node.input_shape, output_shape=node.input_shape, added_for=node.name,
             )
             graph.edges.append((name, node.name))
     has_outgoing = {source for source, _ in graph.edges}
@@ -433,7 +435,8 @@ def add_boundary_nodes(graph: GraphRecord) -> None:
         if node.name not in has_outgoing and node.nir_type != "Output":
             name = _free_name(graph, f"output_{node.name}")
             graph.nodes[name] = NodeRecord(
-                name, "Output", declared_shape=node.output_shape, input_shape=node.output_shape
+                name, "Output", declared_shape=node.output_shape, input_shape=node.output_shape,
+                added_for=node.name,
             )
             graph.edges.append((node.name, name))
 
@@ -452,11 +455,19 @@ def check_nested_boundary(graph: GraphRecord) -> tuple[Shape, Shape]:
     inputs = [node for node in graph.nodes.values() if node.nir_type == "Input"]
     outputs = [node for node in graph.nodes.values() if node.nir_type == "Output"]
     if len(inputs) != 1 or len(outputs) != 1:
+        added = [node for node in inputs + outputs if node.added_for is not None]
+        hint = ""
+        if added:
+            causes = sorted({node.added_for for node in added})
+            hint = (
+                f". The importer added {_name_list(node.name for node in added)} for the node(s) "
+                f"{_name_list(causes)}, which lack an incoming or outgoing edge: connect or remove them"
+            )
         raise graph.error(
             f"nested {graph.describe()} has {len(inputs)} Input node(s) "
             f"({_name_list(node.name for node in inputs)}) and {len(outputs)} Output node(s) "
             f"({_name_list(node.name for node in outputs)}); a nested graph needs exactly "
-            "one of each, because an edge to or from it names the graph, not a port"
+            f"one of each, because an edge to or from it names the graph, not a port{hint}"
         )
     return inputs[0].output_shape, outputs[0].input_shape
 

@@ -106,6 +106,14 @@ def nested_with_two_inputs(graph: dict) -> None:
     }
 
 
+def nested_with_unconnected_node(graph: dict) -> None:
+    graph["nodes"]["lif"] = {
+        "type": "NIRGraph",
+        "nodes": {"a": io_node("Input", 2), "n": lif(2), "spare": lif(2), "out": io_node("Output", 2)},
+        "edges": edges(("a", "n"), ("n", "out")),
+    }
+
+
 GRAPHS = {
     "unknown-type": set_node("lif", {"type": "LIFF", "tau": np.ones(2)}),
     "unknown-field": set_field("lif", "tau_m", np.ones(2, np.float32)),
@@ -173,6 +181,7 @@ GRAPHS = {
     "complex-metadata": lambda graph: graph.__setitem__("metadata", {"gain": np.array([1 + 2j])}),
     "memoryless-cycle": set_edges(("input", "fc"), ("fc", "lif"), ("lif", "output"), ("fc", "fc")),
     "nested-two-inputs": nested_with_two_inputs,
+    "nested-unconnected-node": nested_with_unconnected_node,
 }
 
 
