@@ -50,6 +50,23 @@ def test_unknown_pass_is_a_diagnostic():
     assert b"Traceback" not in result.stderr
 
 
+def test_detached_pass_option_gets_hint(tmp_path):
+    source = tmp_path / "g.mlir"
+    source.write_text(SMALL_GRAPH)
+    result = run_tool("nir-opt", "--discretize", "dt=1e-4", str(source))
+    assert result.returncode == 2
+    assert b"'dt=1e-4' after --discretize looks like a pass option" in result.stderr
+    assert b"--discretize=dt=1e-4" in result.stderr
+
+
+def test_attached_pass_option_runs(tmp_path):
+    source = tmp_path / "g.mlir"
+    source.write_text(SMALL_GRAPH)
+    result = run_tool("nir-opt", "--discretize=dt=1e-4", str(source))
+    assert result.returncode == 0
+    assert b"snn.graph @main" in result.stdout
+
+
 def test_missing_input_file_is_a_diagnostic(tmp_path):
     result = run_tool("nir-opt", str(tmp_path / "absent.mlir"))
     assert result.returncode == 1

@@ -43,13 +43,24 @@ def extract_pass_flags(argv: list[str]) -> tuple[list[str], list[str]]:
     """
     remaining, pipeline = [], []
     names = set(available_passes())
+    bare_pass = None
     for argument in argv:
         name, equals, options = argument[2:].partition("=")
         if argument.startswith("--") and name in names:
             pipeline.append(f"{name}{{{options}}}" if equals and options else name)
-        else:
-            remaining.append(argument)
+            bare_pass = None if equals else name
+            continue
+        if bare_pass is not None and _OPTION_ASSIGNMENT.fullmatch(argument) and not os.path.exists(argument):
+            build_argument_parser().error(
+                f"'{argument}' after --{bare_pass} looks like a pass option, but options attach "
+                f"to the pass with '=': --{bare_pass}={argument} (or -p '{bare_pass}{{{argument}}}')"
+            )
+        bare_pass = None
+        remaining.append(argument)
     return remaining, pipeline
+
+
+_OPTION_ASSIGNMENT = re.compile(r"[A-Za-z][\w-]*=\S*")
 
 
 def build_argument_parser() -> argparse.ArgumentParser:
