@@ -849,12 +849,13 @@ class _FileReader:
         if not isinstance(dataset, self.datasets):
             raise self.error(f"the {GRAPH_TYPE} group has no 'edges' dataset", graph.path, "edges")
         if isinstance(dataset, TreeDataset):
-            if math.prod(dataset.shape) == 0:
-                return []
+            shape = dataset.shape
         else:
             space = dataset.get_space()
-            if space.get_simple_extent_type() != h5py.h5s.NULL and space.get_simple_extent_npoints() == 0:
-                return []
+            shape = space.shape if space.get_simple_extent_type() != h5py.h5s.NULL else None
+        # nir.write writes no edges as an empty dataset of shape (0,).
+        if shape is not None and math.prod(shape) == 0 and shape in ((0,), (0, 2)):
+            return []
         value = self._value(dataset, graph.path, "edges")
         if not isinstance(value, np.ndarray) or value.ndim != 2 or value.shape[1] != 2:
             raise self.error(

@@ -1302,6 +1302,18 @@ def test_fixed_length_edges_decoded(tmp_path: Path) -> None:
     assert node(module, "lif").operands[0].owner.node_name.data == "input"
 
 
+@pytest.mark.parametrize("shape", [(0, 3), (2, 0)])
+def test_empty_edges_of_wrong_shape_rejected(tmp_path: Path, shape: tuple[int, ...]) -> None:
+    path = simple_lif_file(tmp_path / "g.nir")
+    with h5py.File(path, "r+") as file:
+        del file["node/edges"]
+        file["node/edges"] = np.zeros(shape, dtype=object).astype(h5py.string_dtype())
+    error = reject(path)
+
+    assert f"'edges' must be an (E, 2) dataset of node names; got an array of dtype object and shape {list(shape)}" == error.message
+    assert error.location.field == "edges"
+
+
 def test_invalid_utf8_edge_rejected(tmp_path: Path) -> None:
     path = simple_lif_file(tmp_path / "g.nir")
     with h5py.File(path, "r+") as file:
