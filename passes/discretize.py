@@ -607,6 +607,7 @@ def discretize_module(module: ModuleOp, preset: Preset, dt: float | None, fallba
     DiagnosticError naming what is missing.
     """
     check_input_level(module, "discretize", "nir", "snn")
+    nested_steps = _nested_metadata_steps(module)
     inline_subgraphs(module)
     for graph in [op for op in module.ops if isinstance(op, nir.GraphOp)]:
         name = graph.sym_name.data
@@ -628,8 +629,47 @@ def discretize_module(module: ModuleOp, preset: Preset, dt: float | None, fallba
                 location,
                 op=graph,
             )
+        for nested, nested_step in nested_steps.get(name, ()):
+            if not math.isclose(nested_step, step, rel_tol=1e-9):
+                emit_warning(
+                    f"graph @{nested} has metadata dt {nested_step:g} s, but its nodes are inlined "
+                    f"into @{name}, which runs with dt={step:g} s; a nested graph runs with the step "
+                    "of the graph that contains it",
+                    Location(node_path=(nested,)),
+                    op=graph,
+                )
         Rewriter.insert_op(discretize_graph(graph, step, preset), InsertPoint.before(graph))
         Rewriter.erase_op(graph)
+
+
+def _nested_metadata_steps(module: ModuleOp) -> dict[str, list[tuple[str, float]]]:
+    """Return, for each top-level graph, the graphs it instantiates at any depth that have a
+    valid metadata dt, each with that dt. Inlining drops their metadata."""
+    graphs = {op.sym_name.data: op for op in module.ops if isinstance(op, nir.GraphOp)}
+    callees = {
+        name: [op.graph.root_reference.data for op in graph.body.block.ops if isinstance(op, nir.SubgraphOp)]
+        for name, graph in graphs.items()
+    }
+    instantiated = {callee for names in callees.values() for callee in names}
+    steps: dict[str, list[tuple[str, float]]] = {}
+    for top in graphs:
+        if top in instantiated:
+            continue
+        pending, seen, found = list(callees[top]), set(), []
+        while pending:
+            name = pending.pop()
+            if name in seen or name not in graphs:
+                continue
+            seen.add(name)
+            pending.extend(callees[name])
+            try:
+                step = metadata_dt(graphs[name])
+            except DiagnosticError:
+                step = None  # A nested graph's dt is not used, so an invalid one is no error.
+            if step is not None:
+                found.append((name, step))
+        steps[top] = sorted(found)
+    return steps
 
 
 def resolve_preset(name: str, pass_name: str = "discretize", **overrides: object) -> Preset:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 
 import numpy as np
 import pytest
@@ -10,7 +11,7 @@ from xdsl.passes import PassPipeline
 
 from nirmlir.context import make_context
 from nirmlir.dense import dense_from_numpy, numpy_from_dense
-from nirmlir.diagnostics import DiagnosticError
+from nirmlir.diagnostics import DiagnosticError, DiagnosticWarning
 from nirmlir.dialects import nir, snn
 from nirmlir.passes.discretize import MISSING_DT_MESSAGE, DiscretizePass, discretize_module, resolve_preset
 from nirmlir.passes.inline_subgraphs import inline_subgraphs
@@ -456,7 +457,7 @@ def test_snn_lif_rejects_decay_above_one():
 # --------------------------------------------------------------------------------------
 
 
-def nested_module() -> ModuleOp:
+def nested_module(inner_metadata: dict[str, float] | None = None) -> ModuleOp:
     inner = GraphBuilder("lif_block")
     inner_input = inner.node(nir.InputOp, "input", shape=(3,))
     lif = inner.node(nir.LIFOp, "lif", [inner_input.output], (3,), **lif_params(3))
@@ -469,7 +470,7 @@ def nested_module() -> ModuleOp:
     site = outer.node(nir.SubgraphOp, "block", [source.output], (3,))
     site.properties["graph"] = SymbolRefAttr("lif_block")
     outer.node(nir.OutputOp, "output", [site.output])
-    return ModuleOp([outer.graph(), inner.graph()])
+    return ModuleOp([outer.graph(), inner.graph(inner_metadata)])
 
 
 def test_inline_renames_and_connects():
@@ -488,6 +489,23 @@ def test_inline_renames_and_connects():
 def test_discretize_inlines_first():
     ops = discretized(nested_module())
     assert [op.node_name.data for op in ops] == ["input", "block.lif", "block.rec", "block.rec->block.lif", "output"]
+
+
+def test_nested_graph_dt_mismatch_warns():
+    module = nested_module(inner_metadata={"dt": 1e-3})
+    expected = (
+        r"graph @lif_block has metadata dt 0.001 s, but its nodes are inlined into @main, "
+        r"which runs with dt=0.0001 s"
+    )
+    with pytest.warns(DiagnosticWarning, match=expected):
+        discretized(module, dt=1e-4)
+
+
+def test_nested_graph_same_dt_is_silent():
+    module = nested_module(inner_metadata={"dt": 1e-4})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DiagnosticWarning)
+        discretized(module, dt=1e-4)
 
 
 def test_inline_rejects_name_clash():
