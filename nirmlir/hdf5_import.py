@@ -853,8 +853,9 @@ class _FileReader:
         else:
             space = dataset.get_space()
             shape = space.shape if space.get_simple_extent_type() != h5py.h5s.NULL else None
-        # nir.write writes no edges as an empty dataset of shape (0,).
-        if shape is not None and math.prod(shape) == 0 and shape in ((0,), (0, 2)):
+        # nir.write writes no edges as an empty dataset of shape (0,), and an empty (E, 2)
+        # array has shape (0, 2). Other empty shapes get the (E, 2) diagnostic below.
+        if shape in ((0,), (0, 2)):
             return []
         value = self._value(dataset, graph.path, "edges")
         if not isinstance(value, np.ndarray) or value.ndim != 2 or value.shape[1] != 2:

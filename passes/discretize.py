@@ -35,7 +35,7 @@ from nirmlir.dense import dense_from_numpy, i64_array, numpy_from_dense
 from nirmlir.diagnostics import DiagnosticError, Location, emit_warning
 from nirmlir.dialects import nir, snn
 from nirmlir.option_hints import option_hint
-from nirmlir.passes.inline_subgraphs import inline_subgraphs
+from nirmlir.passes.inline_subgraphs import inline_subgraphs, nested_graphs
 from nirmlir.passes.levels import check_input_level
 from nirmlir.presets import OVERRIDABLE_FIELDS, Preset, get_preset
 from nirmlir.text_format import AttributeFormatter
@@ -643,32 +643,18 @@ def discretize_module(module: ModuleOp, preset: Preset, dt: float | None, fallba
 
 
 def _nested_metadata_steps(module: ModuleOp) -> dict[str, list[tuple[str, float]]]:
-    """Return, for each top-level graph, the graphs it instantiates at any depth that have a
-    valid metadata dt, each with that dt. Inlining drops their metadata."""
-    graphs = {op.sym_name.data: op for op in module.ops if isinstance(op, nir.GraphOp)}
-    callees = {
-        name: [op.graph.root_reference.data for op in graph.body.block.ops if isinstance(op, nir.SubgraphOp)]
-        for name, graph in graphs.items()
-    }
-    instantiated = {callee for names in callees.values() for callee in names}
+    """Return, by top-level graph name, the graphs it instantiates that have a valid metadata
+    dt, each with that dt. Inlining drops their metadata."""
     steps: dict[str, list[tuple[str, float]]] = {}
-    for top in graphs:
-        if top in instantiated:
-            continue
-        pending, seen, found = list(callees[top]), set(), []
-        while pending:
-            name = pending.pop()
-            if name in seen or name not in graphs:
-                continue
-            seen.add(name)
-            pending.extend(callees[name])
+    for top, graphs in nested_graphs(module).items():
+        steps[top] = []
+        for graph in graphs:
             try:
-                step = metadata_dt(graphs[name])
+                step = metadata_dt(graph)
             except DiagnosticError:
                 step = None  # A nested graph's dt is not used, so an invalid one is no error.
             if step is not None:
-                found.append((name, step))
-        steps[top] = sorted(found)
+                steps[top].append((graph.sym_name.data, step))
     return steps
 
 

@@ -24,6 +24,31 @@ def _callee_name(op: nir.SubgraphOp) -> str:
     return op.graph.root_reference.data
 
 
+def nested_graphs(module: ModuleOp) -> dict[str, list[nir.GraphOp]]:
+    """Return, by top-level graph name, the graphs that it instantiates at any depth.
+
+    A top-level graph is one that no `nir.subgraph` instantiates. A missing graph is
+    skipped, because inlining reports it.
+    """
+    graphs = _graphs_by_name(module)
+    callees = {
+        name: [_callee_name(op) for op in graph.body.block.ops if isinstance(op, nir.SubgraphOp)]
+        for name, graph in graphs.items()
+    }
+    instantiated = {callee for names in callees.values() for callee in names}
+    nested: dict[str, list[nir.GraphOp]] = {}
+    for top in graphs.keys() - instantiated:
+        pending, seen = list(callees[top]), set()
+        while pending:
+            name = pending.pop()
+            if name in seen or name not in graphs:
+                continue
+            seen.add(name)
+            pending.extend(callees[name])
+        nested[top] = [graphs[name] for name in sorted(seen)]
+    return nested
+
+
 def _inline_order(graphs: dict[str, nir.GraphOp]) -> list[str]:
     """Return graph names so that each graph comes after every graph it instantiates.
 
