@@ -96,9 +96,8 @@ def median_processes(
 def compile_bytecode() -> None:
     """Write the bytecode of every nirmlir module, as installing a package does.
 
-    Python writes it on first import unless PYTHONDONTWRITEBYTECODE is set, and where it
-    is set, every process would compile each module changed since the last write and time
-    the compiler as part of the start-up.
+    Python writes it on first import unless PYTHONDONTWRITEBYTECODE is set. Where it is
+    set, every timed process would compile each module changed since the last write.
     """
     for folder in ("nirmlir", "dialects", "passes", "tools"):
         compileall.compile_dir(REPO_ROOT / folder, quiet=1)

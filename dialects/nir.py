@@ -110,7 +110,7 @@ class NIRNodeOp(IRDLOperation):
         `verify_placement_and_types`, equal operand types, and the shapes of the
         operand and result against the parameters' `shape_rule`.
 
-        `verify_` calls it after xDSL's generic checks of the op's definition; an importer
+        `verify_` calls it after xDSL's generic checks of the op's definition. An importer
         that builds ops of the right form may call it alone.
         """
         self.verify_placement_and_types(params)
@@ -695,8 +695,8 @@ class _ElementwiseOp(NIRNodeOp):
     def shape_rule(cls, params, input_shape):
         present = [name for name in cls.PARAMS if name in params]
         shapes = {name: _array_shape(params, name) for name in present}
-        # The shape most parameters have is the neuron shape, so the odd one out is named;
-        # on a tie the first parameter's shape wins.
+        # The shape most parameters have is the neuron shape, so the message names the odd
+        # one out. On a tie, the first parameter's shape wins.
         counts = Counter(shapes.values())
         neuron_shape = max(counts, key=counts.__getitem__)
         reference = next(name for name in present if shapes[name] == neuron_shape)

@@ -971,7 +971,7 @@ class _FileReader:
     # -- verification -----------------------------------------------------------------
 
     def verify(self) -> None:
-        """Verify the graphs that this reader built; turn a VerifyException into a
+        """Verify the graphs that this reader built, and turn a VerifyException into a
         DiagnosticError located at the node, field or edges at fault.
 
         Only the ops' own rules run (`verify_node`, `verify_graph`). The reader builds every

@@ -710,7 +710,7 @@ class _ChunkWalk:
             if offset[-1] != 0:
                 raise OutsideSubset("a chunk key has a non-zero element offset")
             if size > grid.max_stored or (size != grid.chunk_bytes and not grid.deflated_with(mask)):
-                raise OutsideSubset(f"a chunk of {size} bytes where the chunk shape gives {grid.chunk_bytes}")
+                raise OutsideSubset(f"a chunk of {size} bytes, but the chunk shape gives {grid.chunk_bytes}")
             self.entries.append((offset[:-1], size, mask, child))
             if len(self.entries) > self.dataset.chunk_count:
                 raise OutsideSubset("more chunks than tile the dataset")

@@ -49,7 +49,7 @@ def generic_text(module: ModuleOp) -> str:
 
 def load(path: Path) -> ModuleOp:
     module = import_nir(path, make_context())
-    # The importer runs only the ops' own rules; xDSL's generic checks must pass as well.
+    # The importer runs only the ops' own rules, so xDSL's generic checks run here.
     module.verify()
     return module
 
