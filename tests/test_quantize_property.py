@@ -162,7 +162,7 @@ def updated_voltage(snn_neuron, traces: dict, drive: np.ndarray) -> np.ndarray:
 # The static bounds of strongly inhibited neurons pass 32 bits, so the range analysis warns.
 @pytest.mark.filterwarnings("ignore::nirmlir.diagnostics.DiagnosticWarning")
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-# A strongly inhibited neuron whose voltage saturates at the 32-bit limit, then spikes early.
+# A strongly inhibited neuron whose voltage saturates at the 32-bit limit, then spikes where the float run does not.
 @example(seed=4819194, sizes=[2, 5, 5], current_based=[True, True], input_seed=0)
 @given(
     seed=st.integers(0, 2**32 - 1),
