@@ -9,8 +9,11 @@ is how recurrent edges appear in the graph regions of nir. Ops with regions (`ni
 cluster of the graph it instantiates.
 
 Ops placed on a core become a cluster per core inside their graph's cluster. An op is placed
-by the `cores` attribute that map-to-cores writes, by its `core` property or attribute (an integer, as the speck dialect has), or by a `mapping`
-attribute: an integer, a string, or a dictionary with a `core` entry.
+by the `cores` attribute that map-to-cores writes, by its `core` property or attribute (an
+integer, as the speck dialect has), or by a `mapping` attribute: an integer, a string, or a
+dictionary with a `core` entry. An op whose neurons map-to-cores split over several cores has a
+node in each of their clusters, labelled with its neurons there, and its edges join every
+such node.
 """
 
 from __future__ import annotations
@@ -35,15 +38,29 @@ def quote(text: str) -> str:
 def core_of(op: Operation) -> str | None:
     """Return the core an op is placed on, as text, or None for an op without a placement.
 
-    The `cores` attribute of map-to-cores (`array<i64: core, count, ...>`, runs of neurons
-    and their core) gives its one core, or the list of cores when its neurons are split.
+    An op whose `cores` attribute splits its neurons over several cores gives their list.
+    """
+    shares = core_shares(op)
+    if not shares:
+        return None
+    return ", ".join(core for core, _ in shares)
+
+
+def core_shares(op: Operation) -> list[tuple[str, int | None]]:
+    """Return (core, neurons) for each core an op is placed on, in order of first use; [] without a placement.
+
+    The `cores` attribute of map-to-cores (`array<i64: core, count, ...>`, runs of neurons and
+    their core) gives the neurons on each core. The other placements give one core and None.
     """
     runs = op.attributes.get("cores")
     if isinstance(runs, DenseArrayBase):
         values = [int(value) for value in runs.get_values()]
-        cores = sorted({core for core, count in zip(values[::2], values[1::2]) if count > 0})
-        if cores:
-            return ", ".join(str(core) for core in cores)
+        neurons: dict[str, int] = {}
+        for core, count in zip(values[::2], values[1::2]):
+            if count > 0:
+                neurons[str(core)] = neurons.get(str(core), 0) + count
+        if neurons:
+            return list(neurons.items())
     placement = None
     # Checked against None, because an attribute such as IntegerAttr(0) can be falsy.
     for found in (op.properties.get("core"), op.attributes.get("core"), op.attributes.get("mapping")):
@@ -53,10 +70,10 @@ def core_of(op: Operation) -> str | None:
     if isinstance(placement, DictionaryAttr):
         placement = placement.data.get("core")
     if isinstance(placement, IntegerAttr):
-        return str(placement.value.data)
+        return [(str(placement.value.data), None)]
     if isinstance(placement, StringAttr):
-        return placement.data
-    return None
+        return [(placement.data, None)]
+    return []
 
 
 def _node_label(op: Operation) -> str:
@@ -89,14 +106,17 @@ class _DotWriter:
 
     def __init__(self) -> None:
         self.lines: list[str] = []
-        self.node_ids: dict[Operation | SSAValue, str] = {}
+        self.node_ids: dict[Operation | SSAValue | tuple[Operation, str], str] = {}
+        """Node of each op, block argument, and (op, core) share of an op split over cores."""
+        self.share_ids: dict[Operation, list[str]] = {}
+        """Nodes of each op split over cores, one per core."""
         self.positions: dict[Operation, int] = {}
         """Position of each op in its block, to tell back edges."""
         self.clusters: dict[str, tuple[str, str]] = {}
         """Symbol name -> (cluster id, id of its first node), for nir.subgraph edges."""
         self.cluster_count = 0
 
-    def node_id(self, key: Operation | SSAValue) -> str:
+    def node_id(self, key: Operation | SSAValue | tuple[Operation, str]) -> str:
         if key not in self.node_ids:
             self.node_ids[key] = f"n{len(self.node_ids)}"
         return self.node_ids[key]
@@ -117,25 +137,34 @@ class _DotWriter:
             label = quote(f"block argument {index}\n{argument.type}")
             self.lines.append(f"{_INDENT * depth}{identifier} [label={label}, shape=ellipse];")
 
-        by_core: dict[str, list[Operation]] = {}
+        by_core: dict[str, list[tuple[Operation | tuple[Operation, str], str]]] = {}
         for position, op in enumerate(block.ops):
             self.positions[op] = position
             if op.regions:
                 self.add_cluster(op, depth)
                 continue
-            core = core_of(op)
-            if core is not None:
-                by_core.setdefault(core, []).append(op)
+            shares = core_shares(op)
+            if len(shares) == 1:
+                by_core.setdefault(shares[0][0], []).append((op, _node_label(op)))
+                continue
+            if shares:
+                # An op split over cores gets a node on each, labelled with its neurons there.
+                total = sum(count or 0 for _, count in shares)
+                self.share_ids[op] = []
+                for core, count in shares:
+                    by_core.setdefault(core, []).append(((op, core), f"{_node_label(op)}\n{count} of {total} neurons"))
+                    self.share_ids[op].append(self.node_id((op, core)))
                 continue
             self.add_node(op, depth)
             first = first or self.node_id(op)
 
-        for core, ops in by_core.items():
+        for core, placed in by_core.items():
             self.lines.append(f"{_INDENT * depth}subgraph {self.new_cluster()} {{")
             self.lines.append(f"{_INDENT * (depth + 1)}label={quote(f'core {core}')}; style=filled; fillcolor=lightgrey;")
-            for op in ops:
-                self.add_node(op, depth + 1)
-                first = first or self.node_id(op)
+            for key, label in placed:
+                identifier = self.node_id(key)
+                self.lines.append(f"{_INDENT * (depth + 1)}{identifier} [label={quote(label)}];")
+                first = first or identifier
             self.lines.append(f"{_INDENT * depth}}}")
         return first
 
@@ -155,19 +184,26 @@ class _DotWriter:
 
     def add_edges(self, root: Operation) -> None:
         for op in root.walk():
-            if op.regions or op not in self.node_ids:
+            targets = self.ids_of(op)
+            if op.regions or not targets:
                 continue
-            target = self.node_ids[op]
             for operand in op.operands:
                 source_key = operand if isinstance(operand, BlockArgument) else operand.owner
-                source = self.node_ids.get(source_key)
-                if source is None:
-                    continue
-                self.lines.append(f"{_INDENT}{source} -> {target}{self.edge_style(operand, op)};")
+                style = self.edge_style(operand, op)
+                for source in self.ids_of(source_key):
+                    for target in targets:
+                        self.lines.append(f"{_INDENT}{source} -> {target}{style};")
             callee = op.properties.get("graph")
             if isinstance(callee, SymbolRefAttr) and callee.root_reference.data in self.clusters:
                 cluster, first = self.clusters[callee.root_reference.data]
-                self.lines.append(f'{_INDENT}{target} -> {first} [lhead={cluster}, style=dotted, label="instantiates"];')
+                for target in targets:
+                    self.lines.append(f'{_INDENT}{target} -> {first} [lhead={cluster}, style=dotted, label="instantiates"];')
+
+    def ids_of(self, key: Operation | SSAValue) -> list[str]:
+        """Return the nodes of an op or block argument: one, one per core for a split op, or none."""
+        if key in self.share_ids:
+            return self.share_ids[key]
+        return [self.node_ids[key]] if key in self.node_ids else []
 
     def edge_style(self, operand: SSAValue, user: Operation) -> str:
         source = operand.owner
@@ -258,4 +294,4 @@ PNG_NEEDS_GRAPHVIZ_MESSAGE = (
 DOT_SUFFIXES = (".dot", ".gv")
 
 
-__all__ = ["DOT_SUFFIXES", "core_of", "module_to_dot", "quote", "render_png", "write_png"]
+__all__ = ["DOT_SUFFIXES", "core_of", "core_shares", "module_to_dot", "quote", "render_png", "write_png"]

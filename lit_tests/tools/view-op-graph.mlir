@@ -31,12 +31,17 @@
 // CHECK-NEXT:     }
 // CHECK-NEXT:   }
 
-// map-to-cores writes `cores` runs (core, count, ...); an op split over cores gets a cluster of its own.
+// map-to-cores writes `cores` runs (core, count, ...); an op split over cores has a node in
+// each core's cluster with its neurons there, and every such node gets the op's edges.
 // CHECK:          label="nir.graph @split";
+// CHECK-NEXT:     [[SPLIT_IN:n[0-9]+]] [label="input\nnir.input\ntensor<4xf32>"];
+// CHECK-NEXT:     [[SPLIT_OUT:n[0-9]+]] [label="output\nnir.output\ntensor<4xf32>"];
 // CHECK:          label="core 2";
-// CHECK-NEXT:     {{n[0-9]+}} [label="a\nnir.lif\ntensor<4xf32>"];
-// CHECK:          label="core 0, 1";
-// CHECK-NEXT:     {{n[0-9]+}} [label="b\nnir.lif\ntensor<4xf32>"];
+// CHECK-NEXT:     [[A:n[0-9]+]] [label="a\nnir.lif\ntensor<4xf32>"];
+// CHECK:          label="core 1";
+// CHECK-NEXT:     [[B1:n[0-9]+]] [label="b\nnir.lif\ntensor<4xf32>\n2 of 4 neurons"];
+// CHECK:          label="core 0";
+// CHECK-NEXT:     [[B0:n[0-9]+]] [label="b\nnir.lif\ntensor<4xf32>\n2 of 4 neurons"];
 
 // A nir.subgraph node points at the cluster of the graph it instantiates.
 // CHECK:        subgraph [[INNER:cluster_[0-9]+]] {
@@ -53,6 +58,11 @@
 // CHECK-NEXT:   [[LIF]] -> [[REC]];
 // CHECK-NEXT:   [[REC]] -> [[SCALE]];
 // CHECK-NEXT:   [[SCALE]] -> [[OUT]];
+// CHECK:        [[SPLIT_IN]] -> [[A]];
+// CHECK-NEXT:   [[A]] -> [[B1]];
+// CHECK-NEXT:   [[A]] -> [[B0]];
+// CHECK-NEXT:   [[B1]] -> [[SPLIT_OUT]];
+// CHECK-NEXT:   [[B0]] -> [[SPLIT_OUT]];
 // CHECK:        [[SUB]] -> [[INNER_IN]] [lhead=[[INNER]], style=dotted, label="instantiates"];
 // CHECK:      }
 
