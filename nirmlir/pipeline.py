@@ -35,11 +35,28 @@ def parse_pass_pipeline(specs: str | Iterable[str]) -> list:
         except (ArgSpecParseError, ValueError) as error:
             # xDSL 0.74's ArgSpecParseError derives from BaseException, not Exception.
             detail = " ".join(str(error).split())
-            raise DiagnosticError(f"invalid pass pipeline '{spec}': {detail}") from None
+            raise DiagnosticError(f"invalid pass pipeline '{spec}': {detail}{_quoting_hint(spec, detail)}") from None
         _reject_repeated_options(spec)
         for arg_spec in arg_specs:
             passes.append(_instantiate(arg_spec))
     return passes
+
+
+def _quoting_hint(spec: str, detail: str) -> str:
+    """Return a hint to quote the option value that xDSL stopped in, or "" when it stopped elsewhere.
+
+    xDSL reads an unquoted value as one token, so a file name such as `bin.npy` ends at the dot.
+    """
+    found = re.search(r"pass-pipeline:1:(\d+)", detail)
+    if found is None:
+        return ""
+    column = int(found.group(1)) - 1
+    assignment = re.search(r"([A-Za-z_][\w-]*)=([^\s{}\"']*)$", spec[: column + 1])
+    if assignment is None:
+        return ""
+    value_end = re.match(r"[^\s{}]*", spec[assignment.end():]).end() + assignment.end()
+    value = assignment.group(2) + spec[assignment.end():value_end]
+    return f"; quote a value with other characters than letters, digits, '_' and '-': {assignment.group(1)}=\"{value}\""
 
 
 def _option_names(spec: str) -> Iterable[tuple[str, list[str]]]:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from dataclasses import dataclass
 
 from nirmlir.diagnostics import Diagnostic, DiagnosticError, Location, Severity
@@ -105,6 +106,10 @@ def _distribution_name(metadata_folder: str, fallback: str) -> str:
     return fallback
 
 
+_USABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
+"""Names that a pass pipeline or a dialect prefix can spell."""
+
+
 @functools.cache
 def _discover(group: str, built_in: frozenset[str]) -> tuple[dict[str, PluginEntry], tuple[Diagnostic, ...]]:
     """Read the entry points of ``group``; return the usable ones by name and the problems found."""
@@ -131,6 +136,11 @@ def _discover(group: str, built_in: frozenset[str]) -> tuple[dict[str, PluginEnt
                     f"ignoring the plugin {kind} '{name}': {claimants} both define it; uninstall one "
                     "of the distributions or rename its entry point"
                 )
+            )
+        elif not _USABLE_NAME.fullmatch(name):
+            problems.append(
+                _warning(f"ignoring the plugin {kind} '{name}' of {entries[0].describe()}: a {kind} name is a letter or '_' "
+                         "followed by letters, digits, '_', '-' and '.', as a pipeline spells it; rename the entry point")
             )
         elif ":" not in entries[0].value or entries[0].value.count(":") > 1:
             problems.append(

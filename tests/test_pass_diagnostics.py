@@ -319,3 +319,26 @@ def test_list_and_quoted_options_are_not_repeats():
     from nirmlir.pipeline import _option_names
 
     assert list(_option_names('a{x=1,2,3 y="p q=r"},b,c{z=1}')) == [("a", ["x", "y"]), ("c", ["z"])]
+
+
+@pytest.mark.parametrize(
+    ("pipeline", "quoted"),
+    [
+        ("map-to-cores{calibration-input=bin.npy}", 'calibration-input="bin.npy"'),
+        ("map-to-cores{seed=1 calibration-input=/data/x.npy}", 'calibration-input="/data/x.npy"'),
+    ],
+)
+def test_unquoted_value_gets_quoting_hint(pipeline: str, quoted: str):
+    from nirmlir.pipeline import parse_pass_pipeline
+
+    with pytest.raises(DiagnosticError) as caught:
+        parse_pass_pipeline(pipeline)
+    assert caught.value.message.endswith(f"quote a value with other characters than letters, digits, '_' and '-': {quoted}")
+
+
+def test_other_pipeline_errors_get_no_quoting_hint():
+    from nirmlir.pipeline import parse_pass_pipeline
+
+    with pytest.raises(DiagnosticError) as caught:
+        parse_pass_pipeline("map-to-cores{seed=1}}")
+    assert "quote" not in caught.value.message

@@ -291,3 +291,14 @@ def test_plugin_pass_exception_blames_plugin(tmp_path):
     assert debug.returncode == 70
     assert "Traceback" in debug.stderr
     assert 'broken_plugin.py", line 12, in apply' in debug.stderr
+
+
+def test_unusable_pass_name_is_ignored(tmp_path):
+    """A name that no pipeline can spell is ignored with a warning, not listed as a flag."""
+    site = make_distribution(tmp_path, "odd-names", "[nirmlir.passes]\nbad name{x} = odd_names:Pass\n")
+    result = run_nir_opt("--help", path=[site])
+    assert result.returncode == 0, result.stderr
+    assert "bad name" not in result.stdout
+    assert ("ignoring the plugin pass 'bad name{x}' of entry point 'bad name{x} = odd_names:Pass' (group "
+            "'nirmlir.passes') of distribution 'odd-names': a pass name is a letter or '_' followed by letters, "
+            "digits, '_', '-' and '.'") in result.stderr
