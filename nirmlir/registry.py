@@ -30,7 +30,7 @@ PASS_SUMMARIES: dict[str, str] = {
     "lower-to-speck": "map IF layers onto Speck cores (nir or snn to speck, discretized as sinabs does)",
     "lower-to-xylo": "map fxp (or nir) graphs onto a Xylo chip variant, checking its limits",
     "lower-to-spinnaker2": "lower snn (or nir, discretized first) to SpiNNaker2 populations and projections",
-    "map-to-cores": "assign fxp neurons to a chip's cores (greedy, metis, hypergraph or cpsat) within its capacities",
+    "map-to-cores": "assign the neurons of fxp or chip graphs to a chip's cores (greedy, metis, hypergraph, cpsat, or keep a speck or xylo graph's cores) within its capacities",
 }
 """One line of `nir-opt --help` per pass; `nir-opt --help-passes` lists the options."""
 

@@ -20,6 +20,7 @@ def verify_module(module: Operation, locate: OpLocator | None = None) -> None:
     error names only the failing op. ``locate`` maps an op to its source location (the
     text parser records one per op).
     """
+    mapped = False
     for op in module.walk():
         try:
             op.verify_()
@@ -29,6 +30,12 @@ def verify_module(module: Operation, locate: OpLocator | None = None) -> None:
             if not message.startswith("'"):
                 message = f"'{op.name}' op {message}"
             raise DiagnosticError(message, location, op=op) from error
+        mapped = mapped or "cores" in op.attributes
+    if mapped:
+        # map-to-cores' placement attribute is checked against the neurons of its graph.
+        from nirmlir.passes.map_to_cores import check_cores_attributes
+
+        check_cores_attributes(module, locate)
 
 
 def nodes_match_definitions(ops: Iterable[Operation]) -> bool:

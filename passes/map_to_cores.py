@@ -16,10 +16,11 @@ from dataclasses import dataclass
 import numpy as np
 from xdsl.context import Context
 from xdsl.dialects.builtin import DenseArrayBase, ModuleOp
+from xdsl.ir import Operation
 from xdsl.passes import ModulePass
 
 from nirmlir.dense import i64_array, ints_from_array
-from nirmlir.diagnostics import DiagnosticError, Location
+from nirmlir.diagnostics import DiagnosticError, Location, emit_warning
 from nirmlir.dialects import fxp
 from nirmlir.passes.levels import check_input_level
 
@@ -41,13 +42,52 @@ def decode_cores(attribute: DenseArrayBase) -> np.ndarray:
     return np.repeat(values[:, 0], values[:, 1])
 
 
+def check_cores_attributes(module: Operation, locate=None) -> None:
+    """Raise DiagnosticError for a `cores` attribute that does not place each neuron of its op exactly once.
+
+    The attribute must be an i64 array of (core, count) pairs, with cores from 0 and counts from 1,
+    on a neuron op of an fxp or chip graph, and its counts must add up to the op's neurons.
+    """
+    from xdsl.dialects.builtin import i64
+
+    from nirmlir.mapping.extract import MAPPABLE_GRAPHS, extract_network, node_name
+
+    for graph in [op for op in module.walk() if op.name in MAPPABLE_GRAPHS]:
+        carriers = [op for op in graph.walk() if CORES_ATTRIBUTE in op.attributes]
+        if not carriers:
+            continue
+        sizes = {group.op: group.size for group in extract_network(graph).groups if group.placed}
+        for op in carriers:
+            location = (locate(op) if locate else None) or Location(node_path=(graph.sym_name.data, node_name(op)))
+
+            def fail(problem: str) -> DiagnosticError:
+                return DiagnosticError(f"'{op.name}' op has a cores attribute that {problem}; run map-to-cores to write it again",
+                                       location, op=op)
+
+            attribute = op.attributes[CORES_ATTRIBUTE]
+            if op not in sizes:
+                raise fail("belongs only on neuron ops")
+            if not isinstance(attribute, DenseArrayBase) or attribute.elt_type != i64:
+                raise fail("is not an array<i64: core, count, ...>")
+            values = ints_from_array(attribute)
+            if len(values) % 2:
+                raise fail(f"has {len(values)} values, not (core, count) pairs")
+            cores, counts = values[::2], values[1::2]
+            if any(core < 0 for core in cores):
+                raise fail(f"names core {min(cores)} (cores count from 0)")
+            if any(count < 1 for count in counts):
+                raise fail(f"gives a run of {min(counts)} neurons (each run contains at least one neuron)")
+            if sum(counts) != sizes[op]:
+                raise fail(f"places {sum(counts)} neurons, but the op has {sizes[op]}")
+
+
 MAX_CHIPS = 10_000
 """Maximum number of chips that map-to-cores models; a million-neuron graph needs far fewer."""
 
 
 @dataclass(frozen=True)
 class MapToCoresPass(ModulePass):
-    """Place the neurons of fxp, loihi2 or spinnaker2 graphs on a chip's cores and record the placement on each neuron op."""
+    """Place the neurons of fxp, loihi2, spinnaker2, speck or xylo graphs on a chip's cores and record the placement on each neuron op."""
 
     name = "map-to-cores"
 
@@ -85,11 +125,15 @@ class MapToCoresPass(ModulePass):
 
         if not any(graph.name in MAPPABLE_GRAPHS[1:] for graph in op.ops):
             check_input_level(op, self.name, "fxp", "fxp")
-        from nirmlir.mapping.strategies import STRATEGIES
+        from nirmlir.mapping.strategies import MAX_SEED, STRATEGIES
         from nirmlir.mapping.targets import USER_CAPACITIES, with_capacities, xylo_target
 
         if self.strategy is not None and self.strategy not in STRATEGIES + ("keep",):
             raise DiagnosticError(f"map-to-cores: unknown strategy '{self.strategy}'; expected one of {', '.join(STRATEGIES + ('keep',))}")
+        if not 0 <= self.seed <= MAX_SEED:
+            raise DiagnosticError(f"map-to-cores: seed is {self.seed}; expected an integer from 0 to {MAX_SEED}")
+        if self.time_limit < 1:
+            raise DiagnosticError(f"map-to-cores: time-limit is {self.time_limit}; expected a positive number of seconds")
         capacities = {name: getattr(self, name) for name in USER_CAPACITIES}
         target = with_capacities(get_target(self.target), **capacities)
         if self.chips < 1:
@@ -102,6 +146,10 @@ class MapToCoresPass(ModulePass):
         if (target.whole_layers or target.cores_per_chip == 1) and self.chips != 1:
             raise DiagnosticError(f"map-to-cores: target '{target.name}' maps one chip; expected chips=1, not {self.chips}")
         core_count = target.cores_per_chip * self.chips
+        for graph in op.ops:
+            if graph.name.endswith(".graph") and graph.name not in MAPPABLE_GRAPHS:
+                emit_warning(f"map-to-cores: graph @{graph.sym_name.data} is a {graph.name} and was not mapped; "
+                             "lower it to fxp (lower-to-fixedpoint) to map it", Location(node_path=(graph.sym_name.data,)), op=graph)
         for graph in [graph for graph in op.ops if graph.name in MAPPABLE_GRAPHS]:
             level = graph.name.partition(".")[0]
             if level != "fxp" and level != target.name:
@@ -118,7 +166,7 @@ class MapToCoresPass(ModulePass):
             strategy = self.strategy or ("keep" if level == "speck" else "greedy")
             if strategy == "keep" and level not in ("speck", "xylo"):
                 raise DiagnosticError(
-                    f"map-to-cores: strategy 'keep' reads the cores of a speck graph, but graph @{graph.sym_name.data} is "
+                    f"map-to-cores: strategy 'keep' keeps the cores of a speck or xylo graph, but graph @{graph.sym_name.data} is "
                     f"{level}; use greedy, metis, hypergraph or cpsat", Location(node_path=(graph.sym_name.data,)))
             network = extract_network(graph)
             rates = None if self.calibration_input is None else firing_rates(graph, network, self.calibration_input)
@@ -172,6 +220,7 @@ def firing_rates(graph, network, path: str) -> dict[int, np.ndarray]:
     Inputs count their nonzero samples, and neuron groups their output (spike counts, or the
     state of non-spiking groups) being nonzero, averaged over batch and steps.
     """
+    from nirmlir.passes.quantize_calibration import check_numbers, check_steps
     from nirmlir.simulator import compile_graph
     from nirmlir.simulator.io import read_input
 
@@ -179,8 +228,11 @@ def firing_rates(graph, network, path: str) -> dict[int, np.ndarray]:
     input_groups = [group for group in network.groups if not group.placed]
     for group in input_groups:
         key = None if len(input_groups) == 1 else group.name
-        data = np.asarray(read_input(path, group.shape, key=key, node=group.name), dtype=np.float64)
-        inputs[group.name] = _batched(data, group.shape, group.name, path)
+        data = np.asarray(read_input(path, group.shape, key=key, node=group.name))
+        check_numbers(group.name, data, Location(file=path))
+        batched = _batched(data.astype(np.float64), group.shape, group.name, path)
+        check_steps(group.name, batched, Location(file=path))
+        inputs[group.name] = batched
     program = compile_graph(graph)
     names = [group.name for group in network.groups if group.placed]
     traces = program.run(inputs, names)

@@ -68,8 +68,7 @@ def graph_inputs(graph: snn.GraphOp, source: CalibrationSource) -> dict[str, np.
         if name not in arrays:
             raise DiagnosticError(f"the calibration input has no data for input node '{name}'", location)
         data = arrays[name]
-        if data.dtype.kind not in "biuf":
-            raise DiagnosticError(f"the calibration data of input node '{name}' have dtype {data.dtype}; expected numbers", location)
+        check_numbers(name, data, location)
         if data.ndim == len(shape) + 1 and tuple(data.shape[1:]) == shape:
             data = data[None]
         elif not (data.ndim == len(shape) + 2 and tuple(data.shape[2:]) == shape):
@@ -79,13 +78,24 @@ def graph_inputs(graph: snn.GraphOp, source: CalibrationSource) -> dict[str, np.
                 f"(T, {expected}) or (B, T, {expected})",
                 location,
             )
-        if data.shape[0] == 0 or data.shape[1] == 0:
-            raise DiagnosticError(f"the calibration data of input node '{name}' have no steps", location)
+        check_steps(name, data, location)
         batched[name] = data.astype(np.float64)
     steps = {data.shape[:2] for data in batched.values()}
     if len(steps) > 1:
         raise DiagnosticError("the calibration inputs differ in batch size or number of steps", location)
     return batched
+
+
+def check_numbers(name: str, data: np.ndarray, location: Location) -> None:
+    """Raise DiagnosticError unless the calibration data of input node `name` are numbers."""
+    if data.dtype.kind not in "biuf":
+        raise DiagnosticError(f"the calibration data of input node '{name}' have dtype {data.dtype}; expected numbers", location)
+
+
+def check_steps(name: str, batched: np.ndarray, location: Location) -> None:
+    """Raise DiagnosticError when (batch, steps, ...) calibration data have no batch entry or no step."""
+    if batched.shape[0] == 0 or batched.shape[1] == 0:
+        raise DiagnosticError(f"the calibration data of input node '{name}' have no steps", location)
 
 
 def record_activity(graph: snn.GraphOp, inputs: dict[str, np.ndarray]) -> Activity:

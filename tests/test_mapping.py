@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -124,7 +125,7 @@ def reference_synapses(graph) -> tuple[dict[str, int], list[tuple[str, str, np.n
 
 
 def reference_synapse_entries(op) -> np.ndarray:
-    """Return the synapse entries of each neuron of a neuron op: nonzero weights, full kernels, or one per edge."""
+    """Return the synapse entries of each neuron of a neuron op: nonzero weights inside the input, or one per edge."""
     size = math.prod(fxp.tensor_shape(op.results[0].type))
     entries = np.zeros(size, dtype=np.int64)
     for operand in op.operands:
@@ -133,9 +134,10 @@ def reference_synapse_entries(op) -> np.ndarray:
             producer = producer.operands[0].owner
         if isinstance(producer, fxp.AffineOp):
             entries += np.count_nonzero(numpy_from_dense(producer.weight), axis=1)
-        elif isinstance(producer, fxp.Conv2dOp):
-            weight = numpy_from_dense(producer.weight)
-            entries += np.repeat(np.count_nonzero(weight.reshape(weight.shape[0], -1), axis=1), size // weight.shape[0])
+        elif isinstance(producer, fxp.Conv2dOp | fxp.SumPool2dOp):
+            # Nonzero weights whose input lies inside the input map, not in the padding.
+            outputs, _, _ = _op_synapses(producer)
+            entries += np.bincount(outputs, minlength=size)
         else:
             entries += 1
     return entries
@@ -165,6 +167,8 @@ def check_against_reference(text: str, target: str, report: dict, rates: dict[st
     assert neurons.max() <= neurons_per_core
     assert entries.max() <= synapses_per_core
     assert int(np.count_nonzero(neurons)) == report["cores_used"]
+    for core in report["cores"]:
+        assert (core["neurons"], core["synapses"]) == (neurons[core["core"]], entries[core["core"]])
 
     traffic = 0.0
     for source in sizes:
@@ -422,7 +426,7 @@ def test_speck_module(tmp_path, strategy):
 def test_keep_needs_a_speck_graph(fxp_models):
     from nirmlir.diagnostics import DiagnosticError
 
-    with pytest.raises(DiagnosticError, match="strategy 'keep' reads the cores of a speck graph"):
+    with pytest.raises(DiagnosticError, match="strategy 'keep' keeps the cores of a speck or xylo graph"):
         map_in_process(fxp_models["cnn"], target="loihi2", strategy="keep")
 
 
@@ -439,3 +443,112 @@ def test_hypergraph_repeats_for_a_seed(fxp_models):
         values = [int(value) for value in attribute.split(">", 1)[0].split(", ")]
         cores.update(values[0::2])
     assert len(cores) > 1
+
+
+# --------------------------------------------------------------------------------------
+# Bad options, bad calibration data and hand-edited placements
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("option, message", [
+    ("seed=2147483648", "seed is 2147483648; expected an integer from 0 to 2147483647"),
+    ("seed=-1", "seed is -1; expected an integer from 0 to 2147483647"),
+    ("time-limit=0", "time-limit is 0; expected a positive number of seconds"),
+])
+def test_option_out_of_range(fxp_models, option, message):
+    result = nir_opt(str(fxp_models["rnn"]), "-p", f"map-to-cores{{strategy=hypergraph {option}}}")
+    assert result.returncode == 1, result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_largest_seed_maps(fxp_models):
+    """The hypergraph strategy's further trials add to the seed; at the largest seed they wrap instead of overflowing."""
+    text, report = map_in_process(fxp_models["cnn"], target="spinnaker2", strategy="hypergraph", seed=2**31 - 1)
+    check_against_reference(text, "spinnaker2", report)
+
+
+@pytest.mark.parametrize("data, message", [
+    (np.array([["a"] * 2] * 3), "have dtype <U1; expected numbers"),
+    (np.zeros((0, 2, 16, 16)), "have no steps"),
+    (np.zeros((0, 5, 2, 16, 16)), "have no steps"),
+])
+def test_bad_calibration_data(fxp_models, tmp_path, data, message):
+    np.save(tmp_path / "bad.npy", data)
+    report = tmp_path / "report.json"
+    result = nir_opt(str(fxp_models["cnn"]), "-p", "map-to-cores", "--calibration-input", str(tmp_path / "bad.npy"),
+                     "--mapping-report", str(report))
+    assert result.returncode == 1, result.stderr
+    assert f"the calibration data of input node 'input' {message}" in result.stderr
+    assert not report.exists()
+
+
+def test_calibration_archive_array_named_after_node(fxp_models, tmp_path):
+    """An .npz archive with several arrays gives the one named after the input node."""
+    data = (np.random.default_rng(1).random((20, 2, 16, 16)) < 0.2).astype(np.float32)
+    np.savez(tmp_path / "several.npz", other=np.zeros(3), input=data)
+    np.savez(tmp_path / "unnamed.npz", first=data, second=data)
+    named = nir_opt(str(fxp_models["cnn"]), "-p", "map-to-cores", "--calibration-input", str(tmp_path / "several.npz"),
+                    "-o", os.devnull)
+    assert named.returncode == 0, named.stderr
+    unnamed = nir_opt(str(fxp_models["cnn"]), "-p", "map-to-cores", "--calibration-input", str(tmp_path / "unnamed.npz"),
+                      "-o", os.devnull)
+    assert unnamed.returncode == 1
+    assert ("contains the arrays first, second; store the data of input node 'input' under the name 'input', "
+            "or with nir-run choose an array with --input-key") in unnamed.stderr
+
+
+def test_report_never_replaces_the_input(fxp_models, tmp_path):
+    source = tmp_path / "model.mlir"
+    source.write_text(fxp_models["cnn"].read_text())
+    result = nir_opt(str(source), "-p", "map-to-cores", "--mapping-report", str(source), "-o", os.devnull)
+    assert result.returncode == 1
+    assert f"--mapping-report would replace the input file '{source}'" in result.stderr
+    assert source.read_text() == fxp_models["cnn"].read_text()
+
+
+def test_report_of_a_module_without_graphs(tmp_path):
+    source = tmp_path / "empty.mlir"
+    source.write_text("builtin.module {\n}\n")
+    result = nir_opt(str(source), "-p", "map-to-cores", "--mapping-report", str(tmp_path / "r.json"))
+    assert result.returncode == 1
+    assert "map-to-cores found no fxp or chip graph in the module" in result.stderr
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_graph_of_another_level_is_named(fxp_models, tmp_path):
+    nir_graph = ('nir.graph @other {\n  %input = nir.input "input" : tensor<2xf32>\n'
+                 '  nir.output "output"(%input) : tensor<2xf32>\n}\n')
+    source = tmp_path / "mixed.mlir"
+    text = fxp_models["rnn"].read_text().rstrip()
+    assert text.startswith("builtin.module {")
+    assert text.endswith("}")
+    source.write_text(text[:-1] + nir_graph + "}\n")
+    result = nir_opt(str(source), "-p", "map-to-cores", "-o", os.devnull)
+    assert result.returncode == 0, result.stderr
+    assert "warning: map-to-cores: graph @other is a nir.graph and was not mapped" in result.stderr
+
+
+@pytest.mark.parametrize("kernel, stride, padding, dilation, groups", [
+    ((3, 3), (1, 1), (1, 1), (1, 1), 1),
+    ((3, 2), (2, 1), (2, 0), (1, 2), 2),
+    ((5,), (3,), (4,), (2,), 1),
+])
+def test_window_synapses_count_inside_nonzero_weights(kernel, stride, padding, dilation, groups):
+    """A convolution neuron stores the nonzero weights whose input lies inside the map, not in the padding."""
+    from nirmlir.mapping.network import Stage
+
+    rng = np.random.default_rng(len(kernel) + groups)
+    channels_in, channels_out, in_map = 4, 6, (9, 7)[: len(kernel)]
+    weight = rng.integers(-1, 2, (channels_out, channels_in // groups, *kernel))
+    out_map = tuple((size + 2 * pad - dil * (k - 1) - 1) // step + 1
+                    for size, k, step, pad, dil in zip(in_map, kernel, stride, padding, dilation))
+    stage = Stage("window", (channels_in, *in_map), (channels_out, *out_map), kernel=kernel, stride=stride,
+                  padding=padding, dilation=dilation, groups=groups, kernel_nonzero=np.count_nonzero(weight, axis=1))
+    expected = np.zeros((channels_out, *out_map), dtype=np.int64)
+    for out_channel, *position in itertools.product(range(channels_out), *(range(size) for size in out_map)):
+        for channel, *offset in itertools.product(range(channels_in // groups), *(range(k) for k in kernel)):
+            inside = all(0 <= p * step - pad + o * dil < size for p, step, pad, o, dil, size
+                         in zip(position, stride, padding, offset, dilation, in_map))
+            expected[(out_channel, *position)] += inside and weight[(out_channel, channel, *offset)] != 0
+    assert stage.window_synapses().tolist() == expected.ravel().tolist()

@@ -448,6 +448,10 @@ def run_with_mapping_report(args) -> int:
     if status != EXIT_OK:
         return status
     if not documents:
+        specs = list(args.pass_pipeline) + list(args.flag_passes)
+        if any(instance.name == "map-to-cores" for instance in parse_pass_pipeline(specs)):
+            raise DiagnosticError("--mapping-report has nothing to report: map-to-cores found no fxp or chip graph in the "
+                                  "module; lower the graphs with lower-to-fixedpoint first")
         raise DiagnosticError("--mapping-report needs map-to-cores in the pipeline")
     write_report(args.mapping_report, documents)
     args.report_tables.append(format_table(documents))
@@ -459,6 +463,7 @@ def run_with_op_graph(args) -> int:
     check_output_paths(args.output, args.view_op_graph, args.mapping_report, args.quantization_report)
     check_op_graph_path(args.view_op_graph)
     check_distinct_outputs(output_flags(args))
+    check_input_kept(args.input, [output for output in output_flags(args) if output[0] != "-o"])
     status = run_with_mapping_report(args)
     write_kept_module(args)
     # The report tables go to stderr after the module, so a reader of both streams gets the module first.
@@ -493,6 +498,18 @@ def output_flags(args) -> list[tuple[str, str | None]]:
     if graph not in (None, "-") and not graph.lower().endswith(".png") and shutil.which("dot") is not None:
         outputs.append(("the PNG of --view-op-graph", os.path.splitext(graph)[0] + ".png"))
     return outputs
+
+
+def check_input_kept(input_path: str | None, outputs: list[tuple[str, str | None]]) -> None:
+    """Raise DiagnosticError when a report or drawing would replace the input file.
+
+    `-o` may name the input, to rewrite a file in place; a report there would lose the module.
+    """
+    if input_path in (None, "-") or not os.path.isfile(input_path):
+        return
+    for flag, path in outputs:
+        if path not in (None, "-", "") and os.path.isfile(path) and os.path.samefile(path, input_path):
+            raise DiagnosticError(f"{flag} would replace the input file '{input_path}'; give it its own file")
 
 
 def check_op_graph_path(path: str | None) -> None:

@@ -2,7 +2,7 @@
 // RUN: nir-opt %s --split-input-file --verify-diagnostics -p 'map-to-cores{target=spinnaker2}'
 fxp.graph @too_many_neurons attributes {dt = 0.001 : f64} {
   %in = fxp.input "in" {scale = 1.0 : f64} : tensor<40000xi16>
-  // expected-error @+1 {{neurons: the graph needs 40000 but 152 cores of SpiNNaker2 hold 38912 (short by 1088 at this group); give more chips}}
+  // expected-error @+1 {{neurons: the graph has 40000 but 152 cores of SpiNNaker2 hold 38912 (short by 1088); give chips=2}}
   %big = fxp.lif "big"(%in) {voltage_decay = dense<4096> : tensor<40000xi16>, leak = dense<0> : tensor<40000xi16>, v_threshold = dense<100> : tensor<40000xi16>, v_reset = dense<0> : tensor<40000xi16>, spike_test = "gt", spike_timing = "after_update", reset = "to_reset_value", max_spikes_per_step = 1 : i64, decay_kind = "kept_fraction_q12", decay_min_step = 0 : i64, rounding = "toward_zero", voltage_scale = dense<0.001> : tensor<f64>, voltage_bits = 16 : i64, voltage_saturate = true} : tensor<40000xi16> -> tensor<40000xi8>
   fxp.output "out"(%big) {scale = dense<1.0> : tensor<f64>} : tensor<40000xi8>
 }

@@ -22,7 +22,7 @@
 // PARTITION: fxp.lif "l2"{{.*}}cores = array<i64:
 // Load 3.0 cores (l1: 300/256 of the neurons, l2: 200*300/32768 of the synapses) plus 5 % slack.
 // PARTITION-JSON: "cores_used": 4
-// CPSAT: error: map-to-cores: 'fxp.lif' op node 'l2': cpsat: the graph has 500 atoms but the exact model takes at most 300; use strategy=hypergraph
+// CPSAT: error: map-to-cores: cpsat: graph @small has 500 atoms (its neurons, or runs of neurons in graphs of over 100000 neurons) but the exact model takes at most 300; use strategy=hypergraph
 // LOIHI: fxp.lif "l1"{{.*}}cores = array<i64: 0, 300>}
 // LOIHI: fxp.lif "l2"{{.*}}cores = array<i64: 1, 200>}
 

@@ -22,7 +22,7 @@
 
 // 1034 neurons on the 128 cores of one chip at 8 neurons per core: 1024 places.
 // RUN: not nir-opt %t.mlir -p 'map-to-cores{target=loihi2 strategy=hypergraph neurons-per-core=8}' 2>&1 | filecheck %s --check-prefix=NEURONS
-// NEURONS: error: map-to-cores: 'fxp.lif' op node 'if2': neurons: the graph needs 1034 but 128 cores of Intel Loihi 2 hold 1024 (short by 10 at this group); give more chips
+// NEURONS: error: map-to-cores: 'fxp.lif' op node 'if2': neurons: the graph has 1034 but 128 cores of Intel Loihi 2 hold 1024 (short by 10); give chips=2 or a larger neurons-per-core
 
 // if1's neurons each have 18 synapse entries; 16 per core cannot hold one.
 // RUN: not nir-opt %t.mlir -p 'map-to-cores{target=spinnaker2 synapses-per-core=16}' 2>&1 | filecheck %s --check-prefix=SYNAPSES

@@ -124,16 +124,17 @@ class _Extractor:
         elif isinstance(op, fxp.AffineOp):
             stage = self._dense_stage(op, out_shape)
         elif isinstance(op, fxp.Conv1dOp | fxp.Conv2dOp):
-            weight_shape = tuple(op.weight.get_shape())
+            weight = numpy_from_dense(op.weight)
             stage = Stage(
                 "window",
                 _shape(op.operands[0]),
                 out_shape,
-                kernel=weight_shape[2:],
+                kernel=weight.shape[2:],
                 stride=ints_from_array(op.stride),
                 padding=ints_from_array(op.padding),
                 dilation=ints_from_array(op.dilation),
                 groups=op.groups.value.data,
+                kernel_nonzero=np.count_nonzero(weight, axis=1),
             )
         elif isinstance(op, fxp.SumPool2dOp):
             kernel = ints_from_array(op.kernel_size)
@@ -167,8 +168,7 @@ class _Extractor:
             if stage.kind == "dense":
                 return np.diff(stage.indptr)
             if stage.kind == "window":
-                per_neuron = (stage.in_shape[0] // stage.groups) * math.prod(stage.kernel)
-                return np.full(size, per_neuron, dtype=np.int64)
+                return stage.window_synapses()
         return np.ones(size, dtype=np.int64)
 
     def _mark_readout(self, value: SSAValue, visiting: set[Operation]) -> None:

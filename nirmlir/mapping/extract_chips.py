@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from xdsl.ir import Operation
 
-from nirmlir.dense import ints_from_array
+from nirmlir.dense import ints_from_array, numpy_from_dense
 from nirmlir.dialects import loihi2, speck, spinnaker2, xylo
 from nirmlir.mapping.extract import _Extractor, _shape, node_name
 from nirmlir.mapping.network import Group, Network, Path, Stage
@@ -25,10 +25,11 @@ class Loihi2Extractor(_Extractor):
     def own_stages(self, neuron: Operation) -> list[Stage]:
         out_shape = _shape(neuron.output)
         if isinstance(neuron, loihi2.ConvOp):
-            weight_shape = tuple(neuron.weight.get_shape())
-            return [Stage("window", _shape(neuron.operands[0]), out_shape, kernel=weight_shape[2:],
+            weight = numpy_from_dense(neuron.weight)
+            return [Stage("window", _shape(neuron.operands[0]), out_shape, kernel=weight.shape[2:],
                           stride=ints_from_array(neuron.stride), padding=ints_from_array(neuron.padding),
-                          dilation=ints_from_array(neuron.dilation), groups=neuron.groups.value.data)]
+                          dilation=ints_from_array(neuron.dilation), groups=neuron.groups.value.data,
+                          kernel_nonzero=np.count_nonzero(weight, axis=1))]
         return [self._dense_stage(neuron, out_shape)]
 
     def self_stages(self, neuron: Operation) -> list[Stage] | None:
@@ -58,7 +59,8 @@ class SpiNNaker2Extractor(_Extractor):
     def _conv_stages(self, op: spinnaker2.Conv2dProjectionOp) -> list[Stage]:
         """Return the convolution, then the sum pooling before it: py-spinnaker2 pools first."""
         channels, height, width = ints_from_array(op.in_shape)
-        in_channels, out_channels, kernel_y, kernel_x = tuple(op.weight.get_shape())
+        weight = numpy_from_dense(op.weight)
+        in_channels, out_channels, kernel_y, kernel_x = weight.shape
         pool = ints_from_array(op.pool)
         top, _, left, _ = ints_from_array(op.padding)
         pooled = (channels, height // pool[0], width // pool[1])
@@ -66,7 +68,8 @@ class SpiNNaker2Extractor(_Extractor):
         stride = ints_from_array(op.stride)
         out_height = (pooled[1] + sum(ints_from_array(op.padding)[:2]) - kernel_y) // stride[0] + 1
         stages = [Stage("window", pooled, (out_channels, out_height, out_positions // out_height), kernel=(kernel_y, kernel_x),
-                        stride=stride, padding=(top, left), dilation=(1, 1), groups=1)]
+                        stride=stride, padding=(top, left), dilation=(1, 1), groups=1,
+                        kernel_nonzero=np.count_nonzero(weight, axis=0))]
         if pool != (1, 1):
             stages.append(Stage("window", (channels, height, width), pooled, kernel=pool, stride=pool,
                                 padding=(0, 0), dilation=(1, 1), groups=channels))

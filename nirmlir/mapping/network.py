@@ -57,6 +57,24 @@ class Stage:
     padding: tuple[int, ...] = ()
     dilation: tuple[int, ...] = ()
     groups: int = 1
+    kernel_nonzero: np.ndarray | None = None
+    """For a convolution, the nonzero weights of each (output channel, kernel position) over the
+    input channels of its group; None for pooling, whose kernel is all ones."""
+
+    def window_synapses(self) -> np.ndarray:
+        """Return each output neuron's synapse entries through this window, flat: the nonzero weights
+        whose input position lies inside the input rather than in the padding."""
+        if self.kernel_nonzero is None:
+            counts = np.full((self.out_shape[0], *self.kernel), self.in_shape[0] // self.groups, dtype=np.int64)
+        else:
+            counts = self.kernel_nonzero.astype(np.int64)
+        for axis, size in enumerate(self.kernel):
+            outputs = np.arange(self.out_shape[1 + axis])[:, None]
+            position = outputs * self.stride[axis] - self.padding[axis] + np.arange(size)[None, :] * self.dilation[axis]
+            inside = ((position >= 0) & (position < self.in_shape[1 + axis])).astype(np.int64)
+            # Contracting the kernel axis appends the output axis, so the next kernel axis is again axis 1.
+            counts = np.tensordot(counts, inside, axes=([1], [1]))
+        return counts.reshape(-1)
 
 
 @dataclass

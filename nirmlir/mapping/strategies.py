@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nirmlir.diagnostics import DiagnosticError
+from nirmlir.diagnostics import DiagnosticError, Location
 from nirmlir.mapping.check import Excess, Mapping, groups_on, layer_memory, measure, over_capacity, role_counts, role_of, violations
 from nirmlir.mapping.network import Network, pull_pairs, sorted_unique, source_label_pairs
 from nirmlir.mapping.targets import Target
@@ -28,6 +28,8 @@ CPSAT_MAX_ATOMS = 300
 RATE_SCALE = 1000
 """Integer weight of one spike per step, for partitioners that take integer weights."""
 RETRIES = 6
+MAX_SEED = 2**31 - 1
+"""Largest seed: Mt-KaHyPar, METIS and CP-SAT take a 32-bit signed seed."""
 LOAD_SCALE = 1_000_000
 """Integer load of one full core in the partitioners' balance constraint."""
 
@@ -51,14 +53,19 @@ def check_fits(network: Network, target: Target, core_count: int) -> None:
         _check_layers(network, target, core_count)
         return
     capacity = core_count * target.neurons_per_core
+    needed = sum(network.groups[index].size for index in network.placed())
     total = 0
     for index in network.placed():
         group = network.groups[index]
         total += group.size
         if total > capacity:
-            raise network.error(group, f"neurons: the graph needs {sum(network.groups[i].size for i in network.placed())} but "
-                                f"{core_count} cores of {target.chip} hold {capacity} (short by {total - capacity} at this group); "
-                                "give more chips")
+            chips = math.ceil(needed / (target.cores_per_chip * target.neurons_per_core))
+            advice = f"give chips={chips}" if chips <= 10_000 else "give more chips"
+            if "pass option" in target.sources.get("neurons_per_core", ""):
+                advice += " or a larger neurons-per-core"
+            so_far = f"; the groups up to this one already need {total}" if total < needed else ""
+            raise network.error(group, f"neurons: the graph has {needed} but {core_count} cores of {target.chip} hold {capacity} "
+                                f"(short by {needed - capacity}{so_far}); {advice}")
         if target.synapses_per_core is not None and group.size and group.synapses.max() > target.synapses_per_core:
             most = int(group.synapses.max())
             raise network.error(group, f"synapses: one neuron has {most} synapse entries but "
@@ -506,7 +513,8 @@ def _hypergraph_best(network: Network, target: Target, core_count: int, atoms: A
         pass
     if atoms.placed_count <= SMALL_ATOMS:
         more = sorted({parts, parts + 1, math.ceil(parts * 1.25) + 1})
-        trials = [(preset, seed + offset, count) for offset in range(3) for count in more
+        # The further seeds wrap within the partitioners' 32-bit range.
+        trials = [(preset, (seed + offset) % (MAX_SEED + 1), count) for offset in range(3) for count in more
                   for preset in ("quality", "default")]
         trials = [(preset, trial_seed, count) for preset, trial_seed, count in trials
                   if count <= core_count and not (preset == "default" and trial_seed == seed and count == parts)]
@@ -590,9 +598,9 @@ def _cpsat(network: Network, target: Target, core_count: int, atoms: Atoms, rate
                               "install nirmlir's peers extra") from None
     placed = atoms.placed_count
     if placed > CPSAT_MAX_ATOMS:
-        group = network.groups[network.placed()[-1]]
-        raise network.error(group, f"cpsat: the graph has {placed} atoms but the exact model takes at most {CPSAT_MAX_ATOMS}; "
-                            "use strategy=hypergraph")
+        raise DiagnosticError(f"map-to-cores: cpsat: graph @{network.graph_name} has {placed} atoms (its neurons, or runs of "
+                              f"neurons in graphs of over {MAX_ATOMS} neurons) but the exact model takes at most {CPSAT_MAX_ATOMS}; "
+                              "use strategy=hypergraph", Location(node_path=(network.graph_name,)))
     # The best heuristic mapping is the hint. The model gets the cores that the hint uses, and at
     # least one more than the load needs, so its optimum is over mappings on that many cores.
     hint_blocks, hint_label = _best_heuristic(network, target, core_count, atoms, rates, seed)

@@ -56,7 +56,7 @@ def read_input(
     if lower.endswith(".npy"):
         return _load_numpy(path, location)
     if lower.endswith(".npz"):
-        return _read_npz(path, key, location)
+        return _read_npz(path, key, location, node)
     if lower.endswith((".csv", ".txt")):
         return _unflatten(_read_csv(path, columns), shape, location)
     raise DiagnosticError(
@@ -71,15 +71,22 @@ def _load_numpy(path: str, location: Location) -> np.ndarray:
         raise DiagnosticError(f"cannot read '{path}' as a numpy array: {error}", location) from None
 
 
-def _read_npz(path: str, key: str | None, location: Location) -> np.ndarray:
+def _read_npz(path: str, key: str | None, location: Location, node: str) -> np.ndarray:
+    """Return array `key` of an archive; without a key, its only array or the one named after `node`."""
     try:
         with np.load(path, allow_pickle=False) as archive:
             names = list(archive.files)
+            listed = ", ".join(names) or "none"
             if key is None and len(names) == 1:
                 key = names[0]
-            if key is None or key not in names:
-                listed = ", ".join(names) or "none"
-                raise DiagnosticError(f"choose the array of '{path}' with --input-key; it contains {listed}", location)
+            elif key is None and node in names:
+                key = node
+            elif key is None:
+                raise DiagnosticError(
+                    f"'{path}' contains the arrays {listed}; store the data of input node '{node}' under the name "
+                    f"'{node}', or with nir-run choose an array with --input-key", location)
+            if key not in names:
+                raise DiagnosticError(f"'{path}' has no array '{key}' for input node '{node}'; it contains {listed}", location)
             return archive[key]
     except (ValueError, OSError) as error:
         raise DiagnosticError(f"cannot read '{path}' as a numpy archive: {error}", location) from None
