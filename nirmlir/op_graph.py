@@ -249,7 +249,8 @@ def render_png(dot_path: str) -> str | None:
         return None
     if completed.returncode != 0:
         detail = completed.stderr.decode("utf-8", errors="replace").strip()
-        emit_warning(f"Graphviz failed to render '{dot_path}': {detail}")
+        stale = f"; '{png_path}' is left from an earlier run" if os.path.exists(png_path) else ""
+        emit_warning(f"Graphviz failed to render '{dot_path}': {detail}{stale}")
         return None
     try:
         with atomic_output(png_path, "wb") as stream:

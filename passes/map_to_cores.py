@@ -45,8 +45,9 @@ def decode_cores(attribute: DenseArrayBase) -> np.ndarray:
 def check_cores_attributes(module: Operation, locate=None) -> None:
     """Raise DiagnosticError for a `cores` attribute that does not place each neuron of its op exactly once.
 
-    The attribute must be an i64 array of (core, count) pairs, with cores from 0 and counts from 1,
-    on a neuron op of an fxp or chip graph, and its counts must add up to the op's neurons.
+    The attribute must be an i64 array of (core, count) pairs on a neuron op of an fxp, loihi2,
+    spinnaker2 or xylo graph. Its cores lie between 0 and the cores of the most chips map-to-cores
+    models, its counts are at least 1, and they add up to the op's neurons.
     """
     from xdsl.dialects.builtin import i64
 
@@ -57,14 +58,17 @@ def check_cores_attributes(module: Operation, locate=None) -> None:
         if not carriers:
             continue
         sizes = {group.op: group.size for group in extract_network(graph).groups if group.placed}
+        limit, chip = _core_limit(graph.name)
         for op in carriers:
             location = (locate(op) if locate else None) or Location(node_path=(graph.sym_name.data, node_name(op)))
 
             def fail(problem: str) -> DiagnosticError:
-                return DiagnosticError(f"'{op.name}' op has a cores attribute that {problem}; run map-to-cores to write it again",
-                                       location, op=op)
+                return DiagnosticError(f"'{op.name}' op has a cores attribute that {problem}; remove the attribute and run "
+                                       "map-to-cores to place the op again", location, op=op)
 
             attribute = op.attributes[CORES_ATTRIBUTE]
+            if graph.name == "speck.graph":
+                raise fail("does not apply to a speck layer, which its core property places")
             if op not in sizes:
                 raise fail("belongs only on neuron ops")
             if not isinstance(attribute, DenseArrayBase) or attribute.elt_type != i64:
@@ -75,10 +79,25 @@ def check_cores_attributes(module: Operation, locate=None) -> None:
             cores, counts = values[::2], values[1::2]
             if any(core < 0 for core in cores):
                 raise fail(f"names core {min(cores)} (cores count from 0)")
+            if any(core >= limit for core in cores):
+                raise fail(f"names core {max(cores)}, but {chip} has cores 0 to {limit - 1}")
             if any(count < 1 for count in counts):
                 raise fail(f"gives a run of {min(counts)} neurons (each run contains at least one neuron)")
             if sum(counts) != sizes[op]:
                 raise fail(f"places {sum(counts)} neurons, but the op has {sizes[op]}")
+
+
+def _core_limit(graph_name: str) -> tuple[int, str]:
+    """Return the number of cores that map-to-cores can place a graph's neurons on, and what has them."""
+    from nirmlir.mapping.targets import TARGETS
+
+    level = graph_name.partition(".")[0]
+    if level == "xylo":
+        return 1, "a xylo graph's chip"
+    if level in TARGETS:
+        return TARGETS[level].cores_per_chip * MAX_CHIPS, f"a {level} graph on at most {MAX_CHIPS} chips"
+    largest = max(target.cores_per_chip for target in TARGETS.values())
+    return largest * MAX_CHIPS, f"any target on at most {MAX_CHIPS} chips"
 
 
 MAX_CHIPS = 10_000
@@ -95,8 +114,8 @@ class MapToCoresPass(ModulePass):
     """Chip whose cores to fill: loihi2, spinnaker2, speck or xylo."""
     strategy: str | None = None
     """greedy (in order, a new core per group), metis (graph partitioning), hypergraph (connectivity
-    metric), cpsat (exact, small graphs) or keep (the cores of a speck graph). The default is keep on
-    a speck graph and greedy otherwise."""
+    metric), cpsat (exact, small graphs) or keep (the cores of a speck graph, or the one core of a
+    xylo graph). The default is keep on a speck graph and greedy otherwise."""
     seed: int = 0
     """Seed of the partitioners and of CP-SAT."""
     chips: int = 1

@@ -87,9 +87,12 @@ def graph_inputs(graph: snn.GraphOp, source: CalibrationSource) -> dict[str, np.
 
 
 def check_numbers(name: str, data: np.ndarray, location: Location) -> None:
-    """Raise DiagnosticError unless the calibration data of input node `name` are numbers."""
+    """Raise DiagnosticError unless the calibration data of input node `name` are finite numbers."""
     if data.dtype.kind not in "biuf":
         raise DiagnosticError(f"the calibration data of input node '{name}' have dtype {data.dtype}; expected numbers", location)
+    if data.dtype.kind == "f" and not np.isfinite(data).all():
+        raise DiagnosticError(f"the calibration data of input node '{name}' contain NaN or infinity; expected finite numbers",
+                              location)
 
 
 def check_steps(name: str, batched: np.ndarray, location: Location) -> None:

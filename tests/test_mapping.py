@@ -552,3 +552,71 @@ def test_window_synapses_count_inside_nonzero_weights(kernel, stride, padding, d
                          in zip(position, stride, padding, offset, dilation, in_map))
             expected[(out_channel, *position)] += inside and weight[(out_channel, channel, *offset)] != 0
     assert stage.window_synapses().tolist() == expected.ravel().tolist()
+
+
+def test_chip_graph_core_beyond_chips(tmp_path):
+    lowered = tmp_path / "rnn.loihi2.mlir"
+    result = nir_opt(str(EXAMPLES / "rnn.nir"), "-p", "lower-to-loihi2,map-to-cores{target=loihi2}", "-o", str(lowered))
+    assert result.returncode == 0, result.stderr
+    text = lowered.read_text()
+    assert "cores = array<i64: 0, 16>" in text
+    edited = tmp_path / "edited.mlir"
+    edited.write_text(text.replace("cores = array<i64: 0, 16>", "cores = array<i64: 1280000, 16>"))
+    result = nir_opt(str(edited), "-o", os.devnull)
+    assert result.returncode == 1
+    assert "names core 1280000, but a loihi2 graph on at most 10000 chips has cores 0 to 1279999" in result.stderr
+
+
+def test_speck_layer_rejects_cores_attribute(tmp_path):
+    lowered = tmp_path / "cnn.speck.mlir"
+    result = nir_opt(str(EXAMPLES / "cnn.nir"), "--lower-to-speck", "-o", str(lowered))
+    assert result.returncode == 0, result.stderr
+    text = lowered.read_text()
+    assert '{core = 1 : i64,' in text
+    edited = tmp_path / "edited.mlir"
+    edited.write_text(text.replace('{core = 1 : i64,', '{cores = array<i64: 0, 10>, core = 1 : i64,', 1))
+    result = nir_opt(str(edited), "-o", os.devnull)
+    assert result.returncode == 1
+    assert "has a cores attribute that does not apply to a speck layer, which its core property places" in result.stderr
+
+
+def test_one_core_chip_shortfall_advice(fxp_models):
+    result = nir_opt(str(fxp_models["rnn"]), "-p", "map-to-cores{target=xylo neurons-per-core=10}")
+    assert result.returncode == 1
+    assert "but the one core of SynSense Xylo Audio 2" in result.stderr
+    assert result.stderr.rstrip().endswith("give a larger neurons-per-core")
+    assert "chips=" not in result.stderr
+
+
+def test_report_file_checks_before_running(fxp_models, tmp_path):
+    """A report that the run cannot write fails before any output file is replaced."""
+    calibration = tmp_path / "x.npy"
+    np.save(calibration, np.zeros((5, 2, 16, 16)))
+    original = calibration.read_bytes()
+    over_calibration = nir_opt(str(fxp_models["cnn"]), "-p", "map-to-cores", "--calibration-input", str(calibration),
+                               "--mapping-report", str(calibration), "-o", os.devnull)
+    assert over_calibration.returncode == 1
+    assert f"--mapping-report would replace the calibration input file '{calibration}'" in over_calibration.stderr
+    assert calibration.read_bytes() == original
+
+    output = tmp_path / "out.mlir"
+    output.write_text("old")
+    no_pass = nir_opt(str(EXAMPLES / "lif.nir"), "-p", "lower-to-fixedpoint{dt=1e-4}", "--quantization-report",
+                      str(tmp_path / "q.json"), "--mapping-report", str(tmp_path / "m.json"), "-o", str(output))
+    assert no_pass.returncode == 1
+    assert "--mapping-report needs map-to-cores in the pipeline" in no_pass.stderr
+    assert not (tmp_path / "q.json").exists()
+    assert output.read_text() == "old"
+
+    to_stdout = nir_opt(str(fxp_models["cnn"]), "-p", "map-to-cores", "--mapping-report", "-")
+    assert to_stdout.returncode == 1
+    assert "--mapping-report writes JSON to a file, and standard output carries the module" in to_stdout.stderr
+
+
+def test_calibration_data_not_finite(fxp_models, tmp_path):
+    data = np.zeros((5, 2, 16, 16))
+    data[2, 0, 3, 3] = np.nan
+    np.save(tmp_path / "nan.npy", data)
+    result = nir_opt(str(fxp_models["cnn"]), "-p", "map-to-cores", "--calibration-input", str(tmp_path / "nan.npy"))
+    assert result.returncode == 1
+    assert f"{tmp_path / 'nan.npy'}: error: the calibration data of input node 'input' contain NaN or infinity" in result.stderr

@@ -464,6 +464,8 @@ def run_with_op_graph(args) -> int:
     check_op_graph_path(args.view_op_graph)
     check_distinct_outputs(output_flags(args))
     check_input_kept(args.input, [output for output in output_flags(args) if output[0] != "-o"])
+    check_input_kept(args.calibration_input, output_flags(args), "the calibration input")
+    check_report_requests(args)
     status = run_with_mapping_report(args)
     write_kept_module(args)
     # The report tables go to stderr after the module, so a reader of both streams gets the module first.
@@ -500,16 +502,32 @@ def output_flags(args) -> list[tuple[str, str | None]]:
     return outputs
 
 
-def check_input_kept(input_path: str | None, outputs: list[tuple[str, str | None]]) -> None:
-    """Raise DiagnosticError when a report or drawing would replace the input file.
+def check_input_kept(input_path: str | None, outputs: list[tuple[str, str | None]], kind: str = "the input") -> None:
+    """Raise DiagnosticError when one of `outputs` would replace an input file of the run.
 
-    `-o` may name the input, to rewrite a file in place; a report there would lose the module.
+    For the model input the caller leaves `-o` out, because rewriting a file in place is a
+    common use. A report there would lose the module.
     """
     if input_path in (None, "-") or not os.path.isfile(input_path):
         return
     for flag, path in outputs:
         if path not in (None, "-", "") and os.path.isfile(path) and os.path.samefile(path, input_path):
-            raise DiagnosticError(f"{flag} would replace the input file '{input_path}'; give it its own file")
+            raise DiagnosticError(f"{flag} would replace {kind} file '{input_path}'; give it its own file")
+
+
+def check_report_requests(args) -> None:
+    """Raise DiagnosticError, before anything runs or is written, for a report that this run cannot write.
+
+    A report goes to a file, because standard output carries the module (or the DOT). A mapping
+    report needs map-to-cores in the pipeline.
+    """
+    for flag, path in (("--mapping-report", args.mapping_report), ("--quantization-report", args.quantization_report)):
+        if path == "-":
+            raise DiagnosticError(f"{flag} writes JSON to a file, and standard output carries the module; give a file name")
+    if args.mapping_report is not None:
+        specs = list(args.pass_pipeline) + list(args.flag_passes)
+        if not any(instance.name == "map-to-cores" for instance in parse_pass_pipeline(specs)):
+            raise DiagnosticError("--mapping-report needs map-to-cores in the pipeline")
 
 
 def check_op_graph_path(path: str | None) -> None:

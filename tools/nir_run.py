@@ -1,4 +1,4 @@
-"""nir-run: simulate a model at the snn or fxp level and write, plot or compare its traces.
+"""nir-run: simulate a model at the snn, fxp or a chip's level and write, plot or compare its traces.
 
     nir-run model.nir --preset norse --dt 1e-4 --input x.npy -o traces.npz --record lif1
     nir-run model.nir --preset exact --dt 1e-4 --input x.csv --input-columns 0 --plot lif.png
@@ -22,11 +22,11 @@ PRECISION_NAMES = ("float64", "float32")
 def build_argument_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nir-run",
-        description="Simulate a NIR model (.nir, or .mlir at the nir, snn or fxp level) on an input and "
+        description="Simulate a NIR model (.nir, or .mlir at the nir, snn, fxp or a chip's level) on an input and "
         "write its traces: per recorded node NODE/v (voltage), NODE/spikes (counts per step), NODE/i "
         "(current of current-based neurons) and NODE/value (result of other nodes).",
     )
-    parser.add_argument("model", help="model file: .nir (HDF5) or .mlir text at the nir, snn or fxp level")
+    parser.add_argument("model", help="model file: .nir (HDF5) or .mlir text at the nir, snn, fxp, loihi2, spinnaker2, speck or xylo level")
 
     parser.add_argument(
         "--preset",

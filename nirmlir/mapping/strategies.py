@@ -60,11 +60,16 @@ def check_fits(network: Network, target: Target, core_count: int) -> None:
         total += group.size
         if total > capacity:
             chips = math.ceil(needed / (target.cores_per_chip * target.neurons_per_core))
-            advice = f"give chips={chips}" if chips <= 10_000 else "give more chips"
-            if "pass option" in target.sources.get("neurons_per_core", ""):
-                advice += " or a larger neurons-per-core"
+            user_set = "pass option" in target.sources.get("neurons_per_core", "")
+            if target.cores_per_chip == 1:
+                advice = "give a larger neurons-per-core" if user_set else f"the graph does not fit one {target.chip}; make it smaller"
+            else:
+                advice = f"give chips={chips}" if chips <= 10_000 else "give more chips"
+                if user_set:
+                    advice += " or a larger neurons-per-core"
             so_far = f"; the groups up to this one already need {total}" if total < needed else ""
-            raise network.error(group, f"neurons: the graph has {needed} but {core_count} cores of {target.chip} hold {capacity} "
+            cores = f"{core_count} cores" if core_count != 1 else "the one core"
+            raise network.error(group, f"neurons: the graph has {needed} but {cores} of {target.chip} hold {capacity} "
                                 f"(short by {needed - capacity}{so_far}); {advice}")
         if target.synapses_per_core is not None and group.size and group.synapses.max() > target.synapses_per_core:
             most = int(group.synapses.max())

@@ -76,7 +76,9 @@ def _read_npz(path: str, key: str | None, location: Location, node: str) -> np.n
     try:
         with np.load(path, allow_pickle=False) as archive:
             names = list(archive.files)
-            listed = ", ".join(names) or "none"
+            listed = ", ".join(names)
+            if not names:
+                raise DiagnosticError(f"'{path}' contains no arrays; save the data of input node '{node}' in it", location)
             if key is None and len(names) == 1:
                 key = names[0]
             elif key is None and node in names:
@@ -149,7 +151,7 @@ def _unflatten(data: np.ndarray, shape: tuple[int, ...], location: Location) -> 
     if data.shape[-1] != size:
         raise DiagnosticError(
             f"the input data have {data.shape[-1]} values per step but the input node has shape {list(shape)} "
-            f"({size} values); select columns or check the model",
+            f"({size} values); write only the input's columns (nir-run can choose them with --input-columns) or check the model",
             location,
         )
     return data.reshape(data.shape[:-1] + tuple(shape))
