@@ -261,14 +261,12 @@ def render_png(dot_path: str) -> str | None:
     return png_path
 
 
-def write_png(dot_text: str, png_path: str) -> None:
-    """Render DOT text to a PNG file with Graphviz's `dot`, atomically; raise DiagnosticError on failure.
+def png_of(dot_text: str, png_path: str) -> bytes:
+    """Return DOT text rendered as PNG by Graphviz's `dot`; raise DiagnosticError naming `png_path` on failure.
 
     Unlike `render_png`, the picture is the requested output here, so a missing or failing
     `dot` is an error.
     """
-    from nirmlir.atomic import atomic_output
-
     executable = shutil.which("dot")
     if executable is None:
         raise DiagnosticError(PNG_NEEDS_GRAPHVIZ_MESSAGE.format(path=png_path))
@@ -281,9 +279,16 @@ def write_png(dot_text: str, png_path: str) -> None:
     if completed.returncode != 0:
         detail = completed.stderr.decode("utf-8", errors="replace").strip()
         raise DiagnosticError(f"Graphviz failed to render '{png_path}': {detail}")
+    return completed.stdout
+
+
+def write_png(picture: bytes, png_path: str) -> None:
+    """Write PNG bytes atomically; raise DiagnosticError if the file cannot be written."""
+    from nirmlir.atomic import atomic_output
+
     try:
         with atomic_output(png_path, "wb") as stream:
-            stream.write(completed.stdout)
+            stream.write(picture)
     except OSError as error:
         raise DiagnosticError(f"cannot write '{png_path}': {error.strerror}") from None
 
@@ -295,4 +300,4 @@ PNG_NEEDS_GRAPHVIZ_MESSAGE = (
 DOT_SUFFIXES = (".dot", ".gv")
 
 
-__all__ = ["DOT_SUFFIXES", "core_of", "core_shares", "module_to_dot", "quote", "render_png", "write_png"]
+__all__ = ["DOT_SUFFIXES", "core_of", "core_shares", "module_to_dot", "png_of", "quote", "render_png", "write_png"]

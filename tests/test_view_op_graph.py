@@ -81,3 +81,28 @@ def test_other_suffix_rejected(tmp_path):
     assert "--view-op-graph writes DOT text to a .dot or .gv file, or a PNG picture (with Graphviz) to a .png file; " in result.stderr
     assert "graph.txt' has neither suffix" in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_failing_graphviz_writes_nothing(tmp_path):
+    """A PNG that Graphviz fails to render fails the run before the module or a report is written."""
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    fake_dot = tools / "dot"
+    fake_dot.write_text("#!/bin/sh\necho 'syntax error in line 1' >&2\nexit 1\n")
+    fake_dot.chmod(0o755)
+    output = tmp_path / "out.mlir"
+    report = tmp_path / "report.json"
+    output.write_text("old module")
+    result = subprocess.run(
+        [str(NIR_OPT), str(EXAMPLES / "rnn.nir"), "-p", "lower-to-fixedpoint{dt=1e-4},map-to-cores",
+         f"--view-op-graph={tmp_path / 'graph.png'}", "--mapping-report", str(report), "-o", str(output)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ, PATH=f"{tools}{os.pathsep}{NIR_OPT.parent}"),
+    )
+    assert result.returncode == 1, result.stderr
+    assert f"Graphviz failed to render '{tmp_path / 'graph.png'}': syntax error in line 1" in result.stderr
+    assert output.read_text() == "old module"
+    assert not report.exists()
+    assert not (tmp_path / "graph.png").exists()

@@ -417,14 +417,12 @@ def run_hdf5(source: bytes | None, filename: str, ctx, args, passes, timer) -> i
 
 
 def write_module_text(args, text: str) -> None:
-    """Write the printed module to -o now, or keep it for run_with_op_graph when a report file is requested.
+    """Keep the printed module for run_with_op_graph, which writes it with the other outputs.
 
-    A report that cannot be made (no map-to-cores for --mapping-report, say) then fails the run
+    A report that cannot be made, or a picture that Graphviz cannot render, then fails the run
     before the module replaces an existing -o file.
     """
     args.module_text = text
-    if args.mapping_report is None and args.quantization_report is None:
-        write_kept_module(args)
 
 
 def write_kept_module(args) -> None:
@@ -453,7 +451,7 @@ def run_with_mapping_report(args) -> int:
             raise DiagnosticError("--mapping-report has nothing to report: map-to-cores found no fxp or chip graph in the "
                                   "module; lower the graphs with lower-to-fixedpoint first")
         raise DiagnosticError("--mapping-report needs map-to-cores in the pipeline")
-    write_report(args.mapping_report, documents)
+    args.pending_reports.append(lambda: write_report(args.mapping_report, documents))
     args.report_tables.append(format_table(documents))
     return status
 
@@ -467,16 +465,24 @@ def run_with_op_graph(args) -> int:
     check_input_kept(args.calibration_input, output_flags(args), "the calibration input")
     check_report_requests(args)
     status = run_with_mapping_report(args)
+    picture = None
+    if status == EXIT_OK and args.view_op_graph is not None and args.view_op_graph.lower().endswith(".png"):
+        from nirmlir.op_graph import png_of
+
+        # Rendered before any file is written, so a failing Graphviz leaves every output as it was.
+        picture = png_of("\n".join(args.op_graphs), args.view_op_graph)
     write_kept_module(args)
+    for write in args.pending_reports:
+        write()
     # The report tables go to stderr after the module, so a reader of both streams gets the module first.
     for table in args.report_tables:
         print(table, file=sys.stderr)
     if args.view_op_graph is None or status != EXIT_OK:
         return status
-    if args.view_op_graph.lower().endswith(".png"):
+    if picture is not None:
         from nirmlir.op_graph import write_png
 
-        write_png("\n".join(args.op_graphs), args.view_op_graph)
+        write_png(picture, args.view_op_graph)
         return status
     write_text(args.view_op_graph, "\n".join(args.op_graphs))
     if args.view_op_graph != "-":
@@ -606,7 +612,7 @@ def run_with_quantization_report(args) -> int:
         raise DiagnosticError("--quantization-report needs lower-to-fixedpoint or quantize in the pipeline")
     document = merge_documents(documents)
     if args.quantization_report is not None:
-        write_report(args.quantization_report, document)
+        args.pending_reports.append(lambda: write_report(args.quantization_report, document))
     if args.verbose:
         args.report_tables.append(format_table(document))
     return status
@@ -631,6 +637,8 @@ def main(argv: list[str] | None = None) -> int:
     args.op_graphs = []
     args.module_text = None
     args.report_tables = []
+    # Report files are written with the module, once the whole run has succeeded.
+    args.pending_reports = []
     if args.help_passes:
         return run_guarded(lambda: print_pass_help() or EXIT_OK, args.debug, "nir-opt")
     return run_guarded(lambda: run_with_op_graph(args), args.debug, "nir-opt")
