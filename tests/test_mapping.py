@@ -620,3 +620,21 @@ def test_calibration_data_not_finite(fxp_models, tmp_path):
     result = nir_opt(str(fxp_models["cnn"]), "-p", "map-to-cores", "--calibration-input", str(tmp_path / "nan.npy"))
     assert result.returncode == 1
     assert f"{tmp_path / 'nan.npy'}: error: the calibration data of input node 'input' contain NaN or infinity" in result.stderr
+
+
+def test_chip_output_warns_that_placement_is_dropped(tmp_path):
+    mapped = tmp_path / "rnn.spinnaker2.mlir"
+    result = nir_opt(str(EXAMPLES / "rnn.nir"), "-p", "lower-to-spinnaker2,map-to-cores{target=spinnaker2}", "-o", str(mapped))
+    assert result.returncode == 0, result.stderr
+    translate = Path(sys.executable).with_name("nir-translate")
+    printed = subprocess.run([str(translate), "--spinnaker2-json", str(mapped), "-o", str(tmp_path / "net.json")],
+                             capture_output=True, text=True, timeout=120)
+    assert printed.returncode == 0, printed.stderr
+    assert ("warning: the cores that map-to-cores assigned are not part of the spinnaker2 output, because "
+            "py-spinnaker2 splits each population over cores by set_max_atoms_per_core") in printed.stderr
+    unmapped = tmp_path / "plain.mlir"
+    unmapped.write_text(mapped.read_text().replace("cores = ", "placed = "))
+    quiet = subprocess.run([str(translate), "--spinnaker2-json", str(unmapped), "-o", str(tmp_path / "plain.json")],
+                           capture_output=True, text=True, timeout=120)
+    assert quiet.returncode == 0, quiet.stderr
+    assert "map-to-cores" not in quiet.stderr

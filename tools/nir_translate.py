@@ -182,10 +182,27 @@ def render_chip_module(args, render, chip: str):
         )
     try:
         verify_module(module, locator())
+        warn_dropped_placement(module, chip)
         return render(module)
     except DiagnosticError as error:
         attach_location(error, locator(), filename)
         raise
+
+
+PLACEMENT_OWNERS = {
+    "spinnaker2": "py-spinnaker2 splits each population over cores by set_max_atoms_per_core",
+    "loihi2": "Intel's compiler places the neurons itself",
+}
+
+
+def warn_dropped_placement(module, chip: str) -> None:
+    """Warn when map-to-cores placed neurons of a module whose chip output cannot carry the placement."""
+    from nirmlir.diagnostics import emit_warning
+
+    if chip not in PLACEMENT_OWNERS or not any("cores" in op.attributes for op in module.walk()):
+        return
+    emit_warning(f"the cores that map-to-cores assigned are not part of the {chip} output, because "
+                 f"{PLACEMENT_OWNERS[chip]}; the mapping report keeps them")
 
 
 def print_chip_text(args, printer, chip: str) -> int:
