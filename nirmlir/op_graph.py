@@ -228,18 +228,26 @@ def module_to_dot(module: Operation, name: str = "module") -> str:
     return "\n".join(writer.lines) + "\n"
 
 
-def render_png(dot_path: str) -> str | None:
-    """Render a DOT file as PNG beside it with Graphviz's `dot`; return the PNG path.
+def render_png(dot_path: str, graphs: int = 1) -> str | None:
+    """Render a DOT file of `graphs` digraphs as PNG beside it with Graphviz's `dot`; return the PNG path.
 
-    Returns None without `dot` on PATH. A failed `dot` run is reported as a warning, because
-    the DOT file is the result and the picture only a view of it.
+    Returns None without `dot` on PATH, or for more than one digraph, which a PNG cannot hold.
+    A failed `dot` run is reported as a warning, because the DOT file is the result and the
+    picture only a view of it.
     """
-    executable = shutil.which("dot")
-    if executable is None:
-        return None
     from nirmlir.atomic import atomic_output
 
     png_path = os.path.splitext(dot_path)[0] + ".png"
+    stale = f"; '{png_path}' is left from an earlier run" if os.path.exists(png_path) else ""
+    executable = shutil.which("dot")
+    if executable is None:
+        if stale:
+            emit_warning(f"Graphviz's dot is not on PATH, so '{dot_path}' was not drawn as PNG{stale}")
+        return None
+    if graphs > 1:
+        emit_warning(f"'{dot_path}' holds {graphs} graphs, one per module of --split-input-file, and a PNG holds one "
+                     f"picture, so none was drawn{stale}")
+        return None
     try:
         # The picture comes back on stdout and is written atomically, so that an interrupted
         # run leaves no partial PNG.
@@ -249,8 +257,10 @@ def render_png(dot_path: str) -> str | None:
         return None
     if completed.returncode != 0:
         detail = completed.stderr.decode("utf-8", errors="replace").strip()
-        stale = f"; '{png_path}' is left from an earlier run" if os.path.exists(png_path) else ""
         emit_warning(f"Graphviz failed to render '{dot_path}': {detail}{stale}")
+        return None
+    if not completed.stdout:
+        emit_warning(f"Graphviz wrote no picture for '{dot_path}'{stale}")
         return None
     try:
         with atomic_output(png_path, "wb") as stream:
@@ -279,6 +289,8 @@ def png_of(dot_text: str, png_path: str) -> bytes:
     if completed.returncode != 0:
         detail = completed.stderr.decode("utf-8", errors="replace").strip()
         raise DiagnosticError(f"Graphviz failed to render '{png_path}': {detail}")
+    if not completed.stdout:
+        raise DiagnosticError(f"Graphviz wrote no picture for '{png_path}'; check the dot on PATH ({executable})")
     return completed.stdout
 
 

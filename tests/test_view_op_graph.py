@@ -106,3 +106,52 @@ def test_failing_graphviz_writes_nothing(tmp_path):
     assert output.read_text() == "old module"
     assert not report.exists()
     assert not (tmp_path / "graph.png").exists()
+
+
+GRAPH = '''nir.graph @main {
+  %input = nir.input "input" : tensor<1xf32>
+  %affine = nir.affine "affine"(%input) {weight = dense<[[1.0]]> : tensor<1x1xf32>, bias = dense<[0.0]> : tensor<1xf32>} : tensor<1xf32>
+  nir.output "output"(%affine) : tensor<1xf32>
+}
+'''
+
+
+def run_text(tmp_path: Path, text: str, *arguments: str) -> subprocess.CompletedProcess:
+    source = tmp_path / "model.mlir"
+    source.write_text(text)
+    return subprocess.run([str(NIR_OPT), str(source), *arguments], capture_output=True, text=True, timeout=120)
+
+
+def test_unmet_expected_diagnostic_writes_no_module(tmp_path):
+    output = tmp_path / "out.mlir"
+    output.write_text("old module")
+    result = run_text(tmp_path, "// expected-error @+1 {{never raised}}\n" + GRAPH, "--verify-diagnostics", "-o", str(output))
+    assert result.returncode == 1
+    assert 'expected error "never raised" was not produced' in result.stderr
+    assert output.read_text() == "old module"
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not on PATH; `apt-get install graphviz` enables this test")
+def test_split_modules_rejected_for_png(tmp_path):
+    two = GRAPH + "// -----\n" + GRAPH
+    png = run_text(tmp_path, two, "--split-input-file", f"--view-op-graph={tmp_path / 'g.png'}", "-o", str(tmp_path / "out.mlir"))
+    assert png.returncode == 1
+    assert "a PNG holds one picture, but --split-input-file gave 2 modules; give a .dot file" in png.stderr
+    assert not (tmp_path / "out.mlir").exists()
+
+
+def test_split_modules_drawn_in_one_dot_file(tmp_path):
+    two = GRAPH + "// -----\n" + GRAPH
+    dot = run_text(tmp_path, two, "--split-input-file", f"--view-op-graph={tmp_path / 'g.dot'}", "-o", str(tmp_path / "out.mlir"))
+    assert dot.returncode == 0, dot.stderr
+    assert (tmp_path / "g.dot").read_text().count("digraph") == 2
+    assert not (tmp_path / "g.png").exists()
+
+
+def test_dev_stdout_is_standard_output(tmp_path):
+    result = run_text(tmp_path, GRAPH, "-o", "/dev/stdout")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("builtin.module {")
+    report = run_text(tmp_path, GRAPH, "-p", "map-to-cores", "--mapping-report", "/dev/stdout")
+    assert report.returncode == 1
+    assert "--mapping-report writes JSON to a file, and standard output carries the module" in report.stderr

@@ -189,6 +189,9 @@ def check_output_paths(*paths: str | None) -> None:
             raise DiagnosticError(f"cannot write '{path}': '{os.path.dirname(path) or folder}' is a file, not a folder")
         if not os.path.isdir(folder):
             raise DiagnosticError(f"cannot write '{path}': the folder '{os.path.dirname(path) or folder}' does not exist")
+        # A file is written beside its target and renamed over it, so its folder must be writable.
+        if (not os.path.exists(target) or os.path.isfile(target)) and not os.access(folder, os.W_OK | os.X_OK):
+            raise DiagnosticError(f"cannot write '{path}': the folder '{os.path.dirname(path) or folder}' is not writable")
 
 
 def check_distinct_outputs(outputs: list[tuple[str, str | None]]) -> None:

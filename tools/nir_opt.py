@@ -12,7 +12,7 @@ import re
 import sys
 import time
 
-from nirmlir.diagnostics import Diagnostic, DiagnosticError
+from nirmlir.diagnostics import Diagnostic, DiagnosticError, emit_warning
 from nirmlir.pipeline import parse_pass_pipeline
 from nirmlir.registry import available_passes, pass_summary
 
@@ -384,7 +384,7 @@ def run(args) -> int:
             if not args.split_input_file:
                 break
 
-    if outputs and not (failed and not args.split_input_file):
+    if outputs and not problems and not (failed and not args.split_input_file):
         write_module_text(args, "// -----\n".join(outputs))
     timer.print()
     for problem in problems:
@@ -466,18 +466,25 @@ def run_with_op_graph(args) -> int:
     check_report_requests(args)
     status = run_with_mapping_report(args)
     picture = None
-    if status == EXIT_OK and args.view_op_graph is not None and args.view_op_graph.lower().endswith(".png"):
+    drawing = status == EXIT_OK and args.view_op_graph is not None
+    if drawing and not args.op_graphs:
+        emit_warning(f"--view-op-graph: no module came out of the run, so '{args.view_op_graph}' is not written")
+        drawing = False
+    if drawing and args.view_op_graph.lower().endswith(".png"):
         from nirmlir.op_graph import png_of
 
+        if len(args.op_graphs) > 1:
+            raise DiagnosticError(f"--view-op-graph: a PNG holds one picture, but --split-input-file gave "
+                                  f"{len(args.op_graphs)} modules; give a .dot file, which holds a graph per module")
         # Rendered before any file is written, so a failing Graphviz leaves every output as it was.
-        picture = png_of("\n".join(args.op_graphs), args.view_op_graph)
+        picture = png_of(args.op_graphs[0], args.view_op_graph)
     write_kept_module(args)
     for write in args.pending_reports:
         write()
     # The report tables go to stderr after the module, so a reader of both streams gets the module first.
     for table in args.report_tables:
         print(table, file=sys.stderr)
-    if args.view_op_graph is None or status != EXIT_OK:
+    if not drawing:
         return status
     if picture is not None:
         from nirmlir.op_graph import write_png
@@ -488,7 +495,7 @@ def run_with_op_graph(args) -> int:
     if args.view_op_graph != "-":
         from nirmlir.op_graph import render_png
 
-        render_png(args.view_op_graph)
+        render_png(args.view_op_graph, len(args.op_graphs))
     return status
 
 
@@ -506,6 +513,10 @@ def output_flags(args) -> list[tuple[str, str | None]]:
     if graph not in (None, "-") and not graph.lower().endswith(".png") and shutil.which("dot") is not None:
         outputs.append(("the PNG of --view-op-graph", os.path.splitext(graph)[0] + ".png"))
     return outputs
+
+
+STDOUT_PATHS = ("/dev/stdout", "/dev/fd/1", "/proc/self/fd/1")
+"""File names of standard output."""
 
 
 def check_input_kept(input_path: str | None, outputs: list[tuple[str, str | None]], kind: str = "the input") -> None:
@@ -528,7 +539,7 @@ def check_report_requests(args) -> None:
     report needs map-to-cores in the pipeline.
     """
     for flag, path in (("--mapping-report", args.mapping_report), ("--quantization-report", args.quantization_report)):
-        if path == "-":
+        if path == "-" or path in STDOUT_PATHS:
             raise DiagnosticError(f"{flag} writes JSON to a file, and standard output carries the module; give a file name")
     if args.mapping_report is not None:
         specs = list(args.pass_pipeline) + list(args.flag_passes)
@@ -609,6 +620,9 @@ def run_with_quantization_report(args) -> int:
     if not documents:
         if args.quantization_report is None:
             return status
+        specs = list(args.pass_pipeline) + list(args.flag_passes)
+        if any(hasattr(instance, "calibration_input") and instance.name != "map-to-cores" for instance in parse_pass_pipeline(specs)):
+            raise DiagnosticError("--quantization-report has nothing to report: no graph reached the quantizing pass")
         raise DiagnosticError("--quantization-report needs lower-to-fixedpoint or quantize in the pipeline")
     document = merge_documents(documents)
     if args.quantization_report is not None:
@@ -633,6 +647,9 @@ def main(argv: list[str] | None = None) -> int:
     # The file attaches only with '=', so `--view-op-graph model.mlir` keeps the input file.
     remaining = ["--view-op-graph=-" if argument == "--view-op-graph" else argument for argument in remaining]
     args = build_argument_parser().parse_args(remaining)
+    # Standard output named as a file is standard output, so the atomic rename cannot replace it.
+    args.output = "-" if args.output in STDOUT_PATHS else args.output
+    args.view_op_graph = "-" if args.view_op_graph in STDOUT_PATHS else args.view_op_graph
     args.flag_passes = flag_passes
     args.op_graphs = []
     args.module_text = None
