@@ -7,6 +7,7 @@ import os
 import stat
 import tempfile
 from collections.abc import Iterator
+from contextvars import ContextVar
 from typing import IO
 
 
@@ -15,6 +16,33 @@ def _new_file_mode() -> int:
     umask = os.umask(0)
     os.umask(umask)
     return 0o666 & ~umask
+
+
+_GROUP: ContextVar[list[tuple[str, str]] | None] = ContextVar("atomic_output_group", default=None)
+"""(temporary file, target) renames that an open `output_group` does together at its end."""
+
+
+@contextlib.contextmanager
+def output_group() -> Iterator[None]:
+    """Rename every file that `atomic_output` writes inside the block onto its target at the end, together.
+
+    If any write in the block fails, every temporary file is removed and no target is
+    replaced, so a run with several outputs replaces all of them or none. Targets that are not
+    regular files (devices, pipes) are still written at once.
+    """
+    renames: list[tuple[str, str]] = []
+    token = _GROUP.set(renames)
+    try:
+        yield
+    except BaseException:
+        for temporary, _ in renames:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temporary)
+        raise
+    finally:
+        _GROUP.reset(token)
+    for temporary, target in renames:
+        os.replace(temporary, target)
 
 
 @contextlib.contextmanager
@@ -60,6 +88,10 @@ def atomic_output(path: str | os.PathLike, mode: str = "w") -> Iterator[IO]:
         os.fchmod(descriptor, permissions)
         with os.fdopen(descriptor, mode, encoding=encoding) as stream:
             yield stream
+        group = _GROUP.get()
+        if group is not None:
+            group.append((temporary, path))
+            return
         os.replace(temporary, path)
     except OSError as error:
         with contextlib.suppress(FileNotFoundError):

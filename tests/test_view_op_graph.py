@@ -155,3 +155,17 @@ def test_dev_stdout_is_standard_output(tmp_path):
     report = run_text(tmp_path, GRAPH, "-p", "map-to-cores", "--mapping-report", "/dev/stdout")
     assert report.returncode == 1
     assert "--mapping-report writes JSON to a file, and standard output carries the module" in report.stderr
+
+
+def test_failed_last_write_keeps_every_output(tmp_path):
+    """The module and the reports are replaced together with the drawing, or not at all."""
+    output, report = tmp_path / "out.mlir", tmp_path / "map.json"
+    output.write_text("old module")
+    report.write_text("old report")
+    (tmp_path / "full.dot").symlink_to("/dev/full")
+    result = run_text(tmp_path, GRAPH, "-p", "lower-to-fixedpoint{dt=1e-4},map-to-cores", "--mapping-report", str(report),
+                      f"--view-op-graph={tmp_path / 'full.dot'}", "-o", str(output))
+    assert result.returncode == 1
+    assert "No space left on device" in result.stderr
+    assert output.read_text() == "old module"
+    assert report.read_text() == "old report"

@@ -478,21 +478,23 @@ def run_with_op_graph(args) -> int:
                                   f"{len(args.op_graphs)} modules; give a .dot file, which holds a graph per module")
         # Rendered before any file is written, so a failing Graphviz leaves every output as it was.
         picture = png_of(args.op_graphs[0], args.view_op_graph)
-    write_kept_module(args)
-    for write in args.pending_reports:
-        write()
+    from nirmlir.atomic import output_group
+
+    # The files replace their old versions together, or none does when one write fails.
+    with output_group():
+        write_kept_module(args)
+        for write in args.pending_reports:
+            write()
+        if picture is not None:
+            from nirmlir.op_graph import write_png
+
+            write_png(picture, args.view_op_graph)
+        elif drawing:
+            write_text(args.view_op_graph, "\n".join(args.op_graphs))
     # The report tables go to stderr after the module, so a reader of both streams gets the module first.
     for table in args.report_tables:
         print(table, file=sys.stderr)
-    if not drawing:
-        return status
-    if picture is not None:
-        from nirmlir.op_graph import write_png
-
-        write_png(picture, args.view_op_graph)
-        return status
-    write_text(args.view_op_graph, "\n".join(args.op_graphs))
-    if args.view_op_graph != "-":
+    if drawing and picture is None and args.view_op_graph != "-":
         from nirmlir.op_graph import render_png
 
         render_png(args.view_op_graph, len(args.op_graphs))
