@@ -22,6 +22,7 @@ from xdsl.passes import ModulePass
 from nirmlir.dense import i64_array, ints_from_array
 from nirmlir.diagnostics import DiagnosticError, Location, emit_warning
 from nirmlir.dialects import fxp
+from nirmlir.mapping.targets import MAX_CHIPS
 from nirmlir.passes.levels import check_input_level
 
 CORES_ATTRIBUTE = "cores"
@@ -98,10 +99,6 @@ def _core_limit(graph_name: str) -> tuple[int, str]:
         return TARGETS[level].cores_per_chip * MAX_CHIPS, f"a {level} graph on at most {MAX_CHIPS} chips"
     largest = max(target.cores_per_chip for target in TARGETS.values())
     return largest * MAX_CHIPS, f"any target on at most {MAX_CHIPS} chips"
-
-
-MAX_CHIPS = 10_000
-"""Maximum number of chips that map-to-cores models; a million-neuron graph needs far fewer."""
 
 
 @dataclass(frozen=True)

@@ -350,8 +350,7 @@ def run(args) -> int:
 
     check_print_options(args)
     timer = _Timer(args.mlir_timing)
-    specs = list(args.pass_pipeline) + list(args.flag_passes)
-    passes = with_calibration_input(parse_pass_pipeline(specs), args.calibration_input)
+    passes = with_calibration_input(pipeline_passes(args), args.calibration_input)
     ctx = make_context()
 
     source, filename = read_input(args.input)
@@ -446,11 +445,9 @@ def run_with_mapping_report(args) -> int:
     if status != EXIT_OK:
         return status
     if not documents:
-        specs = list(args.pass_pipeline) + list(args.flag_passes)
-        if any(instance.name == "map-to-cores" for instance in parse_pass_pipeline(specs)):
-            raise DiagnosticError("--mapping-report has nothing to report: map-to-cores found no fxp or chip graph in the "
-                                  "module; lower the graphs with lower-to-fixedpoint first")
-        raise DiagnosticError("--mapping-report needs map-to-cores in the pipeline")
+        # check_report_requests made sure that the pipeline has map-to-cores.
+        raise DiagnosticError("--mapping-report has nothing to report: map-to-cores found no fxp or chip graph in the "
+                              "module; lower the graphs with lower-to-fixedpoint first")
     args.pending_reports.append(lambda: write_report(args.mapping_report, documents))
     args.report_tables.append(format_table(documents))
     return status
@@ -543,10 +540,15 @@ def check_report_requests(args) -> None:
     for flag, path in (("--mapping-report", args.mapping_report), ("--quantization-report", args.quantization_report)):
         if path == "-" or path in STDOUT_PATHS:
             raise DiagnosticError(f"{flag} writes JSON to a file, and standard output carries the module; give a file name")
-    if args.mapping_report is not None:
-        specs = list(args.pass_pipeline) + list(args.flag_passes)
-        if not any(instance.name == "map-to-cores" for instance in parse_pass_pipeline(specs)):
-            raise DiagnosticError("--mapping-report needs map-to-cores in the pipeline")
+    if args.mapping_report is not None and not any(instance.name == "map-to-cores" for instance in pipeline_passes(args)):
+        raise DiagnosticError("--mapping-report needs map-to-cores in the pipeline")
+
+
+def pipeline_passes(args) -> list:
+    """Return the passes of -p and the pass flags, in order, parsed once per run."""
+    if args.passes is None:
+        args.passes = parse_pass_pipeline(list(args.pass_pipeline) + list(args.flag_passes))
+    return args.passes
 
 
 def check_op_graph_path(path: str | None) -> None:
@@ -622,8 +624,8 @@ def run_with_quantization_report(args) -> int:
     if not documents:
         if args.quantization_report is None:
             return status
-        specs = list(args.pass_pipeline) + list(args.flag_passes)
-        if any(hasattr(instance, "calibration_input") and instance.name != "map-to-cores" for instance in parse_pass_pipeline(specs)):
+        # The quantizing passes are those with a calibration input, except map-to-cores.
+        if any(hasattr(instance, "calibration_input") and instance.name != "map-to-cores" for instance in pipeline_passes(args)):
             raise DiagnosticError("--quantization-report has nothing to report: no graph reached the quantizing pass")
         raise DiagnosticError("--quantization-report needs lower-to-fixedpoint or quantize in the pipeline")
     document = merge_documents(documents)
@@ -653,6 +655,7 @@ def main(argv: list[str] | None = None) -> int:
     args.output = "-" if args.output in STDOUT_PATHS else args.output
     args.view_op_graph = "-" if args.view_op_graph in STDOUT_PATHS else args.view_op_graph
     args.flag_passes = flag_passes
+    args.passes = None
     args.op_graphs = []
     args.module_text = None
     args.report_tables = []

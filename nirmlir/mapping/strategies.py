@@ -18,7 +18,7 @@ import numpy as np
 from nirmlir.diagnostics import DiagnosticError, Location
 from nirmlir.mapping.check import Excess, Mapping, groups_on, layer_memory, measure, over_capacity, role_counts, role_of, violations
 from nirmlir.mapping.network import Network, pull_pairs, sorted_unique, source_label_pairs
-from nirmlir.mapping.targets import Target
+from nirmlir.mapping.targets import MAX_CHIPS, Target
 
 STRATEGIES = ("greedy", "metis", "hypergraph", "cpsat")
 """Strategies that place neurons; `keep` (in the pass) reads the cores that a chip level already assigned."""
@@ -64,7 +64,7 @@ def check_fits(network: Network, target: Target, core_count: int) -> None:
             if target.cores_per_chip == 1:
                 advice = "give a larger neurons-per-core" if user_set else f"the graph does not fit one {target.chip}; make it smaller"
             else:
-                advice = f"give chips={chips}" if chips <= 10_000 else "give more chips"
+                advice = f"give chips={chips}" if chips <= MAX_CHIPS else "give more chips"
                 if user_set:
                     advice += " or a larger neurons-per-core"
             so_far = f"; the groups up to this one already need {total}" if total < needed else ""

@@ -116,6 +116,9 @@ XYLO = Target(
 
 TARGETS = {target.name: target for target in (LOIHI2, SPINNAKER2, SPECK, XYLO)}
 
+MAX_CHIPS = 10_000
+"""Maximum number of chips that map-to-cores models; a million-neuron graph needs far fewer."""
+
 
 USER_CAPACITIES = ("neurons_per_core", "synapses_per_core", "fan_in_per_core", "destinations_per_core")
 """Capacities that pass options may set, for research on chips that do not exist."""
