@@ -231,7 +231,7 @@ def module_to_dot(module: Operation, name: str = "module") -> str:
 def render_png(dot_path: str, graphs: int = 1) -> str | None:
     """Render a DOT file of `graphs` digraphs as PNG beside it with Graphviz's `dot`; return the PNG path.
 
-    Returns None without `dot` on PATH, or for more than one digraph, which a PNG cannot hold.
+    Returns None without `dot` on PATH, or for more than one digraph, because a PNG contains one picture.
     A failed `dot` run is reported as a warning, because the DOT file is the result and the
     picture only a view of it.
     """
@@ -245,8 +245,8 @@ def render_png(dot_path: str, graphs: int = 1) -> str | None:
             emit_warning(f"Graphviz's dot is not on PATH, so '{dot_path}' was not drawn as PNG{stale}")
         return None
     if graphs > 1:
-        emit_warning(f"'{dot_path}' holds {graphs} graphs, one per module of --split-input-file, and a PNG holds one "
-                     f"picture, so none was drawn{stale}")
+        emit_warning(f"'{dot_path}' contains {graphs} graphs, one per module of --split-input-file, and a PNG contains "
+                     f"one picture, so none was drawn{stale}")
         return None
     try:
         # The picture comes back on stdout and is written atomically, so that an interrupted

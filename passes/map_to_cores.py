@@ -47,8 +47,9 @@ def check_cores_attributes(module: Operation, locate=None) -> None:
     """Raise DiagnosticError for a `cores` attribute that does not place each neuron of its op exactly once.
 
     The attribute must be an i64 array of (core, count) pairs on a neuron op of an fxp, loihi2,
-    spinnaker2 or xylo graph. Its cores lie between 0 and the cores of the most chips map-to-cores
-    models, its counts are at least 1, and they add up to the op's neurons.
+    spinnaker2 or xylo graph, and a speck layer must not have one. Each core is at least 0 and
+    below the cores of MAX_CHIPS chips, each count is at least 1, and the counts add up to the
+    op's neurons. Graphs of the nir and snn levels are not checked.
     """
     from xdsl.dialects.builtin import i64
 
@@ -89,7 +90,7 @@ def check_cores_attributes(module: Operation, locate=None) -> None:
 
 
 def _core_limit(graph_name: str) -> tuple[int, str]:
-    """Return the number of cores that map-to-cores can place a graph's neurons on, and what has them."""
+    """Return the number of cores that map-to-cores can place a graph's neurons on, and a phrase naming them."""
     from nirmlir.mapping.targets import TARGETS
 
     level = graph_name.partition(".")[0]

@@ -10,7 +10,7 @@ from nirmlir.atomic import atomic_output, output_group
 from nirmlir.diagnostics import DiagnosticError
 
 
-def test_group_replaces_every_file_at_the_end(tmp_path):
+def test_group_replaces_files_at_end(tmp_path):
     first, second = tmp_path / "a.txt", tmp_path / "b.txt"
     first.write_text("old a")
     with output_group():
@@ -24,7 +24,7 @@ def test_group_replaces_every_file_at_the_end(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["a.txt", "b.txt"]
 
 
-def test_group_replaces_nothing_when_a_write_fails(tmp_path):
+def test_group_failure_replaces_nothing(tmp_path):
     first, second = tmp_path / "a.txt", tmp_path / "b.txt"
     first.write_text("old a")
     second.write_text("old b")
@@ -41,7 +41,7 @@ def test_group_replaces_nothing_when_a_write_fails(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["a.txt", "b.txt"]
 
 
-def test_output_outside_a_group_is_replaced_at_once(tmp_path):
+def test_ungrouped_output_replaced_at_once(tmp_path):
     target = tmp_path / "a.txt"
     target.write_text("old")
     with atomic_output(target) as stream:

@@ -622,7 +622,7 @@ def test_calibration_data_not_finite(fxp_models, tmp_path):
     assert f"{tmp_path / 'nan.npy'}: error: the calibration data of input node 'input' contain NaN or infinity" in result.stderr
 
 
-def test_chip_output_warns_that_placement_is_dropped(tmp_path):
+def test_chip_export_warns_placement_dropped(tmp_path):
     mapped = tmp_path / "rnn.spinnaker2.mlir"
     result = nir_opt(str(EXAMPLES / "rnn.nir"), "-p", "lower-to-spinnaker2,map-to-cores{target=spinnaker2}", "-o", str(mapped))
     assert result.returncode == 0, result.stderr

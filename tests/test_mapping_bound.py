@@ -19,7 +19,7 @@ import mapping_bound  # noqa: E402
 
 
 def kept(theta: float, n: int, fan_in: int, targets: int) -> float:
-    """Return ln(1 - (1 - e^-theta) q) for one source and a core holding `targets` of its sheet's targets."""
+    """Return ln(1 - (1 - e^-theta) q) for one source and a core with `targets` of its sheet's targets."""
     drawn = 1 - (1 - 1 / n) ** (fan_in * targets)
     return math.log1p(-(1 - math.exp(-theta)) * drawn)
 

@@ -336,7 +336,7 @@ def test_unquoted_value_gets_quoting_hint(pipeline: str, quoted: str):
     assert caught.value.message.endswith(f"quote a value with other characters than letters, digits, '_' and '-': {quoted}")
 
 
-def test_other_pipeline_errors_get_no_quoting_hint():
+def test_other_errors_get_no_quoting_hint():
     from nirmlir.pipeline import parse_pass_pipeline
 
     with pytest.raises(DiagnosticError) as caught:

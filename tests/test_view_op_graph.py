@@ -136,7 +136,7 @@ def test_split_modules_rejected_for_png(tmp_path):
     two = GRAPH + "// -----\n" + GRAPH
     png = run_text(tmp_path, two, "--split-input-file", f"--view-op-graph={tmp_path / 'g.png'}", "-o", str(tmp_path / "out.mlir"))
     assert png.returncode == 1
-    assert "a PNG holds one picture, but --split-input-file gave 2 modules; give a .dot file" in png.stderr
+    assert "a PNG file contains one picture, but --split-input-file gave 2 modules; give a .dot file" in png.stderr
     assert not (tmp_path / "out.mlir").exists()
 
 

@@ -471,8 +471,8 @@ def run_with_op_graph(args) -> int:
         from nirmlir.op_graph import png_of
 
         if len(args.op_graphs) > 1:
-            raise DiagnosticError(f"--view-op-graph: a PNG holds one picture, but --split-input-file gave "
-                                  f"{len(args.op_graphs)} modules; give a .dot file, which holds a graph per module")
+            raise DiagnosticError(f"--view-op-graph: a PNG file contains one picture, but --split-input-file gave "
+                                  f"{len(args.op_graphs)} modules; give a .dot file, which contains a graph per module")
         # Rendered before any file is written, so a failing Graphviz leaves every output as it was.
         picture = png_of(args.op_graphs[0], args.view_op_graph)
     from nirmlir.atomic import output_group

@@ -164,6 +164,8 @@ class _Extractor:
 
     def _synapses_per_neuron(self, stages: list[Stage], size: int) -> np.ndarray:
         """Return the synapse entries that one path adds to each target neuron: nonzero weights, or one per edge."""
+        # NOTE: only the weight stage nearest the neuron counts. The Loihi 2 lowering folds a pooling
+        # op before an affine op into its weights, so the loihi2 graph of such a path counts more.
         for stage in stages:
             if stage.kind == "dense":
                 return np.diff(stage.indptr)
